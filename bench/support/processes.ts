@@ -1,0 +1,106 @@
+/**
+ * Child processes for benchmarks: the platform (the real `tachyon start`) and reference servers,
+ * each in its own process so the load generator in the bench process does not share their event loop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BENCH_DEMO_TOKEN = 'bench-demo-token-0123456789';
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+export interface Server {
+  url: string;
+  pid: number;
+  /** Resident set size in bytes, read from /proc (Linux). */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before answering ${url}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not answer ${url} within ${timeoutMs} ms`);
+}
+
+function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts `tachyon start` with a fresh embedded data directory (or DATABASE_URL in `env`). */
+export async function startPlatform(env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
+  const child = spawn(process.execPath, ['bin/tachyon.js', 'start'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      TACHYON_DATA_DIR: dataDir,
+      TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN,
+      TACHYON_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/api/health`, child, 60_000);
+  return {
+    url,
+    pid: child.pid!,
+    rss: () => rssOf(child.pid!),
+    async stop() {
+      await stopChild(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a TypeScript reference server file (it must print `listening <port>`). */
+export async function startReference(file: string, env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/run-ts.js', file], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(url, child, 30_000);
+  return { url, pid: child.pid!, rss: () => rssOf(child.pid!), stop: () => stopChild(child) };
+}

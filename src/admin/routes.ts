@@ -1,0 +1,58 @@
+/** Administration: users and tokens, feature flags. Admin only. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { DEFAULT_OPENING_CASH, type UserStore } from '../auth/user-store.ts';
+import type { FeatureFlags } from '../config/flags.ts';
+import { NotFoundError } from '../kernel/errors.ts';
+import { parseAmount } from '../kernel/money.ts';
+
+export function adminRoutes(deps: { users: UserStore; flags: FeatureFlags }) {
+  return async function plugin(fastify: FastifyInstance): Promise<void> {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.post(
+      '/api/admin/users',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Create a user; the answer carries its API token, shown this once',
+          body: Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@\\-]+$' }),
+              role: Type.Union([Type.Literal('trader'), Type.Literal('admin')]),
+              openingCash: Type.Optional(Type.Number({ minimum: 0, maximum: 1e9, description: 'paper account funding (traders)' })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        const { name, role, openingCash } = request.body;
+        const created = await deps.users.create({ name, role, openingCash: parseAmount(openingCash ?? DEFAULT_OPENING_CASH, 'body.openingCash'), label: 'api' });
+        return reply.code(201).send(created);
+      },
+    );
+
+    app.get('/api/admin/flags', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Feature flags: one per optimization' } }, async () => ({
+      flags: deps.flags.list(),
+    }));
+
+    app.put(
+      '/api/admin/flags/:name',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Switch an optimization on or off at runtime',
+          params: Type.Object({ name: Type.String({ maxLength: 100 }) }),
+          body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        if (!deps.flags.set(request.params.name, request.body.enabled)) throw new NotFoundError(`unknown feature flag ${request.params.name}`);
+        return { name: request.params.name, enabled: request.body.enabled };
+      },
+    );
+  };
+}

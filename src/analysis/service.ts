@@ -1,0 +1,147 @@
+/**
+ * The analysis component routes call: validation (400 naming the field), size limits (422 with the
+ * limit), and the choice between answering now and queueing. Backtests always compute in the worker
+ * pool—"inline" means the HTTP request waits for the answer, never that the event loop does the work.
+ * Forecasts with small windows run on the calling thread: fitting 500 bars takes microseconds, less
+ * than a thread hop; large windows go to the pool.
+ */
+import type { FeatureFlags } from '../config/flags.ts';
+import { BadRequestError, UnprocessableError } from '../kernel/errors.ts';
+import { planBacktest, validateBacktestOptions, DEFAULT_BACKTEST_LIMITS, type BacktestLimits } from './backtest-options.ts';
+import { runBacktest, runPortfolioBacktest, type BacktestResult } from './backtest.ts';
+import { predict, validatePredictOptions, type Prediction } from './predict.ts';
+import type { BarInterval, BarPanel, BarSeries } from './series.ts';
+import { validateParams } from './strategies/catalogue.ts';
+import type { TaskPriority, TaskQueue } from './task-queue/port.ts';
+import type { AnalysisPool } from './worker-pool.ts';
+
+/** Where bars come from (the market-data store); wired by the composition root. */
+export interface BarSource {
+  /** Bars of `symbols` on one calendar, from..to inclusive (epoch ms). Prices as floats (see fromUnitsColumns). */
+  panel(symbols: string[], interval: BarInterval, from: number, to: number): Promise<BarPanel>;
+  /** The most recent `bars` bars of one symbol (fewer when the history is shorter). */
+  recent(symbol: string, interval: BarInterval, bars: number): Promise<BarSeries>;
+}
+
+export interface BacktestRequest {
+  symbols: string[];
+  interval: BarInterval;
+  from: number;
+  to: number;
+  strategy: { type: string; params?: unknown };
+  options?: unknown;
+}
+
+export interface PredictRequest {
+  symbol: string;
+  interval: BarInterval;
+  options?: unknown;
+}
+
+/** JSON-ready backtest result: typed arrays become plain arrays (also what a queued task stores). */
+export type BacktestJson = Omit<BacktestResult, 'equity'> & { equity: { ts: number[]; value: number[] } };
+
+export type BacktestAnswer = { status: 'completed'; result: BacktestJson } | { status: 'queued'; taskId: string };
+
+export const BACKTEST_TASK = 'analysis.backtest';
+
+const INTERVAL_MS: Record<BarInterval, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 };
+const MAX_SYMBOLS = 5000;
+/** Forecast fits up to this many window × lag operations run on the calling thread. */
+const INLINE_PREDICT_WORK = 250_000;
+
+export interface AnalysisServiceDeps {
+  pool: AnalysisPool;
+  queue: TaskQueue;
+  bars: BarSource;
+  limits?: BacktestLimits;
+  /** Deadline of an inline backtest; a queued one uses the task's timeout. */
+  inlineTimeoutMs?: number;
+  /** Registers `analysis.worker-pool`; off runs backtests on the calling thread (the "before" baseline). */
+  flags?: FeatureFlags;
+}
+
+export function backtestToJson(result: BacktestResult): BacktestJson {
+  return { ...result, equity: { ts: Array.from(result.equity.ts), value: Array.from(result.equity.value) } };
+}
+
+/**
+ * Upper bound of the bars a range holds: the whole span at the interval (24/7). Used only to refuse
+ * oversized requests before loading anything; the inline/queue choice uses the bars actually loaded.
+ */
+export function estimateBars(interval: BarInterval, from: number, to: number): number {
+  return Math.max(0, Math.floor((to - from) / INTERVAL_MS[interval]) + 1);
+}
+
+export class AnalysisService {
+  private readonly limits: BacktestLimits;
+  private readonly usePool: () => boolean;
+
+  constructor(private readonly deps: AnalysisServiceDeps) {
+    this.limits = deps.limits ?? DEFAULT_BACKTEST_LIMITS;
+    this.usePool =
+      deps.flags?.register({ name: 'analysis.worker-pool', description: 'Run backtests in worker threads instead of on the event loop', default: true }) ?? (() => true);
+  }
+
+  /** Registers the queued-backtest handler on the queue (call once at start-up, on every instance). */
+  registerTasks(): void {
+    this.deps.queue.register<BacktestRequest, BacktestJson>({
+      type: BACKTEST_TASK,
+      // A backtest fills the pool by itself, so batching would only delay it.
+      batch: { maxBatch: 1, maxWaitMs: 0 },
+      timeoutMs: 10 * 60_000,
+      maxAttempts: 2,
+      handler: async ([task]) => [await this.compute(task!.payload, task!.signal)],
+    });
+  }
+
+  /** Validates, then answers with the result (small) or a task id (large). */
+  async backtest(request: BacktestRequest, priority: TaskPriority = 'normal'): Promise<BacktestAnswer> {
+    this.validate(request);
+    const estimate = estimateBars(request.interval, request.from, request.to);
+    planBacktest(request.symbols.length, estimate, this.limits); // throws 422 beyond the hard limit
+    const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
+    if (planBacktest(panel.symbols.length, panel.bars, this.limits) === 'queue') {
+      return { status: 'queued', taskId: await this.deps.queue.enqueue({ type: BACKTEST_TASK, payload: request, priority }) };
+    }
+    return { status: 'completed', result: await this.run(panel, request, undefined, this.deps.inlineTimeoutMs ?? 30_000) };
+  }
+
+  async predict(request: PredictRequest): Promise<Prediction> {
+    const options = validatePredictOptions(request.options);
+    const series = await this.deps.bars.recent(request.symbol, request.interval, options.window);
+    const work = options.window * (options.order ?? options.maxOrder);
+    return work <= INLINE_PREDICT_WORK ? predict(series, options) : this.deps.pool.predict(series, options);
+  }
+
+  private validate(request: BacktestRequest): void {
+    validateParams(request.strategy?.type, request.strategy?.params ?? {});
+    validateBacktestOptions(request.options ?? {});
+    if (!Array.isArray(request.symbols) || request.symbols.length === 0 || !request.symbols.every((s) => typeof s === 'string')) {
+      throw new BadRequestError('symbols must be a non-empty list of symbols', { field: 'symbols' });
+    }
+    if (request.symbols.length > MAX_SYMBOLS) {
+      throw new UnprocessableError('too_many_symbols', `symbols lists ${request.symbols.length} symbols; the limit is ${MAX_SYMBOLS}`, { field: 'symbols', limit: MAX_SYMBOLS });
+    }
+    if (!Number.isFinite(request.from) || !Number.isFinite(request.to) || !(request.to > request.from)) {
+      throw new BadRequestError('to must be a time after from', { field: 'to' });
+    }
+  }
+
+  private async compute(request: BacktestRequest, signal: AbortSignal): Promise<BacktestJson> {
+    const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
+    return this.run(panel, request, signal, undefined);
+  }
+
+  private async run(panel: BarPanel, request: BacktestRequest, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<BacktestJson> {
+    const spec = validateParams(request.strategy.type, request.strategy.params ?? {});
+    const options = validateBacktestOptions({ ...(request.options as object | undefined), interval: request.interval });
+    const run = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+    const single = panel.symbols.length === 1;
+    let result: BacktestResult;
+    if (!this.usePool()) result = single ? runBacktest(panel.symbols[0]!, { ...panel, length: panel.bars }, spec, options) : runPortfolioBacktest(panel, spec, options);
+    else if (single) result = await this.deps.pool.backtest(panel.symbols[0]!, { ...panel, length: panel.bars }, spec, options, run);
+    else result = await this.deps.pool.portfolio(panel, spec, options, run);
+    return backtestToJson(result);
+  }
+}

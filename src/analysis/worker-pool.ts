@@ -1,0 +1,133 @@
+/**
+ * Worker-thread pool for analysis CPU work (piscina), sized to the cores. Every task has a deadline
+ * (AbortSignal): a task past it has its thread terminated and replaced, so a runaway backtest costs
+ * one thread restart, never the process. Each thread has a heap limit (resourceLimits); a task that
+ * exceeds it kills only its own thread and fails with ERR_WORKER_OUT_OF_MEMORY.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { BacktestOptions } from './backtest-options.ts';
+import { mergePortfolio, portfolioChunks, type BacktestResult, type PortfolioPartial } from './backtest.ts';
+import type { PredictOptions, Prediction } from './predict.ts';
+import { allocPanel, type BarPanel, type BarSeries } from './series.ts';
+import type { StrategySpec } from './strategies/catalogue.ts';
+import type { WorkerTask } from './worker.ts';
+
+export interface AnalysisPoolOptions {
+  /** Threads; defaults to os.availableParallelism(). */
+  threads?: number;
+  /** Default deadline per task. */
+  taskTimeoutMs?: number;
+  /** Old-generation heap limit per thread. */
+  maxMemoryMb?: number;
+  /** Worker entry; tests substitute their own. */
+  filename?: string | URL;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A task that ran past its deadline; its thread was terminated. */
+export class TaskTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`analysis task exceeded its ${timeoutMs} ms deadline`);
+    this.name = 'TaskTimeoutError';
+  }
+}
+
+export interface PoolStats {
+  threads: number;
+  queued: number;
+  completed: number;
+  /** Fraction of thread capacity used since start (piscina's utilization). */
+  utilization: number;
+}
+
+export class AnalysisPool {
+  private readonly pool: Piscina;
+  private readonly timeoutMs: number;
+
+  constructor(options: AnalysisPoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    this.timeoutMs = options.taskTimeoutMs ?? 30_000;
+    const filename = options.filename ?? new URL('./worker-bootstrap.mjs', import.meta.url);
+    this.pool = new Piscina({
+      filename: filename instanceof URL ? filename.href : filename,
+      minThreads: threads,
+      maxThreads: threads,
+      // Warm threads stay: starting one (tsx + module graph) costs far more than a typical task.
+      idleTimeout: Infinity,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb ?? 512 },
+    });
+  }
+
+  /** Runs one task; rejects with TaskTimeoutError past the deadline, or the caller's abort reason. */
+  async run<R>(task: unknown, options: RunOptions = {}): Promise<R> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+    try {
+      return (await this.pool.run(task, { signal })) as R;
+    } catch (error) {
+      if (deadline.aborted) throw new TaskTimeoutError(timeoutMs);
+      if (options.signal?.aborted) throw options.signal.reason ?? error;
+      throw error;
+    }
+  }
+
+  backtest(symbol: string, series: BarSeries, spec: StrategySpec, options: BacktestOptions, run?: RunOptions): Promise<BacktestResult> {
+    return this.run<BacktestResult>({ kind: 'backtest', symbol, series, spec, options } satisfies WorkerTask, run);
+  }
+
+  predict(series: BarSeries, options: PredictOptions, run?: RunOptions): Promise<Prediction> {
+    return this.run<Prediction>({ kind: 'predict', series, options } satisfies WorkerTask, run);
+  }
+
+  /**
+   * A portfolio fanned out over the threads in fixed chunks and merged in chunk order: the result
+   * equals runPortfolioBacktest's. The first failing chunk aborts the others.
+   */
+  async portfolio(panel: BarPanel, spec: StrategySpec, options: BacktestOptions, run: RunOptions = {}): Promise<BacktestResult> {
+    const shared = sharedPanel(panel);
+    const abort = new AbortController();
+    const signal = run.signal ? AbortSignal.any([abort.signal, run.signal]) : abort.signal;
+    const { symbols, ...columns } = shared;
+    const chunks = portfolioChunks(symbols.length).map(([from, to]) =>
+      this.run<PortfolioPartial>({ kind: 'portfolio-chunk', panel: columns, symbolCount: symbols.length, spec, options, from, to } satisfies WorkerTask, {
+        timeoutMs: run.timeoutMs,
+        signal,
+      }),
+    );
+    try {
+      return mergePortfolio(shared, spec, options, await Promise.all(chunks));
+    } catch (error) {
+      abort.abort(error);
+      await Promise.allSettled(chunks);
+      throw error;
+    }
+  }
+
+  stats(): PoolStats {
+    return { threads: this.pool.threads.length, queued: this.pool.queueSize, completed: this.pool.completed, utilization: this.pool.utilization };
+  }
+
+  /** Terminates the threads; queued tasks are rejected. */
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+/** The panel itself when it already lives in shared memory; otherwise one copy into shared memory. */
+function sharedPanel(panel: BarPanel): BarPanel {
+  if (panel.close.buffer instanceof SharedArrayBuffer) return panel;
+  const copy = allocPanel(panel.symbols, panel.bars, true);
+  copy.ts.set(panel.ts);
+  copy.open.set(panel.open);
+  copy.high.set(panel.high);
+  copy.low.set(panel.low);
+  copy.close.set(panel.close);
+  copy.volume.set(panel.volume);
+  return copy;
+}

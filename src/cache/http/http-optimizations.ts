@@ -1,0 +1,62 @@
+/**
+ * Response-level optimizations for every route: negotiated compression (@fastify/compress:
+ * brotli or gzip above a size threshold, fast settings) and ETag / If-None-Match → 304.
+ * Installed on the root instance before routes are added (compress hooks each route as it is
+ * added). Both obey their flags per request, so they switch off at runtime.
+ *
+ * The ETag hook is ours rather than @fastify/etag because that plugin cannot be switched off at
+ * runtime; like it, it reuses an ETag the route already set (cached responses carry theirs, so a
+ * hit is never hashed again).
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:zlib';
+import compress from '@fastify/compress';
+import type { FastifyInstance } from 'fastify';
+import type { HttpFlags } from '../flags.ts';
+
+export interface HttpOptimizationOptions {
+  flags: HttpFlags;
+  compressAboveBytes: number;
+}
+
+export async function installHttpOptimizations(app: FastifyInstance, options: HttpOptimizationOptions): Promise<void> {
+  const { flags } = options;
+  app.addHook('onRequest', async (request) => {
+    // @fastify/compress's documented per-request opt-out.
+    if (!flags.compression()) request.headers['x-no-compression'] = '1';
+  });
+  await app.register(compress, {
+    global: true,
+    threshold: options.compressAboveBytes,
+    encodings: ['br', 'gzip'],
+    // Speed over ratio: these bodies are built per request, not stored.
+    brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } },
+    zlibOptions: { level: 4 },
+  });
+  // Added after compress, so it runs first on send: it hashes the uncompressed body.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'GET' || reply.statusCode !== 200 || !flags.etag()) return payload;
+    let etag = reply.getHeader('etag') as string | undefined;
+    if (!etag) {
+      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+      etag = etagOf(payload);
+      reply.header('etag', etag);
+    }
+    if (matches(request.headers['if-none-match'], etag)) {
+      reply.code(304);
+      return '';
+    }
+    return payload;
+  });
+}
+
+export function etagOf(body: string | Buffer): string {
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
+}
+
+function matches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header === '*') return true;
+  // Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,32 @@
+/**
+ * Event-driven invalidation: bus topics name what changed, this maps them to the cache entries
+ * that depend on it. Runs on every instance (bridged topics arrive through `deliver`), and the
+ * cache's own bus tells other instances' L1 as well.
+ */
+import type { Logger } from 'pino';
+import type { MessageBus } from '../kernel/bus.ts';
+import type { TieredCache } from './tiered-cache.ts';
+
+/** Tags the readers attach, in one place so writers and readers agree. */
+export const tags = {
+  account: (accountId: number | string) => `account:${accountId}`,
+  /** Bars ranges that are still open (they end after the last closed minute). */
+  openBars: (symbol: string) => `bars-open:${symbol}`,
+  strategy: (strategyId: number | string) => `strategy:${strategyId}`,
+};
+
+export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Logger): () => void {
+  const run = (what: Promise<void>, topic: string) => void what.catch((error: unknown) => logger.error({ err: error, topic }, 'cache invalidation failed'));
+  // Symbols may contain dots (BRK.B): the subject is everything after the topic's prefix.
+  const on = (prefix: string, invalidate: (subject: string) => Promise<void>) =>
+    bus.subscribe(`${prefix}*`, (_message, topic) => run(invalidate(topic.slice(prefix.length)), topic));
+  const unsubscribe = [
+    // A fill moves cash and positions: that account's portfolio entries go, nothing else.
+    on('fill.', (account) => cache.invalidateTag(tags.account(account), ['portfolio'])),
+    on('portfolio.', (account) => cache.invalidateTag(tags.account(account), ['portfolio'])),
+    // A new minute bar changes only ranges that reach it; closed ranges stay.
+    on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars'])),
+    on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),
+  ];
+  return () => unsubscribe.forEach((u) => u());
+}

@@ -1,0 +1,63 @@
+/**
+ * The cache capability as the composition root sees it: the tiered cache, its event wiring, the
+ * HTTP optimizations (installed before routes), the route-level cache helper for GET handlers,
+ * and the admin and batch routes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { TachyonConfig } from '../config/config.ts';
+import type { FeatureFlags } from '../config/flags.ts';
+import type { MessageBus } from '../kernel/bus.ts';
+import { registerCacheFlags, registerHttpFlags } from './flags.ts';
+import { cacheAdminRoutes } from './http/admin-routes.ts';
+import { batchRoute } from './http/batch-route.ts';
+import { installHttpOptimizations } from './http/http-optimizations.ts';
+import { routeCache, type RouteCache } from './http/route-cache.ts';
+import { wireInvalidation } from './invalidation.ts';
+import { DATA_CLASSES, DEFAULT_POLICIES, type CachePolicies } from './policies.ts';
+import { TieredCache } from './tiered-cache.ts';
+
+export interface CacheModule {
+  cache: TieredCache;
+  routeCache: RouteCache;
+  /** Compression and ETags: call on the root instance before any route is registered. */
+  installHttp(app: FastifyInstance): Promise<void>;
+  /** Admin cache routes and POST /api/batch. */
+  routes(app: FastifyInstance): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createCacheModule(deps: { config: TachyonConfig; flags: FeatureFlags; bus: MessageBus; logger: Logger }): Promise<CacheModule> {
+  const { config, flags, bus, logger } = deps;
+  const cacheFlags = registerCacheFlags(flags);
+  const httpFlags = registerHttpFlags(flags);
+  const policies = Object.fromEntries(
+    DATA_CLASSES.map((cls) => [cls, { ...DEFAULT_POLICIES[cls], ...(config.cache.ttlMs[cls] ? { ttlMs: config.cache.ttlMs[cls] } : {}) }]),
+  ) as CachePolicies;
+  const cache = await TieredCache.create({
+    prefix: config.cache.prefix,
+    l1MaxBytes: config.cache.l1MaxBytes,
+    l1MaxEntries: config.cache.l1MaxEntries,
+    redis: config.redisUrl ? { url: config.redisUrl, timeoutMs: config.cache.l2TimeoutMs, breakMs: config.cache.l2BreakMs } : undefined,
+    compressAboveBytes: config.cache.compressAboveBytes,
+    lockTtlMs: config.cache.lockTtlMs,
+    writeBehindMs: config.cache.writeBehindMs,
+    policies,
+    flags: cacheFlags,
+    logger,
+  });
+  const unwire = wireInvalidation(bus, cache, logger);
+  return {
+    cache,
+    routeCache: routeCache(cache, httpFlags),
+    installHttp: (app) => installHttpOptimizations(app, { flags: httpFlags, compressAboveBytes: config.cache.compressResponsesAboveBytes }),
+    async routes(app) {
+      await app.register(cacheAdminRoutes(cache));
+      await app.register(batchRoute({ flags: httpFlags, maxRequests: config.cache.batchMaxRequests }));
+    },
+    async close() {
+      unwire();
+      await cache.close();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The `tachyon` command. Each subcommand lives in its own module and is loaded on demand, so
+ * `tachyon users create` does not pay for loading the whole server.
+ */
+import { ConfigError } from '../kernel/errors.ts';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  start: { summary: 'serve the API (seeds demo data on first start)', load: async () => (await import('./start.ts')).run },
+  migrate: { summary: 'apply pending database migrations', load: async () => (await import('./migrate.ts')).run },
+  seed: { summary: 'generate historical 1-minute bars: seed --days N', load: async () => (await import('./seed.ts')).run },
+  reconcile: { summary: 'check positions against fills and cash against its flows; exits 1 on any difference', load: async () => (await import('./reconcile.ts')).run },
+  users: { summary: 'manage users: users create --name N --role trader|admin [--cash 100000]', load: async () => (await import('./users.ts')).run },
+  loadtest: { summary: 'run a load-test scenario: loadtest --scenario spike --target URL [--report DIR]', load: async () => (await import('./loadtest.ts')).run },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: tachyon <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nConfiguration comes from environment variables; see docs/operations.md.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`tachyon: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return (await command.load())(rest);
+}
+
+try {
+  const code = await main(process.argv.slice(2));
+  // `start` keeps running on its own; other commands end here.
+  if (code !== -1) process.exit(code);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,402 @@
+/**
+ * The one typed configuration, read from environment variables (and optionally a JSON file
+ * named by TACHYON_CONFIG_FILE, whose keys are the same variable names). Every value is
+ * validated at start-up; a wrong one stops the process with a message naming the variable
+ * and what it accepts.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../kernel/errors.ts';
+import { parseFlagOverrides } from './flags.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type MarketHours = 'always' | 'exchange';
+
+export interface TachyonConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL server URL; undefined means the embedded engine (PGlite in dataDir). */
+  databaseUrl: string | undefined;
+  /** Read-replica URLs for read-only queries (scaled mode). */
+  databaseReplicaUrls: string[];
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+  /** Tokens used for the demo users created on first start, so scripts can know them. */
+  demoToken: string | undefined;
+  adminToken: string | undefined;
+  flags: Record<string, boolean>;
+  market: {
+    /** Number of instruments in the simulated universe. */
+    instruments: number;
+    /** Simulated ticks per second across the whole universe (0 disables the feed). */
+    tickRate: number;
+    /** `always`: a continuous session; `exchange`: 09:30–16:00 America/New_York on weekdays. */
+    hours: MarketHours;
+    /** Seed of the deterministic universe and random walks. */
+    seed: number;
+  };
+  http: {
+    bodyLimitBytes: number;
+    /** Requests per second per user; 0 disables the limit. */
+    rateLimitPerSecond: number;
+    /** Grace period for in-flight work at shutdown. */
+    shutdownTimeoutMs: number;
+    trustProxy: boolean;
+  };
+  /** Seed demo data (instruments, demo users) on first start against an empty database. */
+  seedDemo: boolean;
+  /** Load-test guardrails (src/loadtest), for the CLI and the admin API alike. */
+  loadtest: {
+    /** Host names a load test may target (`*` = any); loopback by default so a typo cannot load someone else's server. */
+    allowedHosts: string[];
+    maxDurationMs: number;
+    /** Highest arrival rate (iterations per second). */
+    maxRate: number;
+  };
+  /** Tiered cache and HTTP response optimizations (src/cache). */
+  cache: {
+    /** Key prefix in L1 and Redis: instances sharing it share entries and invalidations. */
+    prefix: string;
+    l1MaxBytes: number;
+    l1MaxEntries: number;
+    /** Timeout of every L2 (Redis) command; past it the read is a miss. */
+    l2TimeoutMs: number;
+    /** How long the Redis circuit stays open after repeated failures. */
+    l2BreakMs: number;
+    compressAboveBytes: number;
+    lockTtlMs: number;
+    writeBehindMs: number;
+    /** Freshness per data class in ms (TACHYON_CACHE_TTL_<CLASS>); absent ones keep the seed defaults. */
+    ttlMs: Record<string, number>;
+    /** Most GET sub-requests POST /api/batch runs in one call. */
+    batchMaxRequests: number;
+    /** Responses smaller than this are not compressed. */
+    compressResponsesAboveBytes: number;
+  };
+  /** Bearer token a Prometheus server may use for /metrics (admin tokens work too). */
+  metricsToken: string | undefined;
+  /** Alert notifications are POSTed here (Slack-compatible body); a secret, like Slack's webhook URLs. */
+  alertWebhookUrl: string | undefined;
+  /** Observability (src/observability): scraping, tracing, logs, in-process alerting. */
+  observability: {
+    /** A separate port serving only /metrics, without a token (for a network-restricted scrape); 0 picks one. */
+    metricsPort: number | undefined;
+    /** Requests slower than this are logged. */
+    slowRequestMs: number;
+    /** Fraction of new traces sampled (OTEL_TRACES_SAMPLER_ARG); callers' sampled traceparents are kept. */
+    traceSampleRatio: number;
+    /** OTLP/HTTP collector (OTEL_EXPORTER_OTLP_ENDPOINT); without it the slowest traces stay in memory. */
+    otlpEndpoint: string | undefined;
+    /** Slowest recent traces kept in memory. */
+    traceBufferSize: number;
+    alertIntervalMs: number;
+    /** Memory budget per instance the memory alert compares RSS with. */
+    memoryLimitBytes: number;
+    /** Enables the admin fault-injection routes (added latency or errors per route class). */
+    faultInjection: boolean;
+  };
+  /** WebSocket gateway (src/realtime); the figures behind the defaults are in docs/benchmarks.md. */
+  realtime: {
+    /** Each connection gets at most one batched frame per interval. */
+    flushIntervalMs: number;
+    /** Idle connections are pinged after this long; the client is told it in the welcome frame. */
+    heartbeatMs: number;
+    /** A connection silent (no frame, no pong) for this long is reaped. */
+    heartbeatTimeoutMs: number;
+    /** Time allowed for the `auth` message when the upgrade carried no Authorization header. */
+    authTimeoutMs: number;
+    deflate: boolean;
+    /** Frames smaller than this are sent uncompressed even with deflate on. */
+    deflateThresholdBytes: number;
+    maxConnectionsPerUser: number;
+    maxSubscriptionsPerConnection: number;
+    /** Largest client message answered with an error frame; far larger ones close with 1009. */
+    maxMessageBytes: number;
+    maxMessagesPerSecond: number;
+    /** Above this many unsent bytes a connection gets only private events; quotes wait, conflated. */
+    sendBufferSoftBytes: number;
+    /** Above this, or above the soft limit for slowConsumerMs, the connection is closed (4008). */
+    sendBufferHardBytes: number;
+    slowConsumerMs: number;
+    /** Redis pub/sub channel the bus bridge uses with REDIS_URL (instances sharing it see each other's events). */
+    busChannel: string;
+  };
+  /** Trading (src/trading): default risk limits (`accounts.limits` overrides them per account) and group commit. */
+  trading: {
+    /** Largest order notional in units (1/10,000 of the currency). */
+    maxOrderNotional: number;
+    maxPositionQuantity: number;
+    collarBps: number;
+    maxOrdersPerSecond: number;
+    /** Group commit: flush at once at this many rows, else after at most `commitMaxWaitMs` (0: next event-loop turn). */
+    commitMaxBatchRows: number;
+    commitMaxWaitMs: number;
+    /** Equity-curve snapshot interval. */
+    snapshotIntervalMs: number;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+const SECRET_KEYS = new Set(['demoToken', 'adminToken', 'metricsToken', 'alertWebhookUrl']);
+
+export function loadConfig(env: Env = process.env): TachyonConfig {
+  const source = { ...readConfigFile(env), ...definedOnly(env) };
+  const read = new Reader(source);
+  const config: TachyonConfig = {
+    port: read.int('PORT', 3000, 0, 65535),
+    host: read.string('HOST', '0.0.0.0'),
+    dataDir: resolve(read.string('TACHYON_DATA_DIR', './data')),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseReplicaUrls: read.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
+    databasePoolSize: read.int('DATABASE_POOL_SIZE', 20, 1, 1000),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    demoToken: read.token('TACHYON_DEMO_TOKEN'),
+    adminToken: read.token('TACHYON_ADMIN_TOKEN'),
+    flags: read.flags('TACHYON_FLAGS'),
+    market: {
+      instruments: read.int('TACHYON_INSTRUMENTS', 2000, 1, 100_000),
+      tickRate: read.int('TACHYON_TICK_RATE', 2000, 0, 1_000_000),
+      hours: read.oneOf('TACHYON_MARKET_HOURS', ['always', 'exchange'], 'always'),
+      seed: read.int('TACHYON_SEED', 42, 0, 2 ** 31 - 1),
+    },
+    http: {
+      bodyLimitBytes: read.int('TACHYON_BODY_LIMIT', 1_048_576, 1024, 64 * 1_048_576),
+      rateLimitPerSecond: read.int('TACHYON_RATE_LIMIT', 1000, 0, 1_000_000),
+      shutdownTimeoutMs: read.int('TACHYON_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+      trustProxy: read.bool('TACHYON_TRUST_PROXY', false),
+    },
+    seedDemo: read.bool('TACHYON_SEED_DEMO', true),
+    loadtest: {
+      allowedHosts: read.list('TACHYON_LOADTEST_ALLOWED_HOSTS', ['localhost', '127.0.0.1', '::1', '[::1]']),
+      maxDurationMs: read.int('TACHYON_LOADTEST_MAX_DURATION', 1800, 1, 7 * 86_400) * 1000,
+      maxRate: read.int('TACHYON_LOADTEST_MAX_RATE', 20_000, 1, 1_000_000),
+    },
+    cache: {
+      prefix: read.string('TACHYON_CACHE_PREFIX', 'tachyon:cache'),
+      l1MaxBytes: read.int('TACHYON_CACHE_L1_BYTES', 64 * 1_048_576, 1_048_576, 16 * 1024 * 1_048_576),
+      l1MaxEntries: read.int('TACHYON_CACHE_L1_ENTRIES', 200_000, 100, 10_000_000),
+      l2TimeoutMs: read.int('TACHYON_CACHE_L2_TIMEOUT_MS', 50, 1, 10_000),
+      l2BreakMs: read.int('TACHYON_CACHE_L2_BREAK_MS', 5_000, 100, 600_000),
+      compressAboveBytes: read.int('TACHYON_CACHE_COMPRESS_ABOVE', 4096, 64, 64 * 1_048_576),
+      lockTtlMs: read.int('TACHYON_CACHE_LOCK_TTL_MS', 2_000, 50, 60_000),
+      writeBehindMs: read.int('TACHYON_CACHE_WRITE_BEHIND_MS', 1_000, 10, 600_000),
+      ttlMs: Object.fromEntries(
+        ['strategyPerformance', 'marketSnapshot', 'historicalBars', 'portfolio', 'instruments']
+          .map((c) => [c, read.int(`TACHYON_CACHE_TTL_${c.replace(/[A-Z]/g, (l) => '_' + l).toUpperCase()}`, 0, 0, 7 * 86_400_000)])
+          .filter(([, v]) => v !== 0),
+      ),
+      batchMaxRequests: read.int('TACHYON_BATCH_MAX', 20, 1, 1000),
+      compressResponsesAboveBytes: read.int('TACHYON_COMPRESS_ABOVE', 1024, 0, 64 * 1_048_576),
+    },
+    metricsToken: read.token('METRICS_TOKEN'),
+    alertWebhookUrl: read.url('TACHYON_ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    observability: {
+      metricsPort: read.optionalInt('METRICS_PORT', 0, 65535),
+      slowRequestMs: read.int('TACHYON_SLOW_REQUEST_MS', 250, 0, 600_000),
+      traceSampleRatio: read.fraction('OTEL_TRACES_SAMPLER_ARG', 1),
+      otlpEndpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      traceBufferSize: read.int('TACHYON_TRACE_BUFFER', 50, 1, 10_000),
+      alertIntervalMs: read.int('TACHYON_ALERT_INTERVAL_MS', 15_000, 100, 3_600_000),
+      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 512, 16, 1_048_576) * 1_048_576,
+      faultInjection: read.bool('TACHYON_FAULT_INJECTION', false),
+    },
+    realtime: {
+      flushIntervalMs: read.int('TACHYON_WS_FLUSH_MS', 20, 1, 1000),
+      heartbeatMs: read.int('TACHYON_WS_HEARTBEAT_MS', 15_000, 100, 600_000),
+      heartbeatTimeoutMs: read.int('TACHYON_WS_HEARTBEAT_TIMEOUT_MS', 45_000, 200, 1_800_000),
+      authTimeoutMs: read.int('TACHYON_WS_AUTH_TIMEOUT_MS', 5_000, 100, 120_000),
+      deflate: read.bool('TACHYON_WS_DEFLATE', false),
+      deflateThresholdBytes: read.int('TACHYON_WS_DEFLATE_THRESHOLD', 1024, 0, 16 * 1_048_576),
+      maxConnectionsPerUser: read.int('TACHYON_WS_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),
+      maxSubscriptionsPerConnection: read.int('TACHYON_WS_MAX_SUBSCRIPTIONS', 500, 1, 100_000),
+      maxMessageBytes: read.int('TACHYON_WS_MAX_MESSAGE_BYTES', 16_384, 256, 1_048_576),
+      maxMessagesPerSecond: read.int('TACHYON_WS_MAX_MESSAGES_PER_SECOND', 50, 1, 100_000),
+      sendBufferSoftBytes: read.int('TACHYON_WS_SEND_BUFFER_SOFT', 256 * 1024, 1024, 1_073_741_824),
+      sendBufferHardBytes: read.int('TACHYON_WS_SEND_BUFFER_HARD', 4 * 1_048_576, 1024, 1_073_741_824),
+      slowConsumerMs: read.int('TACHYON_WS_SLOW_CONSUMER_MS', 10_000, 10, 600_000),
+      busChannel: read.string('TACHYON_BUS_CHANNEL', 'tachyon:bus'),
+    },
+    trading: {
+      maxOrderNotional: read.int('TACHYON_RISK_MAX_ORDER_NOTIONAL', 1_000_000, 1, 10_000_000_000) * 10_000,
+      maxPositionQuantity: read.int('TACHYON_RISK_MAX_POSITION', 1_000_000, 1, 1_000_000_000),
+      collarBps: read.int('TACHYON_RISK_COLLAR_BPS', 1_000, 1, 10_000),
+      maxOrdersPerSecond: read.int('TACHYON_RISK_MAX_ORDERS_PER_SECOND', 200, 1, 1_000_000),
+      commitMaxBatchRows: read.int('TACHYON_COMMIT_MAX_BATCH_ROWS', 20_000, 1, 1_000_000),
+      commitMaxWaitMs: read.int('TACHYON_COMMIT_MAX_WAIT_MS', 0, 0, 1_000),
+      snapshotIntervalMs: read.int('TACHYON_SNAPSHOT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    },
+  };
+  read.throwIfInvalid();
+  return config;
+}
+
+/** Builds a configuration for tests and tools: defaults, then the given overrides. */
+export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfig {
+  const base = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0' });
+  return {
+    ...base,
+    ...overrides,
+    market: { ...base.market, ...overrides.market },
+    http: { ...base.http, ...overrides.http },
+    cache: { ...base.cache, ...overrides.cache },
+    observability: { ...base.observability, ...overrides.observability },
+    realtime: { ...base.realtime, ...overrides.realtime },
+    trading: { ...base.trading, ...overrides.trading },
+  };
+}
+
+/** The effective configuration with secrets (tokens, URL passwords) replaced, for printing and logs. */
+export function redactConfig(config: TachyonConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (SECRET_KEYS.has(key)) out[key] = value === undefined ? undefined : '[redacted]';
+    else if (typeof value === 'string' && /^[a-z]+:\/\//.test(value)) out[key] = redactUrl(value);
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? redactUrl(v) : v));
+    else out[key] = value;
+  }
+  return out;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'redacted';
+    return parsed.toString();
+  } catch {
+    return '[redacted]';
+  }
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+function readConfigFile(env: Env): Record<string, string> {
+  const path = env.TACHYON_CONFIG_FILE;
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`TACHYON_CONFIG_FILE: cannot read ${path} as JSON (${(error as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('TACHYON_CONFIG_FILE: expected a JSON object of VARIABLE: value');
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+class Reader {
+  private readonly problems: string[] = [];
+  constructor(private readonly env: Record<string, string>) {}
+
+  private fail(name: string, accepts: string): void {
+    this.problems.push(`${name}="${this.env[name]}" is invalid: expected ${accepts}`);
+  }
+
+  string(name: string, fallback: string): string {
+    return this.env[name] ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+      this.fail(name, `an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  optionalInt(name: string, min: number, max: number): number | undefined {
+    return this.env[name] === undefined ? undefined : this.int(name, min, min, max);
+  }
+
+  fraction(name: string, fallback: number): number {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (raw.trim() === '' || !(value >= 0 && value <= 1)) {
+      this.fail(name, 'a number from 0 to 1');
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    this.fail(name, 'true or false');
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    this.fail(name, `one of ${values.join(', ')}`);
+    return fallback;
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.env[name];
+    if (raw === undefined) return undefined;
+    if (!this.isUrl(raw, protocols)) this.fail(name, `a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+    return raw;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    const items = raw.split(',').map((v) => v.trim()).filter(Boolean);
+    if (items.length === 0) this.fail(name, 'a comma-separated list');
+    return items.length > 0 ? items : fallback;
+  }
+
+  urlList(name: string, protocols: string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined) return [];
+    const urls = raw.split(',').map((u) => u.trim()).filter(Boolean);
+    if (!urls.every((u) => this.isUrl(u, protocols))) this.fail(name, `comma-separated URLs starting with ${protocols.join(' or ')}//`);
+    return urls;
+  }
+
+  token(name: string): string | undefined {
+    const raw = this.env[name];
+    if (raw === undefined) return undefined;
+    if (!/^[A-Za-z0-9_\-.]{16,200}$/.test(raw)) this.problems.push(`${name} is invalid: expected 16 to 200 characters of A-Z a-z 0-9 _ - .`);
+    return raw;
+  }
+
+  flags(name: string): Record<string, boolean> {
+    const raw = this.env[name];
+    if (raw === undefined) return {};
+    try {
+      return parseFlagOverrides(raw);
+    } catch {
+      this.fail(name, 'a comma-separated list of flag=on|off');
+      return {};
+    }
+  }
+
+  private isUrl(raw: string, protocols: string[]): boolean {
+    try {
+      return protocols.includes(new URL(raw).protocol);
+    } catch {
+      return false;
+    }
+  }
+
+  throwIfInvalid(): void {
+    if (this.problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${this.problems.join('\n  - ')}`);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Access control per route: every route is `user` (a valid token) unless it says otherwise in
+ * `config.access` (`public` for health and docs, `admin` for operations). Unknown routes stay
+ * public so they answer 404 rather than 401.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Principal } from '../auth/principal.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../kernel/errors.ts';
+
+export type Access = 'public' | 'user' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+export function installAccessControl(app: FastifyInstance, authenticator: Authenticator): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    const access = request.routeOptions.config.access ?? 'user';
+    if (access === 'public') return;
+    const principal = await authenticator.authenticate(request.headers.authorization);
+    if (access === 'admin' && principal.role !== 'admin') throw new ForbiddenError();
+    request.principal = principal;
+  });
+}
+
+/** The authenticated caller; routes behind `user` or `admin` access always have one. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new UnauthorizedError();
+  return request.principal;
+}
+
+/**
+ * The account a request acts on: the given one if the caller owns it, else the caller's first.
+ * Another user's account answers 404, never 403, so ids cannot be probed.
+ */
+export function accountOf(request: FastifyRequest, requested?: number): number {
+  const principal = principalOf(request);
+  if (requested !== undefined) {
+    if (!principal.accountIds.includes(requested)) throw new NotFoundError(`account ${requested} not found`);
+    return requested;
+  }
+  const first = principal.accountIds[0];
+  if (first === undefined) throw new NotFoundError('this user has no trading account');
+  return first;
+}

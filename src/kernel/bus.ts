@@ -1,0 +1,75 @@
+/**
+ * In-process message bus: synchronous topic pub/sub, the spine the engines talk through
+ * (Nautilus-style). Handlers run in publish order on the caller's tick, so a publisher sees
+ * every in-process subscriber's effects before it continues. A bridge (Redis/NATS) forwards
+ * selected topics between instances in scaled mode.
+ */
+export type Handler<T = unknown> = (message: T, topic: string) => void;
+
+export interface BusBridge {
+  /** Forwards a locally published message to other instances. */
+  forward(topic: string, message: unknown): void;
+  close(): Promise<void>;
+}
+
+export class MessageBus {
+  private readonly exact = new Map<string, Set<Handler>>();
+  private readonly prefixes = new Map<string, Set<Handler>>();
+  private bridge: { bridge: BusBridge; matches: (topic: string) => boolean } | undefined;
+  private readonly onHandlerError: (error: unknown, topic: string) => void;
+
+  constructor(onHandlerError: (error: unknown, topic: string) => void = () => {}) {
+    this.onHandlerError = onHandlerError;
+  }
+
+  /** Subscribes to a topic; a pattern ending in `*` matches every topic with that prefix. Returns the unsubscribe function. */
+  subscribe<T>(pattern: string, handler: Handler<T>): () => void {
+    const isPrefix = pattern.endsWith('*');
+    const table = isPrefix ? this.prefixes : this.exact;
+    const key = isPrefix ? pattern.slice(0, -1) : pattern;
+    let set = table.get(key);
+    if (!set) table.set(key, (set = new Set()));
+    set.add(handler as Handler);
+    return () => {
+      set.delete(handler as Handler);
+      if (set.size === 0) table.delete(key);
+    };
+  }
+
+  hasSubscribers(topic: string): boolean {
+    if (this.exact.has(topic)) return true;
+    for (const prefix of this.prefixes.keys()) if (topic.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Publishes locally and, when a bridge is attached and the topic is bridged, to other instances. */
+  publish<T>(topic: string, message: T): void {
+    this.deliver(topic, message);
+    if (this.bridge?.matches(topic)) this.bridge.bridge.forward(topic, message);
+  }
+
+  /** Delivers a message that arrived from another instance (never re-forwarded). */
+  deliver<T>(topic: string, message: T): void {
+    const direct = this.exact.get(topic);
+    if (direct) for (const handler of direct) this.invoke(handler, message, topic);
+    if (this.prefixes.size > 0) {
+      for (const [prefix, handlers] of this.prefixes) {
+        if (!topic.startsWith(prefix)) continue;
+        for (const handler of handlers) this.invoke(handler, message, topic);
+      }
+    }
+  }
+
+  attachBridge(bridge: BusBridge, matches: (topic: string) => boolean): void {
+    this.bridge = { bridge, matches };
+  }
+
+  private invoke(handler: Handler, message: unknown, topic: string): void {
+    try {
+      handler(message, topic);
+    } catch (error) {
+      // One faulty subscriber must not stop delivery to the others nor the publisher.
+      this.onHandlerError(error, topic);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/** Built-in scenarios by name (files in scenarios/ at the repository root, which users copy and edit). */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BadRequestError } from '../kernel/errors.ts';
+
+export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume'] as const;
+export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
+
+const SCENARIO_DIR = new URL('../../scenarios/', import.meta.url);
+
+export function isBuiltin(name: string): name is BuiltinScenario {
+  return (BUILTIN_SCENARIOS as readonly string[]).includes(name);
+}
+
+/** A built-in name becomes its file; anything else is a path to a .ts, .js or .yaml scenario, which must exist. */
+export function scenarioPath(nameOrPath: string): string {
+  const path = isBuiltin(nameOrPath) ? fileURLToPath(new URL(`${nameOrPath}.ts`, SCENARIO_DIR)) : nameOrPath;
+  if (!existsSync(path)) throw new BadRequestError(`scenario "${nameOrPath}" is neither a built-in (${BUILTIN_SCENARIOS.join(', ')}) nor an existing file`);
+  return path;
+}

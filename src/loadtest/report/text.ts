@@ -1,0 +1,66 @@
+/** End-of-test summary for terminals: metrics table (k6-like), per-endpoint table, thresholds, errors. */
+import { formatDuration } from '../duration.ts';
+import type { Comparison, MetricDelta } from '../baseline.ts';
+import type { MetricSummary, RunResult } from '../results.ts';
+
+export function formatMs(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms >= 1) return `${ms.toFixed(2)}ms`;
+  return `${(ms * 1000).toFixed(0)}µs`;
+}
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function metricCells(m: MetricSummary): string[] {
+  if (m.kind === 'trend') return [String(m.count), formatMs(m.avg), formatMs(m.med), formatMs(m.p95), formatMs(m.p99), formatMs(m.max)];
+  if (m.kind === 'counter') return [String(m.count), `${m.rate.toFixed(1)}/s`, '', '', '', ''];
+  return [String(m.passes + m.fails), `${(100 * m.rate).toFixed(2)}%`, `✓ ${m.passes}`, `✗ ${m.fails}`, '', ''];
+}
+
+export function formatSummary(result: RunResult): string {
+  const out: string[] = [];
+  const verdict = result.status === 'passed' ? '✓ PASSED' : result.status === 'aborted' ? '■ ABORTED' : '✗ FAILED';
+  out.push(`${verdict}  ${result.scenario} → ${result.target}`);
+  out.push(`${result.executor.type} (${result.model} model), ${result.workers} thread(s), ran ${formatDuration(result.durationMs)}${result.aborted ? `, stopped early: ${result.aborted.reason} — ${result.aborted.detail}` : ''}`);
+  out.push('');
+  out.push(table(['metric', 'count', 'avg / rate', 'med', 'p95', 'p99', 'max'], Object.entries(result.metrics).map(([name, m]) => [name, ...metricCells(m)])));
+  if (result.endpoints.length > 0) {
+    out.push('');
+    out.push(table(['endpoint', 'reqs', 'req/s', 'failed', 'med', 'p95', 'p99', 'max'], result.endpoints.map((e) => [
+      `${e.method} ${e.endpoint}`, String(e.requests), e.rps.toFixed(1), `${(100 * e.failedRate).toFixed(2)}%`,
+      formatMs(e.latency.med), formatMs(e.latency.p95), formatMs(e.latency.p99), formatMs(e.latency.max),
+    ])));
+  }
+  if (result.thresholds.length > 0) {
+    out.push('');
+    out.push('thresholds');
+    for (const t of result.thresholds) {
+      const observed = t.noData ? 'no data' : `observed ${t.observed?.toFixed(3)}${t.worstWindowStart !== undefined ? ` (worst window from ${t.worstWindowStart}s)` : ''}`;
+      out.push(`  ${t.passed ? '✓' : '✗'} ${t.key}: ${t.source} — ${observed}${t.abortOnFail ? ' [abortOnFail]' : ''}`);
+    }
+  }
+  if (result.errors.length > 0) {
+    out.push('');
+    out.push('iteration errors');
+    for (const e of result.errors) out.push(`  ${e.count}× ${e.message}`);
+  }
+  return out.join('\n');
+}
+
+/** Baseline comparison for terminals: verdict, then regressions and improvements with their change. */
+export function formatComparison(comparison: Comparison, label: string): string {
+  const line = (d: MetricDelta): string => {
+    const value = (v: number): string => (d.stat === 'rate' ? v.toFixed(4) : formatMs(v));
+    const change = Number.isFinite(d.change) ? `${d.change >= 0 ? '+' : ''}${(100 * d.change).toFixed(1)}%` : 'new';
+    return `  ${d.metric} ${d.stat}: ${value(d.baseline)} → ${value(d.current)} (${change}, tolerance ${(100 * d.tolerance).toFixed(0)}%)`;
+  };
+  const out = [`${comparison.passed ? '✓' : '✗'} baseline ${label}: ${comparison.regressions.length} regression(s), ${comparison.improvements.length} improvement(s) over ${comparison.compared.length} figures`];
+  if (comparison.regressions.length > 0) out.push('regressions', ...comparison.regressions.map(line));
+  if (comparison.improvements.length > 0) out.push('improvements', ...comparison.improvements.map(line));
+  if (comparison.missing.length > 0) out.push(`not produced by this run: ${comparison.missing.join(', ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,61 @@
+/**
+ * Main-thread side of a multi-threaded run: one worker per shard, all started at the same instant
+ * once every worker has loaded the scenario, their metric deltas merged into one registry.
+ */
+import { Worker } from 'node:worker_threads';
+import type { MetricsRegistry } from '../metrics.ts';
+import { epochNowMs } from '../metrics.ts';
+import type { ShardParams } from '../shard.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
+
+const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);
+/** Margin between "all ready" and the shared start, so every thread sees the start in the future. */
+const START_MARGIN_MS = 50;
+
+export interface WorkerRun {
+  /** Resolves with the run start instant once every worker is ready. */
+  started: Promise<number>;
+  finished: Promise<Array<[string, number]>>;
+}
+
+export function runInWorkers(scenarioUrl: string, params: Omit<ShardParams, 'startMs' | 'shard'>, metrics: (startMs: number) => MetricsRegistry, stop: AbortSignal): WorkerRun {
+  const workers = Array.from({ length: params.shards }, (_, shard) => {
+    const init: WorkerInit = { scenarioUrl, params: { ...params, shard } };
+    return new Worker(BOOTSTRAP, { workerData: init });
+  });
+  const send = (message: ToWorker): void => workers.forEach((w) => w.postMessage(message));
+  let registry: MetricsRegistry | undefined;
+  const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
+    const onMessage = (m: FromWorker): void => {
+      if (m.type === 'ready') resolve();
+      if (m.type === 'failed') reject(new Error(m.message));
+    };
+    w.on('message', onMessage);
+    w.once('error', reject);
+  }));
+  const started = Promise.all(ready).then(() => {
+    const startMs = epochNowMs() + START_MARGIN_MS;
+    registry = metrics(startMs);
+    send({ type: 'start', startMs });
+    return startMs;
+  });
+  started.catch(() => workers.forEach((w) => void w.terminate()));
+  const onStop = (): void => send({ type: 'stop' });
+  stop.addEventListener('abort', onStop, { once: true });
+
+  const finished = started.then(() => Promise.all(workers.map((w) => new Promise<Array<[string, number]>>((resolve, reject) => {
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'metrics') registry?.merge(m.snapshot);
+      else if (m.type === 'done') {
+        registry?.merge(m.snapshot);
+        resolve(m.errors);
+      } else if (m.type === 'failed') reject(new Error(m.message));
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`load worker exited with code ${code}`)));
+  })))).then((lists) => lists.flat()).finally(() => {
+    stop.removeEventListener('abort', onStop);
+    workers.forEach((w) => void w.terminate());
+  });
+  return { started, finished };
+}

@@ -1,0 +1,206 @@
+/**
+ * Durable bars. 1-minute bars go into the month-partitioned `bars_1m` in batches (one statement
+ * per batch via unnest, the fastest portable bulk path on both engines); closed days are rolled up
+ * into `bars_1d`; coarser intraday intervals are aggregated from 1-minute bars on read.
+ */
+import type { Database } from '../db/database.ts';
+import type { Bar, BarBatch } from './bar.ts';
+
+export type Interval = '1m' | '5m' | '15m' | '1h' | '1d';
+export const INTERVALS: readonly Interval[] = ['1m', '5m', '15m', '1h', '1d'];
+const INTERVAL_MINUTES: Record<Interval, number> = { '1m': 1, '5m': 5, '15m': 15, '1h': 60, '1d': 1440 };
+const DAY_MS = 86_400_000;
+/** Sessions cover a fraction of the clock (exchange hours, weekends): widen "latest N" windows by this. */
+const SPARSE_FACTOR = 6;
+
+export interface BarQuery {
+  instrumentId: number;
+  interval: Interval;
+  /** Inclusive start; absent means "the latest `limit` bars before `to`". */
+  from?: number;
+  /** Exclusive end. */
+  to: number;
+  limit: number;
+}
+
+interface BarRow {
+  t: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+const INSERT_1M = `
+  INSERT INTO bars_1m (instrument_id, ts, open, high, low, close, volume)
+  SELECT i, to_timestamp(t / 1000.0), o, h, l, c, v
+    FROM unnest($1::int[], $2::float8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) AS u(i, t, o, h, l, c, v)
+  ON CONFLICT DO NOTHING`;
+
+const ROLLUP = `
+  INSERT INTO bars_1d (instrument_id, day, open, high, low, close, volume)
+  SELECT instrument_id, (ts AT TIME ZONE 'UTC')::date,
+         (array_agg(open ORDER BY ts))[1], max(high), min(low), (array_agg(close ORDER BY ts DESC))[1], sum(volume)
+    FROM bars_1m WHERE ts >= $1 AND ts < $2
+   GROUP BY 1, 2
+  ON CONFLICT (instrument_id, day) DO UPDATE
+     SET open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume`;
+
+const BAR_COLUMNS = ['instrument_id', 'ts', 'open', 'high', 'low', 'close', 'volume'];
+const SELECT_COLUMNS = 'open::int8, high::int8, low::int8, close::int8, volume::int8';
+
+export class BarStore {
+  private readonly partitions = new Set<string>();
+
+  constructor(private readonly db: Database) {}
+
+  /** Inserts a batch (duplicates ignored); returns the UTC days it touched, for the daily roll-up. */
+  async insert(batch: BarBatch): Promise<number[]> {
+    const n = batch.length;
+    if (n === 0) return [];
+    const ts = batch.ts.subarray(0, n);
+    const { min, max, days } = span(batch);
+    await this.ensurePartitions(min, max);
+    await this.db.query(INSERT_1M, [
+      Array.from(batch.instrumentId.subarray(0, n)),
+      Array.from(ts),
+      Array.from(batch.open.subarray(0, n)),
+      Array.from(batch.high.subarray(0, n)),
+      Array.from(batch.low.subarray(0, n)),
+      Array.from(batch.close.subarray(0, n)),
+      Array.from(batch.volume.subarray(0, n)),
+    ]);
+    return days;
+  }
+
+  /**
+   * Bulk load for seeding: COPY instead of INSERT. The caller clears the time range first
+   * (`deleteRange`), since COPY cannot skip duplicates.
+   */
+  async bulkLoad(batch: BarBatch): Promise<number[]> {
+    const n = batch.length;
+    if (n === 0) return [];
+    const { min, max, days } = span(batch);
+    await this.ensurePartitions(min, max);
+    const lines = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      lines[i] = `${batch.instrumentId[i]}\t${new Date(batch.ts[i]!).toISOString()}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
+    }
+    await this.db.copyFrom('bars_1m', BAR_COLUMNS, lines.join('\n'));
+    return days;
+  }
+
+  /** Removes 1-minute and daily bars in [fromMs, toMs) (seeding replaces its window). */
+  async deleteRange(fromMs: number, toMs: number): Promise<void> {
+    await this.db.query('DELETE FROM bars_1m WHERE ts >= $1 AND ts < $2', [new Date(fromMs), new Date(toMs)]);
+    await this.db.query("DELETE FROM bars_1d WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date", [new Date(fromMs), new Date(toMs)]);
+  }
+
+  /** Recomputes the daily roll-up for the given UTC days (epoch ms of midnight). */
+  async rollUpDays(days: Iterable<number>): Promise<void> {
+    for (const day of [...new Set(days)].sort((a, b) => a - b)) {
+      await this.db.query(ROLLUP, [new Date(day), new Date(day + DAY_MS)]);
+    }
+  }
+
+  async ensurePartitions(fromMs: number, toMs: number): Promise<void> {
+    const start = new Date(fromMs);
+    let year = start.getUTCFullYear();
+    let month = start.getUTCMonth();
+    for (;;) {
+      const lower = Date.UTC(year, month, 1);
+      if (lower > toMs) break;
+      const name = `bars_1m_y${year}m${String(month + 1).padStart(2, '0')}`;
+      if (!this.partitions.has(name)) {
+        const upper = Date.UTC(year, month + 1, 1);
+        try {
+          await this.db.exec(
+            `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF bars_1m FOR VALUES FROM ('${new Date(lower).toISOString()}') TO ('${new Date(upper).toISOString()}')`,
+          );
+        } catch (error) {
+          // Another instance created it between our check and our statement.
+          if ((error as { code?: string }).code !== '42P07') throw error;
+        }
+        this.partitions.add(name);
+      }
+      month++;
+      if (month === 12) {
+        month = 0;
+        year++;
+      }
+    }
+  }
+
+  async query(q: BarQuery): Promise<Bar[]> {
+    const minutes = INTERVAL_MINUTES[q.interval];
+    const latest = q.from === undefined;
+    const from = q.from ?? q.to - q.limit * minutes * 60_000 * SPARSE_FACTOR;
+    const order = latest ? 'DESC' : 'ASC';
+    const params = [q.instrumentId, new Date(from), new Date(q.to), q.limit];
+    let rows: BarRow[];
+    if (q.interval === '1m') {
+      rows = (
+        await this.db.replica.query<BarRow>(
+          `SELECT (extract(epoch FROM ts) * 1000)::int8 AS t, ${SELECT_COLUMNS}
+             FROM bars_1m WHERE instrument_id = $1 AND ts >= $2 AND ts < $3
+            ORDER BY ts ${order} LIMIT $4`,
+          params,
+        )
+      ).rows;
+    } else if (q.interval === '1d') {
+      rows = await this.daily(q, from, order);
+    } else {
+      rows = (
+        await this.db.replica.query<BarRow>(
+          `SELECT (extract(epoch FROM bucket) * 1000)::int8 AS t, ${SELECT_COLUMNS} FROM (
+             SELECT date_bin($5::interval, ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+                    (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+                    (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume
+               FROM bars_1m WHERE instrument_id = $1 AND ts >= $2 AND ts < $3
+              GROUP BY 1) b
+            ORDER BY bucket ${order} LIMIT $4`,
+          [...params, `${minutes} minutes`],
+        )
+      ).rows;
+    }
+    if (latest) rows.reverse();
+    return rows.map((r) => ({ ts: r.t, open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume }));
+  }
+
+  /** Closed days from the roll-up, plus days not rolled up yet (today) aggregated from minutes. */
+  private async daily(q: BarQuery, from: number, order: 'ASC' | 'DESC'): Promise<BarRow[]> {
+    const { rows } = await this.db.replica.query<BarRow>(
+      `WITH rolled AS (
+         SELECT day, open, high, low, close, volume FROM bars_1d
+          WHERE instrument_id = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day < ($3::timestamptz AT TIME ZONE 'UTC')::date + 1
+       ), recent AS (
+         SELECT (ts AT TIME ZONE 'UTC')::date AS day,
+                (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+                (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume
+           FROM bars_1m
+          WHERE instrument_id = $1 AND ts >= greatest($2::timestamptz, coalesce((SELECT max(day) + 1 FROM rolled)::timestamp AT TIME ZONE 'UTC', $2::timestamptz)) AND ts < $3
+          GROUP BY 1
+       )
+       SELECT (extract(epoch FROM (day::timestamp AT TIME ZONE 'UTC')) * 1000)::int8 AS t, ${SELECT_COLUMNS}
+         FROM (SELECT * FROM rolled UNION ALL SELECT * FROM recent) d
+        ORDER BY day ${order} LIMIT $4`,
+      [q.instrumentId, new Date(from), new Date(q.to), q.limit],
+    );
+    return rows;
+  }
+}
+
+/** Time span of a batch and the UTC days (midnight epoch ms) it touches. */
+function span(batch: BarBatch): { min: number; max: number; days: number[] } {
+  let min = Infinity;
+  let max = -Infinity;
+  const days = new Set<number>();
+  for (let i = 0; i < batch.length; i++) {
+    const t = batch.ts[i]!;
+    if (t < min) min = t;
+    if (t > max) max = t;
+    days.add(Math.floor(t / DAY_MS) * DAY_MS);
+  }
+  return { min, max, days: [...days] };
+}

@@ -1,0 +1,190 @@
+/** HTTP adapter over the MarketData engine: instruments, quotes and bars. */
+import type { FastifyInstance } from 'fastify';
+import type { RouteCache } from '../cache/http/route-cache.ts';
+import { tags } from '../cache/invalidation.ts';
+import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Clock } from '../kernel/clock.ts';
+import { BadRequestError } from '../kernel/errors.ts';
+import { fromUnits } from '../kernel/money.ts';
+import type { Bar } from './bar.ts';
+import { INTERVALS } from './bar-store.ts';
+import type { StoredInstrument } from './instrument-store.ts';
+import type { Quote } from './quote-book.ts';
+import type { MarketData } from './service.ts';
+
+const MAX_SYMBOLS_PER_REQUEST = 2_000;
+
+const SymbolParam = Type.Object({ symbol: Type.String({ minLength: 1, maxLength: 12, pattern: '^[A-Za-z0-9.\\-]+$' }) });
+
+const InstrumentSchema = Type.Object({
+  symbol: Type.String(),
+  name: Type.String(),
+  sector: Type.String(),
+  exchange: Type.String(),
+  tickSize: Type.Number(),
+  lotSize: Type.Integer(),
+  tradable: Type.Boolean(),
+});
+
+export const QuoteSchema = Type.Object({
+  symbol: Type.String(),
+  bid: Type.Number(),
+  ask: Type.Number(),
+  last: Type.Number(),
+  bidSize: Type.Integer(),
+  askSize: Type.Integer(),
+  volume: Type.Integer(),
+  ts: Type.Integer({ description: 'epoch milliseconds of the last update' }),
+  seq: Type.Integer(),
+});
+
+const BarSchema = Type.Object({
+  ts: Type.Integer({ description: 'bar start, epoch milliseconds' }),
+  open: Type.Number(),
+  high: Type.Number(),
+  low: Type.Number(),
+  close: Type.Number(),
+  volume: Type.Integer(),
+});
+
+const Timestamp = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], {
+  description: 'epoch milliseconds or an ISO 8601 date-time',
+});
+
+const BarsQuery = Type.Object(
+  {
+    interval: Type.Union(INTERVALS.map((i) => Type.Literal(i)), { default: '1m' }),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  },
+  { additionalProperties: false },
+);
+
+const InstrumentsQuery = Type.Object(
+  {
+    search: Type.Optional(Type.String({ maxLength: 64 })),
+    sector: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+const QuotesQuery = Type.Object(
+  { symbols: Type.Optional(Type.String({ maxLength: 20_000, description: 'comma-separated symbols; all instruments when absent' })) },
+  { additionalProperties: false },
+);
+
+export function toQuoteDto(q: Quote): Static<typeof QuoteSchema> {
+  return { symbol: q.symbol, bid: fromUnits(q.bid), ask: fromUnits(q.ask), last: fromUnits(q.last), bidSize: q.bidSize, askSize: q.askSize, volume: q.volume, ts: q.ts, seq: q.seq };
+}
+
+function toInstrumentDto(i: StoredInstrument): Static<typeof InstrumentSchema> {
+  return { symbol: i.symbol, name: i.name, sector: i.sector, exchange: i.exchange, tickSize: fromUnits(i.tickSize), lotSize: i.lotSize, tradable: i.tradable };
+}
+
+function toBarDto(b: Bar): Static<typeof BarSchema> {
+  return { ts: b.ts, open: fromUnits(b.open), high: fromUnits(b.high), low: fromUnits(b.low), close: fromUnits(b.close), volume: b.volume };
+}
+
+function parseTime(value: number | string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new BadRequestError(`query.${field} is not a valid time`);
+  return ms;
+}
+
+/** Bars older than this are written for sure (the writer lags a minute's close by a little). */
+const CLOSED_AFTER_MS = 2 * 60_000;
+
+/** @param cached reads instruments and bars through the tiered cache (the composition root passes it). */
+export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: RouteCache) {
+  return async function plugin(fastify: FastifyInstance): Promise<void> {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.get(
+      '/api/instruments',
+      {
+        schema: {
+          tags: ['market data'],
+          summary: 'List instruments (search by symbol prefix or name, filter by sector, cursor pagination)',
+          querystring: InstrumentsQuery,
+          response: { 200: Type.Object({ items: Type.Array(InstrumentSchema), nextCursor: Type.Optional(Type.String()), total: Type.Integer() }) },
+        },
+      },
+      async (request, reply) => {
+        const load = async () => {
+          const { items, nextCursor } = marketData.listInstruments(request.query);
+          return { items: items.map(toInstrumentDto), nextCursor, total: marketData.instruments.length };
+        };
+        if (!cached) return load();
+        const { search = '', sector = '', limit, cursor = '' } = request.query;
+        return cached(request, reply, { cls: 'instruments', key: `list:${search}|${sector}|${limit}|${cursor}` }, load);
+      },
+    );
+
+    app.get(
+      '/api/market-data/quotes',
+      {
+        schema: {
+          tags: ['market data'],
+          summary: 'Latest quotes for a list of symbols (or every instrument)',
+          querystring: QuotesQuery,
+          response: { 200: Type.Object({ quotes: Type.Array(QuoteSchema) }) },
+        },
+      },
+      async (request) => {
+        const symbols = request.query.symbols?.split(',').map((s) => s.trim()).filter(Boolean);
+        if (symbols && symbols.length === 0) throw new BadRequestError('query.symbols must name at least one symbol');
+        if (symbols && symbols.length > MAX_SYMBOLS_PER_REQUEST) throw new BadRequestError(`query.symbols names more than ${MAX_SYMBOLS_PER_REQUEST} symbols`);
+        return { quotes: marketData.quotes(symbols).map(toQuoteDto) };
+      },
+    );
+
+    app.get(
+      '/api/market-data/quotes/:symbol',
+      {
+        schema: { tags: ['market data'], summary: 'Latest quote for one symbol', params: SymbolParam, response: { 200: QuoteSchema } },
+      },
+      async (request) => toQuoteDto(marketData.quote(request.params.symbol)),
+    );
+
+    app.get(
+      '/api/market-data/bars/:symbol',
+      {
+        schema: {
+          tags: ['market data'],
+          summary: 'Price bars; 5m/15m/1h aggregate 1-minute bars, 1d reads the daily roll-up. Without `from`, the latest `limit` bars before `to`.',
+          params: SymbolParam,
+          querystring: BarsQuery,
+          response: { 200: Type.Object({ symbol: Type.String(), interval: Type.String(), bars: Type.Array(BarSchema) }) },
+        },
+      },
+      async (request, reply) => {
+        const { interval, limit } = request.query;
+        const from = parseTime(request.query.from, 'from');
+        const now = clock.now();
+        const requestedTo = parseTime(request.query.to, 'to');
+        const to = requestedTo ?? now + 60_000;
+        if (from !== undefined && from >= to) throw new BadRequestError('query.from must be before query.to');
+        const instrument = marketData.instrument(request.params.symbol);
+        const load = async () => {
+          const bars = await marketData.bars(instrument.symbol, interval, { from, to, limit });
+          return { symbol: instrument.symbol, interval, bars: bars.map(toBarDto) };
+        };
+        if (!cached) return load();
+        // A closed range never changes. An open one ("latest", or reaching the current minute) is
+        // keyed by minute, so it cannot outlive the next bar, and dropped early by bar events.
+        const closed = requestedTo !== undefined && requestedTo <= now - CLOSED_AFTER_MS;
+        const end = closed ? String(requestedTo) : `open@${Math.floor(now / 60_000)}`;
+        return cached(
+          request,
+          reply,
+          { cls: 'historicalBars', key: `${instrument.symbol}|${interval}|${from ?? 'latest'}|${end}|${limit}`, tags: closed ? [] : [tags.openBars(instrument.symbol)], immutable: closed },
+          load,
+        );
+      },
+    );
+  };
+}

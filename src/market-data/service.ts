@@ -1,0 +1,193 @@
+/**
+ * The MarketData engine: the instrument universe, latest quotes in memory, the simulated feed,
+ * 1-minute bar aggregation and persistence. Routes and other engines read from it; the feed
+ * publishes every tick on the bus (`quote.<SYMBOL>`).
+ */
+import type { Logger } from 'pino';
+import type { TachyonConfig } from '../config/config.ts';
+import type { Database } from '../db/database.ts';
+import type { MessageBus } from '../kernel/bus.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { NotFoundError } from '../kernel/errors.ts';
+import type { Bar, BarBatch } from './bar.ts';
+import { BarAggregator } from './bar-aggregator.ts';
+import { BarStore, type Interval } from './bar-store.ts';
+import { BarWriter } from './bar-writer.ts';
+import { MarketFeed } from './feed.ts';
+import { InstrumentStore, type StoredInstrument } from './instrument-store.ts';
+import { MarketClock } from './market-clock.ts';
+import { QuoteBook, type Quote } from './quote-book.ts';
+import { buildUniverse } from './universe.ts';
+
+const QUOTE_SNAPSHOT_MS = 1_000;
+
+export interface MarketDataDeps {
+  db: Database;
+  bus: MessageBus;
+  clock: Clock;
+  logger: Logger;
+  market: TachyonConfig['market'];
+}
+
+export interface InstrumentFilter {
+  search?: string;
+  sector?: string;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export class MarketData {
+  readonly instruments: readonly StoredInstrument[];
+  readonly book: QuoteBook;
+  readonly marketClock: MarketClock;
+  readonly feed: MarketFeed;
+  readonly barStore: BarStore;
+  readonly barWriter: BarWriter;
+  private readonly aggregator: BarAggregator;
+  private readonly bySymbol: Map<string, StoredInstrument>;
+  private readonly sortedBySymbol: readonly StoredInstrument[];
+  private readonly store: InstrumentStore;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotSeq = 0;
+  private snapshotting: Promise<void> | undefined;
+
+  private constructor(deps: MarketDataDeps, instruments: StoredInstrument[], store: InstrumentStore) {
+    this.instruments = instruments;
+    this.store = store;
+    this.bySymbol = new Map(instruments.map((i) => [i.symbol, i]));
+    this.sortedBySymbol = [...instruments].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+    this.book = new QuoteBook(instruments);
+    this.marketClock = new MarketClock(deps.market.hours);
+    this.barStore = new BarStore(deps.db);
+    this.barWriter = new BarWriter(this.barStore, deps.clock, deps.logger);
+    this.aggregator = new BarAggregator(instruments.length, (batch: BarBatch) => this.barWriter.enqueue(batch));
+    this.feed = new MarketFeed({
+      instruments,
+      book: this.book,
+      clock: deps.clock,
+      marketClock: this.marketClock,
+      bus: deps.bus,
+      aggregator: this.aggregator,
+      ticksPerSecond: deps.market.tickRate,
+      seed: deps.market.seed,
+    });
+  }
+
+  /** Loads the universe from the database (creating it on first start) and restores the last quotes. */
+  static async create(deps: MarketDataDeps): Promise<MarketData> {
+    const store = new InstrumentStore(deps.db);
+    if ((await store.count()) < deps.market.instruments) {
+      await store.insertMissing(buildUniverse(deps.market.instruments, deps.market.seed));
+    }
+    const instruments = await store.loadAll();
+    const service = new MarketData(deps, instruments, store);
+    for (const q of await store.loadQuotes()) service.book.update(q.instrumentId, q.bid, q.ask, q.last, 0, q.ts);
+    service.snapshotSeq = service.book.seq;
+    return service;
+  }
+
+  start(): void {
+    this.feed.start();
+    this.snapshotTimer = setInterval(() => void this.snapshotQuotes(), QUOTE_SNAPSHOT_MS);
+    this.snapshotTimer.unref();
+  }
+
+  /** Stops the feed and writes everything pending: closed bars, the open minute, the last quotes. */
+  async stop(): Promise<void> {
+    this.feed.stop();
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.aggregator.flush(Number.MAX_SAFE_INTEGER);
+    await this.barWriter.drain();
+    await this.snapshotting;
+    await this.snapshotQuotes();
+  }
+
+  instrument(symbol: string): StoredInstrument {
+    const instrument = this.bySymbol.get(symbol.toUpperCase());
+    if (!instrument) throw new NotFoundError(`unknown symbol ${symbol}`, { symbol });
+    return instrument;
+  }
+
+  findInstrument(symbol: string): StoredInstrument | undefined {
+    return this.bySymbol.get(symbol.toUpperCase());
+  }
+
+  listInstruments(filter: InstrumentFilter): { items: StoredInstrument[]; nextCursor: string | undefined } {
+    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const search = filter.search?.trim().toUpperCase();
+    const sector = filter.sector?.toLowerCase();
+    const items: StoredInstrument[] = [];
+    let start = 0;
+    if (after !== undefined) {
+      // Binary search the first symbol after the cursor.
+      let lo = 0;
+      let hi = this.sortedBySymbol.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.sortedBySymbol[mid]!.symbol <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      start = lo;
+    }
+    let i = start;
+    for (; i < this.sortedBySymbol.length && items.length < filter.limit; i++) {
+      const instrument = this.sortedBySymbol[i]!;
+      if (sector && instrument.sector.toLowerCase() !== sector) continue;
+      if (search && !instrument.symbol.startsWith(search) && !instrument.name.toUpperCase().includes(search)) continue;
+      items.push(instrument);
+    }
+    const more = items.length === filter.limit && i < this.sortedBySymbol.length;
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.symbol) : undefined };
+  }
+
+  sectors(): string[] {
+    return [...new Set(this.instruments.map((i) => i.sector))].sort();
+  }
+
+  quote(symbol: string): Quote {
+    return this.book.get(this.instrument(symbol).id)!;
+  }
+
+  /** Quotes for many symbols; unknown symbols answer 404 naming every one of them. */
+  quotes(symbols: readonly string[] | undefined): Quote[] {
+    if (!symbols) return this.instruments.map((i) => this.book.get(i.id)!);
+    const unknown = symbols.filter((s) => !this.bySymbol.has(s.toUpperCase()));
+    if (unknown.length > 0) throw new NotFoundError(`unknown symbol${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, { symbols: unknown });
+    return symbols.map((s) => this.book.get(this.bySymbol.get(s.toUpperCase())!.id)!);
+  }
+
+  bars(symbol: string, interval: Interval, range: { from?: number; to: number; limit: number }): Promise<Bar[]> {
+    const instrument = this.instrument(symbol);
+    return this.barStore.query({ instrumentId: instrument.id, interval, ...range });
+  }
+
+  private snapshotQuotes(): Promise<void> {
+    if (this.snapshotting) return this.snapshotting;
+    const ids = this.book.changedSince(this.snapshotSeq);
+    if (ids.length === 0) return Promise.resolve();
+    this.snapshotSeq = this.book.seq;
+    const quotes = ids.map((id) => {
+      const q = this.book.get(id)!;
+      return { instrumentId: id, bid: q.bid, ask: q.ask, last: q.last, volume: q.volume, ts: q.ts };
+    });
+    this.snapshotting = this.store
+      .saveQuotes(quotes)
+      .catch(() => {
+        // Snapshots are best effort (the feed regenerates prices); the next one retries these symbols.
+        this.snapshotSeq = 0;
+      })
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+    return this.snapshotting;
+  }
+}
+
+function encodeCursor(symbol: string): string {
+  return Buffer.from(symbol).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  return Buffer.from(cursor, 'base64url').toString();
+}

@@ -1,0 +1,131 @@
+/**
+ * The alert rules, defined once. Each rule carries its PromQL (deploy/prometheus/*.yml is generated
+ * from this list; a test checks the committed files match and promtool accepts them) and an
+ * evaluator over the same signals measured in-process, so the embedded deployment alerts without a
+ * Prometheus server. The in-process evaluators read this instance's sliding windows; PromQL reads
+ * the scraped series per instance—the same definition, two engines.
+ */
+import { MINUTE_MS } from '../windows.ts';
+
+/** What the in-process evaluators read (implemented over the Metrics windows by Observability). */
+export interface Signals {
+  /** HTTP latency percentile (ms) over the window; 0 without traffic. */
+  httpPercentileMs(p: 95 | 99, windowMs: number): number;
+  /** Fraction of requests answered 5xx over the window. */
+  httpErrorRatio(windowMs: number): number;
+  /** Fraction of requests slower than the latency SLO threshold over the window. */
+  httpSlowRatio(windowMs: number): number;
+  /** CPU time / (wall time × cores) over the window; undefined before the first sample. */
+  cpuUtilization(windowMs: number): number | undefined;
+  /** RSS / the instance's memory budget. */
+  memoryUtilization(): number;
+  /** Tasks waiting in the analysis queue (0 when no queue is registered). */
+  queueDepth(): Promise<number>;
+}
+
+export interface AlertRule {
+  name: string;
+  severity: 'page' | 'ticket';
+  /** How long the condition must hold before the alert fires. */
+  forMs: number;
+  /** PromQL; the alert is active while it returns series. */
+  expr: string;
+  summary: string;
+  /** In-process value of the condition's left-hand side, compared with `threshold`. */
+  value(signals: Signals): number | undefined | Promise<number | undefined>;
+  threshold: number;
+}
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+}
+
+export const SLO = {
+  /** 99.9% of requests answered without a 5xx over 30 days. */
+  availability: 0.999,
+  /** 99% of requests answered within the latency threshold over 30 days. */
+  latency: 0.99,
+  latencyThresholdSeconds: 0.1,
+} as const;
+
+const DURATION = 'tachyon_http_request_duration_seconds';
+const rate = (selector: string, window: string) => `sum by (instance) (rate(${DURATION}_${selector}[${window}]))`;
+
+/** Burn-rate windows (Google SRE workbook, multiwindow multi-burn-rate): long, short, burn factor. */
+const BURNS = [
+  { severity: 'page', long: '1h', short: '5m', factor: 14.4, forMs: 2 * MINUTE_MS },
+  { severity: 'ticket', long: '6h', short: '30m', factor: 6, forMs: 15 * MINUTE_MS },
+] as const;
+const WINDOW_MS: Record<string, number> = { '5m': 5 * MINUTE_MS, '30m': 30 * MINUTE_MS, '1h': 60 * MINUTE_MS, '6h': 360 * MINUTE_MS };
+const SLO_WINDOWS = Object.keys(WINDOW_MS);
+
+export const RECORDING_RULES: RecordingRule[] = SLO_WINDOWS.flatMap((w) => [
+  { record: `tachyon:http_error_ratio:rate${w}`, expr: `${rate('count{status_code=~"5.."}', w)} / ${rate('count', w)}` },
+  { record: `tachyon:http_slow_ratio:rate${w}`, expr: `1 - ${rate(`bucket{le="${SLO.latencyThresholdSeconds}"}`, w)} / ${rate('count', w)}` },
+]);
+
+function burnRules(sli: 'error' | 'slow', title: string, objective: number): AlertRule[] {
+  const budget = Math.round((1 - objective) * 1e6) / 1e6;
+  const ratio = (s: Signals, ms: number) => (sli === 'error' ? s.httpErrorRatio(ms) : s.httpSlowRatio(ms));
+  return BURNS.map((b) => ({
+    name: `Tachyon${title}BudgetBurn${b.severity === 'page' ? 'Fast' : 'Slow'}`,
+    severity: b.severity,
+    forMs: b.forMs,
+    expr: `tachyon:http_${sli}_ratio:rate${b.long} > (${b.factor} * ${budget}) and tachyon:http_${sli}_ratio:rate${b.short} > (${b.factor} * ${budget})`,
+    summary: `${title} SLO (${objective * 100}%) error budget burning ${b.factor}× too fast over ${b.long} and ${b.short}`,
+    // Both windows must burn: the smaller burn rate is the one compared with the factor.
+    value: (s) => Math.min(ratio(s, WINDOW_MS[b.long]!), ratio(s, WINDOW_MS[b.short]!)) / budget,
+    threshold: b.factor,
+  }));
+}
+
+export const ALERT_RULES: AlertRule[] = [
+  {
+    name: 'TachyonHighLatencyP95',
+    severity: 'page',
+    forMs: 5 * MINUTE_MS,
+    expr: `histogram_quantile(0.95, sum by (instance, le) (rate(${DURATION}_bucket[5m]))) > 0.05`,
+    summary: 'HTTP p95 latency above 50 ms for 5 minutes',
+    value: (s) => s.httpPercentileMs(95, 5 * MINUTE_MS) / 1000,
+    threshold: 0.05,
+  },
+  {
+    name: 'TachyonHighErrorRate',
+    severity: 'page',
+    forMs: 5 * MINUTE_MS,
+    expr: `${rate('count{status_code=~"5.."}', '5m')} / ${rate('count', '5m')} > 0.01`,
+    summary: 'More than 1% of HTTP requests fail (5xx) for 5 minutes',
+    value: (s) => s.httpErrorRatio(5 * MINUTE_MS),
+    threshold: 0.01,
+  },
+  {
+    name: 'TachyonHighCpu',
+    severity: 'ticket',
+    forMs: 10 * MINUTE_MS,
+    expr: 'rate(process_cpu_seconds_total[5m]) / tachyon_cpu_cores > 0.8',
+    summary: 'CPU utilization above 80% for 10 minutes',
+    value: (s) => s.cpuUtilization(5 * MINUTE_MS),
+    threshold: 0.8,
+  },
+  {
+    name: 'TachyonHighMemory',
+    severity: 'ticket',
+    forMs: 10 * MINUTE_MS,
+    expr: 'process_resident_memory_bytes / tachyon_memory_limit_bytes > 0.8',
+    summary: 'Resident memory above 80% of the instance budget for 10 minutes',
+    value: (s) => s.memoryUtilization(),
+    threshold: 0.8,
+  },
+  {
+    name: 'TachyonQueueDepthHigh',
+    severity: 'ticket',
+    forMs: 5 * MINUTE_MS,
+    expr: 'sum by (instance) (tachyon_task_queue_depth) > 100',
+    summary: 'More than 100 analysis tasks waiting for 5 minutes',
+    value: (s) => s.queueDepth(),
+    threshold: 100,
+  },
+  ...burnRules('error', 'Availability', SLO.availability),
+  ...burnRules('slow', 'Latency', SLO.latency),
+];

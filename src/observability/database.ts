@@ -1,0 +1,83 @@
+/**
+ * Database telemetry from `Database.observe`: query duration by statement fingerprint and target
+ * (Prometheus), sliding HDR windows of all queries, cumulative per-statement histograms for the
+ * slowest-statements view, and a client span per query under the active request span. The pool's
+ * in-use and waiting connections are read at scrape time.
+ */
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Histogram as PromHistogram } from 'prom-client';
+import type { Database, QueryObservation } from '../db/database.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { createHistogram, latencyStats, recordMs, type Histogram } from '../loadtest/histogram.ts';
+import type { Metrics } from './metrics.ts';
+import { StatementNames } from './statement.ts';
+import type { Tracing } from './tracing.ts';
+import { LatencyWindow } from './windows.ts';
+
+export interface DatabaseTelemetryOptions {
+  db: Database;
+  metrics: Metrics;
+  tracing: Tracing;
+  clock: Clock;
+  enabled: () => boolean;
+}
+
+export class DatabaseTelemetry {
+  readonly window: LatencyWindow;
+  private readonly names = new StatementNames();
+  private readonly statements = new Map<string, Histogram>();
+  private readonly duration: PromHistogram<'statement' | 'target' | 'outcome'>;
+  private readonly unobserve: () => void;
+
+  constructor(private readonly options: DatabaseTelemetryOptions) {
+    this.window = new LatencyWindow(options.clock);
+    this.duration = options.metrics.histogram({
+      name: 'tachyon_db_query_duration_seconds',
+      help: 'Database query duration by statement fingerprint, target (primary/replica) and outcome',
+      labelNames: ['statement', 'target', 'outcome'],
+    });
+    options.metrics.registerCollector('db_pool', () => {
+      const pool = options.db.stats();
+      return { inUse: pool.total - pool.idle, idle: pool.idle, waiting: pool.waiting, max: pool.max };
+    });
+    this.unobserve = options.db.observe((o) => this.record(o));
+  }
+
+  private record(o: QueryObservation): void {
+    if (!this.options.enabled()) return;
+    const statement = this.names.of(o.sql);
+    this.duration.labels(statement, o.target, o.ok ? 'ok' : 'error').observe(o.durationMs / 1000);
+    this.window.record(o.durationMs, !o.ok);
+    let histogram = this.statements.get(statement);
+    if (!histogram) this.statements.set(statement, (histogram = createHistogram()));
+    recordMs(histogram, o.durationMs);
+    this.span(o, statement);
+  }
+
+  /** The observer runs after the query, inside the caller's context: the span is back-dated to its start. */
+  private span(o: QueryObservation, statement: string): void {
+    const { tracing } = this.options;
+    const parent = context.active();
+    if (!tracing.enabled || !trace.getSpan(parent)) return;
+    const end = Date.now();
+    const span = tracing.tracer.startSpan(
+      'db.query',
+      { kind: SpanKind.CLIENT, startTime: end - o.durationMs, attributes: { 'db.system.name': 'postgresql', 'db.query.text': statement, 'db.target': o.target } },
+      parent,
+    );
+    if (!o.ok) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end(end);
+  }
+
+  /** Statements by p95 since start (the pg_stat_statements view, with percentiles). */
+  slowest(limit = 10) {
+    return [...this.statements]
+      .map(([statement, h]) => ({ statement, ...latencyStats(h) }))
+      .sort((a, b) => b.p95 - a.p95)
+      .slice(0, limit);
+  }
+
+  close(): void {
+    this.unobserve();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * HTTP instrumentation through Fastify hooks (no monkey-patching): a Prometheus histogram by method,
+ * route template and status; sliding HDR windows overall and per route; SLO event counts; a server
+ * span per request continuing the caller's W3C trace; the request context that correlates logs;
+ * slow-request log lines. Labels use the route template (`/api/quotes/:symbol`), never the raw URL,
+ * and every unmatched URL is `unmatched`, so cardinality stays bounded.
+ */
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Histogram } from 'prom-client';
+import type { Clock } from '../kernel/clock.ts';
+import { withRequestId } from './log-context.ts';
+import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
+import { LatencyWindow, SloCounts, type WindowStats } from './windows.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    otelSpan: Span | undefined;
+  }
+}
+
+export interface HttpTelemetryOptions {
+  metrics: Metrics;
+  tracing: Tracing;
+  clock: Clock;
+  /** Responses slower than this are logged and count against the latency SLO's threshold separately. */
+  slowRequestMs: number;
+  /** The latency SLO's threshold: a response slower than this is a bad event. */
+  latencySloMs: number;
+  enabled: { metrics(): boolean; logs(): boolean };
+}
+
+export const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unmatched';
+
+export class HttpTelemetry {
+  readonly overall: LatencyWindow;
+  readonly slo: SloCounts;
+  private readonly byRoute = new Map<string, LatencyWindow>();
+  private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
+  /** prom-client hashes label values on every observe; children are cached per series instead. */
+  private readonly series = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+
+  constructor(private readonly options: HttpTelemetryOptions) {
+    this.overall = new LatencyWindow(options.clock);
+    this.slo = new SloCounts(options.clock);
+    this.duration = options.metrics.histogram({
+      name: 'tachyon_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status code (count: request rate; status_code=~"5..": errors)',
+      labelNames: ['method', 'route', 'status_code'],
+    });
+  }
+
+  install(app: FastifyInstance): void {
+    const { tracing, enabled } = this.options;
+    app.decorateRequest('otelSpan', undefined);
+
+    app.addHook('onRequest', (request, _reply, done) => {
+      const tracingOn = tracing.enabled;
+      if (!tracingOn && !enabled.logs()) return done();
+      let ctx = withRequestId(ROOT_CONTEXT, request.id);
+      if (tracingOn) {
+        const parent = tracing.extract(request.headers, ctx);
+        const span = this.serverSpan(request, parent);
+        request.otelSpan = span;
+        ctx = trace.setSpan(parent, span);
+      }
+      // The rest of the lifecycle (handler included) runs inside this context: child spans and log lines attach to it.
+      context.with(ctx, done);
+    });
+
+    app.addHook('onError', (request, _reply, error, done) => {
+      request.otelSpan?.recordException(error);
+      done();
+    });
+
+    app.addHook('onResponse', (request, reply, done) => {
+      this.finish(request, reply);
+      done();
+    });
+  }
+
+  private finish(request: FastifyRequest, reply: FastifyReply): void {
+    const ms = reply.elapsedTime;
+    const status = reply.statusCode;
+    const route = routeOf(request);
+    if (this.options.enabled.metrics()) {
+      const key = `${request.method} ${status} ${route}`;
+      let child = this.series.get(key);
+      if (!child) this.series.set(key, (child = this.duration.labels(request.method, route, String(status))));
+      child.observe(ms / 1000);
+      const error = status >= 500;
+      this.overall.record(ms, error);
+      this.window(route).record(ms, error);
+      this.slo.record(error, ms > this.options.latencySloMs);
+    }
+    // Access control runs before these hooks: a request it refused gets its span now, back-dated.
+    const span = request.otelSpan ?? (this.options.tracing.enabled ? this.serverSpan(request, this.options.tracing.extract(request.headers, ROOT_CONTEXT), Date.now() - ms) : undefined);
+    if (span) {
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    if (ms >= this.options.slowRequestMs && this.options.enabled.logs()) {
+      const traceId = span?.spanContext().traceId;
+      request.log.warn({ method: request.method, route, statusCode: status, durationMs: Math.round(ms * 1000) / 1000, ...(traceId ? { trace_id: traceId } : {}) }, 'slow request');
+    }
+  }
+
+  private serverSpan(request: FastifyRequest, parent: Context, startTime?: number): Span {
+    const route = routeOf(request);
+    const attributes = { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?', 1)[0] };
+    return this.options.tracing.tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER, attributes, startTime }, parent);
+  }
+
+  private window(route: string): LatencyWindow {
+    let window = this.byRoute.get(route);
+    if (!window) this.byRoute.set(route, (window = new LatencyWindow(this.options.clock)));
+    return window;
+  }
+
+  /** Per-route stats over one window, slowest p95 first. */
+  routes(windowMs: number): Array<{ route: string } & WindowStats> {
+    return [...this.byRoute]
+      .map(([route, w]) => ({ route, ...w.stats(windowMs) }))
+      .filter((r) => r.count > 0)
+      .sort((a, b) => b.p95 - a.p95);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The observability component: builds metrics, tracing, HTTP/database/runtime/network telemetry,
+ * the in-process alert engine and fault injection for one platform, and exposes them to the
+ * composition root. Each instrumentation has a feature flag so its cost can be measured:
+ * `observability.http` (HTTP metrics and windows), `observability.database`, `observability.tracing`,
+ * `observability.logs` (request/trace ids on log lines, slow-request lines).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { TachyonConfig } from '../config/config.ts';
+import type { FeatureFlags } from '../config/flags.ts';
+import type { Database } from '../db/database.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { AlertEngine } from './alerts/engine.ts';
+import { notifier } from './alerts/notify.ts';
+import { ALERT_RULES, SLO, type Signals } from './alerts/rules.ts';
+import { DatabaseTelemetry } from './database.ts';
+import { FaultInjector } from './faults.ts';
+import { HttpTelemetry } from './http.ts';
+import { Metrics } from './metrics.ts';
+import { NETWORK_SHAPE, NetworkStats } from './network.ts';
+import { Runtime } from './runtime.ts';
+import { Tracing } from './tracing.ts';
+
+export interface ObservabilityDeps {
+  config: TachyonConfig;
+  instanceId: string;
+  version: string;
+  clock: Clock;
+  logger: Logger;
+  flags: FeatureFlags;
+  db: Database;
+}
+
+export class Observability {
+  readonly metrics = new Metrics();
+  readonly tracing: Tracing;
+  readonly http: HttpTelemetry;
+  readonly database: DatabaseTelemetry;
+  readonly runtime: Runtime;
+  readonly network = new NetworkStats();
+  readonly alerts: AlertEngine;
+  /** Present when fault injection is enabled by configuration. */
+  readonly faults: FaultInjector | undefined;
+  readonly instance: { id: string; hostname: string; pid: number };
+  private alertTimer: NodeJS.Timeout | undefined;
+  private scrapeServer: Server | undefined;
+
+  constructor(private readonly deps: ObservabilityDeps) {
+    const { config, clock, flags, logger } = deps;
+    const options = config.observability;
+    const flag = (name: string, description: string) => flags.register({ name: `observability.${name}`, description, default: true });
+    const httpOn = flag('http', 'HTTP request metrics (Prometheus histogram, sliding HDR windows, SLO counts)');
+    const dbOn = flag('database', 'Database query metrics and spans from Database.observe');
+    const tracingOn = flag('tracing', 'OpenTelemetry spans for HTTP, database and wrapped calls');
+    const logsOn = flag('logs', 'Request and trace ids on every log line; slow-request log lines');
+
+    this.instance = { id: deps.instanceId, hostname: hostname(), pid: process.pid };
+    this.tracing = new Tracing({
+      instanceId: deps.instanceId,
+      version: deps.version,
+      clock,
+      sampleRatio: options.traceSampleRatio,
+      otlpEndpoint: options.otlpEndpoint,
+      bufferSize: options.traceBufferSize,
+      enabled: tracingOn,
+    });
+    this.http = new HttpTelemetry({
+      metrics: this.metrics,
+      tracing: this.tracing,
+      clock,
+      slowRequestMs: options.slowRequestMs,
+      latencySloMs: SLO.latencyThresholdSeconds * 1000,
+      enabled: { metrics: httpOn, logs: logsOn },
+    });
+    this.database = new DatabaseTelemetry({ db: deps.db, metrics: this.metrics, tracing: this.tracing, clock, enabled: dbOn });
+    this.runtime = new Runtime(this.metrics, clock, options.memoryLimitBytes);
+    this.metrics.registerCollector('network', () => this.network.stats(), NETWORK_SHAPE);
+    this.faults = options.faultInjection ? new FaultInjector() : undefined;
+    this.alerts = new AlertEngine(ALERT_RULES, this.signals(), clock, notifier(logger, config.alertWebhookUrl), deps.instanceId);
+  }
+
+  private signals(): Signals {
+    const { http, runtime, metrics } = this;
+    return {
+      httpPercentileMs: (p, windowMs) => http.overall.stats(windowMs)[p === 95 ? 'p95' : 'p99'],
+      httpErrorRatio: (windowMs) => http.slo.ratios(windowMs).errorRatio,
+      httpSlowRatio: (windowMs) => http.slo.ratios(windowMs).slowRatio,
+      cpuUtilization: (windowMs) => runtime.utilization(windowMs)?.cpu,
+      memoryUtilization: () => runtime.memoryUtilization(),
+      queueDepth: async () => (await metrics.collect('task_queue')).filter((s) => s.name === 'tachyon_task_queue_depth').reduce((sum, s) => sum + s.value, 0),
+    };
+  }
+
+  /** Installs the HTTP hooks; call before registering routes so every route is instrumented. */
+  instrument(app: FastifyInstance): void {
+    this.http.install(app);
+    this.faults?.install(app);
+    this.network.attach(app.server);
+  }
+
+  /** Starts the CPU sampler, the alert loop and the separate scrape port (if configured). */
+  async start(): Promise<void> {
+    this.runtime.start();
+    this.alertTimer = setInterval(() => void this.alerts.evaluate(), this.deps.config.observability.alertIntervalMs).unref();
+    const port = this.deps.config.observability.metricsPort;
+    if (port !== undefined) {
+      const server = createServer((req, res) => {
+        if (req.method !== 'GET' || req.url?.split('?', 1)[0] !== '/metrics') return res.writeHead(404).end();
+        this.metrics.text().then(
+          (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+          (error: Error) => res.writeHead(500).end(error.message),
+        );
+      });
+      this.scrapeServer = server;
+      await new Promise<void>((resolve) => server.listen(port, this.deps.config.host, resolve));
+    }
+  }
+
+  /** Where the separate scrape port listens, if it does. */
+  get scrapeAddress(): string | undefined {
+    const address = this.scrapeServer?.address() as AddressInfo | null | undefined;
+    return address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined;
+  }
+
+  /** Stops timers and the scrape port, and flushes spans (OTLP) before the platform closes. */
+  async stop(): Promise<void> {
+    clearInterval(this.alertTimer);
+    this.runtime.stop();
+    this.database.close();
+    const server = this.scrapeServer;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.tracing.shutdown();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * One client connection: who it is, what it subscribed to, what it has yet to be sent, and the
+ * per-connection guards (message rate, send-buffer pressure). Transport-agnostic so the delivery
+ * rules can be tested without sockets; `ws` sockets satisfy `Transport` as they are.
+ */
+import type { Principal } from '../auth/principal.ts';
+import type { Codec, Outgoing } from './codec.ts';
+import type { RealtimeMetrics } from './metrics.ts';
+import { Outbox } from './outbox.ts';
+import type { ServerFrame } from './protocol.ts';
+
+export interface Transport {
+  /** Bytes accepted by send() but not yet written to the network. */
+  readonly bufferedAmount: number;
+  send(data: string | Buffer): void;
+  ping(): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+}
+
+export interface DeliveryLimits {
+  sendBufferSoftBytes: number;
+  sendBufferHardBytes: number;
+  slowConsumerMs: number;
+}
+
+export type FlushOutcome = 'idle' | 'sent' | 'pending' | 'slow';
+
+export class Connection {
+  principal: Principal | undefined;
+  readonly subscriptions = new Set<string>();
+  lastSeen: number;
+  closed = false;
+  /** Subscriptions waiting for an asynchronous snapshot: nothing is flushed before their `subscribed` frame. */
+  pendingSnapshots = 0;
+  private readonly outbox = new Outbox();
+  private congestedSince: number | undefined;
+  private tokens: number;
+  private refilledAt: number;
+  private rateErrorSent = false;
+
+  constructor(
+    readonly id: string,
+    private readonly transport: Transport,
+    readonly codec: Codec,
+    private readonly metrics: RealtimeMetrics,
+    /** Called when the outbox goes from empty to non-empty, so the flush loop visits only busy connections. */
+    private readonly onPending: (connection: Connection) => void,
+    private readonly ratePerSecond: number,
+    now: number,
+  ) {
+    this.lastSeen = now;
+    this.tokens = ratePerSecond;
+    this.refilledAt = now;
+  }
+
+  get bufferedAmount(): number {
+    return this.transport.bufferedAmount;
+  }
+
+  deliver(message: Outgoing, conflate: boolean): void {
+    const wasEmpty = this.outbox.size === 0;
+    if (this.outbox.push(message, conflate)) this.metrics.conflated++;
+    if (wasEmpty) this.onPending(this);
+  }
+
+  forget(channel: string): void {
+    this.outbox.forget(channel);
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.closed) return;
+    if (frame.type === 'error') this.metrics.errorFrames++;
+    this.transport.send(this.codec.encode(frame));
+  }
+
+  /**
+   * Token bucket over client messages (burst = one second's allowance). Returns 'ok', or 'limited'
+   * the first time in a refill window (answer with an error frame) and 'silent' after that, so a
+   * flooding client cannot make the server amplify its flood into error frames.
+   */
+  admit(now: number): 'ok' | 'limited' | 'silent' {
+    const elapsed = now - this.refilledAt;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+      this.refilledAt = now;
+    }
+    if (this.tokens >= 1) {
+      this.tokens--;
+      this.rateErrorSent = false;
+      return 'ok';
+    }
+    if (this.rateErrorSent) return 'silent';
+    this.rateErrorSent = true;
+    return 'limited';
+  }
+
+  /**
+   * Sends what is pending as one batch frame. Above the soft send-buffer limit only ordered (never
+   * conflated) events go out and quotes keep conflating; past the hard limit, or congested for
+   * longer than slowConsumerMs, the outcome is 'slow' and the caller closes the connection.
+   */
+  flush(now: number, limits: DeliveryLimits): FlushOutcome {
+    if (this.pendingSnapshots > 0) return 'pending';
+    const buffered = this.transport.bufferedAmount;
+    if (buffered > limits.sendBufferHardBytes) return 'slow';
+    const congested = buffered > limits.sendBufferSoftBytes;
+    if (congested) {
+      this.congestedSince ??= now;
+      if (now - this.congestedSince > limits.slowConsumerMs) return 'slow';
+    } else {
+      this.congestedSince = undefined;
+    }
+    const messages = this.outbox.take(!congested);
+    if (messages.length > 0) {
+      const frame = this.codec.batch(messages);
+      this.transport.send(frame);
+      // JSON frames are ASCII here (symbols, numbers, ids), so length is the byte count.
+      this.metrics.recordSent(messages.length, frame.length);
+      for (const message of messages) this.metrics.recordLatency(now - message.ts);
+    }
+    return this.outbox.size > 0 ? 'pending' : messages.length > 0 ? 'sent' : 'idle';
+  }
+
+  /** Closes with a code and reason; pending events are counted as dropped. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.markClosed();
+    this.transport.close(code, reason);
+  }
+
+  /** Drops a dead connection without a closing handshake (it would never complete). */
+  terminate(): void {
+    if (this.closed) return;
+    this.markClosed();
+    this.transport.terminate();
+  }
+
+  ping(): void {
+    this.transport.ping();
+  }
+
+  /** The transport closed on its own (client left); idempotent with close()/terminate(). */
+  markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.metrics.dropped += this.outbox.discard();
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * The WebSocket gateway: authenticates connections, validates and answers client frames, keeps
+ * subscriptions in the channel registry, and runs two timers — the flush loop (one batched frame
+ * per busy connection per interval) and the heartbeat sweep (ping the idle, reap the silent).
+ * It never throws into the socket layer: every bad input becomes an error frame.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { TachyonConfig } from '../config/config.ts';
+import type { MessageBus } from '../kernel/bus.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { MarketData } from '../market-data/service.ts';
+import { ChannelRegistry } from './channels.ts';
+import { codecFor, decodeClientFrame } from './codec.ts';
+import { Connection, type Transport } from './connection.ts';
+import { RealtimeMetrics, type LatencySummary } from './metrics.ts';
+import { CloseCode, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
+import { barSnapshot, quoteSnapshot, type AccountSnapshotProvider } from './snapshots.ts';
+
+export type RealtimeConfig = TachyonConfig['realtime'];
+
+export interface GatewayDeps {
+  bus: MessageBus;
+  marketData: MarketData;
+  authenticator: Authenticator;
+  snapshots: AccountSnapshotProvider;
+  clock: Clock;
+  logger: Logger;
+  config: RealtimeConfig;
+}
+
+export interface RealtimeStats {
+  connections: number;
+  subscriptions: number;
+  messagesOut: number;
+  bytesOut: number;
+  framesOut: number;
+  messagesOutPerSec: number;
+  bytesOutPerSec: number;
+  conflated: number;
+  dropped: number;
+  slowConsumerCloses: number;
+  reaped: number;
+  errorFrames: number;
+  sendBuffer: { totalBytes: number; maxBytes: number };
+  tickToSendMs: LatencySummary;
+}
+
+const MAX_ID = 2 ** 31;
+
+export class RealtimeGateway {
+  readonly metrics = new RealtimeMetrics();
+  private readonly registry: ChannelRegistry;
+  private readonly connections = new Set<Connection>();
+  private readonly perUser = new Map<number, number>();
+  private readonly authTimers = new Map<Connection, NodeJS.Timeout>();
+  private busy = new Set<Connection>();
+  private spare = new Set<Connection>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly config: RealtimeConfig;
+  private readonly markBusy = (connection: Connection) => void this.busy.add(connection);
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.config = deps.config;
+    this.registry = new ChannelRegistry(deps.bus, () => deps.clock.now());
+  }
+
+  start(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
+    // A third of the interval: a silent connection is pinged and reaped within a third of its deadline.
+    this.heartbeatTimer = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.config.heartbeatMs / 3)));
+  }
+
+  /** Stops the timers and closes every connection with 1001 so clients reconnect elsewhere. */
+  stop(): void {
+    clearInterval(this.flushTimer);
+    clearInterval(this.heartbeatTimer);
+    this.flushTimer = this.heartbeatTimer = undefined;
+    for (const connection of this.connections) connection.close(CloseCode.GOING_AWAY, 'server shutting down');
+    this.registry.close();
+  }
+
+  /** A new socket; `principal` is set when the upgrade carried a valid Authorization header. */
+  accept(transport: Transport, principal: Principal | undefined, format: Format): Connection {
+    const connection = new Connection(randomUUID(), transport, codecFor(format), this.metrics, this.markBusy, this.config.maxMessagesPerSecond, this.deps.clock.now());
+    this.connections.add(connection);
+    if (principal) {
+      this.authenticated(connection, principal);
+    } else {
+      const timer = setTimeout(() => {
+        this.authTimers.delete(connection);
+        if (!connection.principal) this.refuse(connection, 'unauthorized', 'no auth message within the timeout', CloseCode.UNAUTHORIZED);
+      }, this.config.authTimeoutMs);
+      this.authTimers.set(connection, timer);
+    }
+    return connection;
+  }
+
+  /** The socket closed (either side): forget the connection and its subscriptions. */
+  release(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    connection.markClosed();
+    clearTimeout(this.authTimers.get(connection));
+    this.authTimers.delete(connection);
+    for (const channel of connection.subscriptions) this.registry.remove(channel, connection);
+    connection.subscriptions.clear();
+    this.busy.delete(connection);
+    const userId = connection.principal?.userId;
+    if (userId !== undefined) {
+      const n = (this.perUser.get(userId) ?? 1) - 1;
+      if (n === 0) this.perUser.delete(userId);
+      else this.perUser.set(userId, n);
+    }
+  }
+
+  /** Any frame or pong proves the peer alive. */
+  touch(connection: Connection): void {
+    connection.lastSeen = this.deps.clock.now();
+  }
+
+  receive(connection: Connection, data: Buffer, isBinary: boolean): void {
+    const now = this.deps.clock.now();
+    connection.lastSeen = now;
+    if (data.length > this.config.maxMessageBytes) {
+      return this.error(connection, 'message_too_large', `messages are limited to ${this.config.maxMessageBytes} bytes`);
+    }
+    const admitted = connection.admit(now);
+    if (admitted === 'limited') return this.error(connection, 'rate_limited', `at most ${this.config.maxMessagesPerSecond} messages per second; this one was ignored`);
+    if (admitted === 'silent') return;
+    let frame: unknown;
+    try {
+      frame = decodeClientFrame(data, isBinary);
+    } catch {
+      return this.error(connection, 'bad_request', isBinary ? 'binary frames must be MessagePack' : 'text frames must be JSON');
+    }
+    if (typeof frame !== 'object' || frame === null || typeof (frame as { type?: unknown }).type !== 'string') {
+      return this.error(connection, 'bad_request', 'a frame is an object with a string "type"');
+    }
+    const f = frame as Record<string, unknown>;
+    const id = typeof f.id === 'number' && Number.isInteger(f.id) && Math.abs(f.id) < MAX_ID ? f.id : undefined;
+    if (f.type === 'ping') return connection.send({ type: 'pong', id });
+    if (f.type === 'auth') return void this.authenticate(connection, f.token);
+    if (!connection.principal) return this.error(connection, 'unauthorized', 'send {"type":"auth","token":…} first', id);
+    if (f.type === 'subscribe' || f.type === 'unsubscribe') {
+      const channels = f.channels;
+      if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) {
+        return this.error(connection, 'bad_request', '"channels" must be a non-empty array of strings', id);
+      }
+      if (f.type === 'subscribe') return void this.subscribe(connection, channels, id);
+      return this.unsubscribe(connection, channels, id);
+    }
+    this.error(connection, 'bad_request', `unknown frame type "${String(f.type).slice(0, 32)}"`, id);
+  }
+
+  stats(): RealtimeStats {
+    const m = this.metrics;
+    let totalBytes = 0;
+    let maxBytes = 0;
+    for (const connection of this.connections) {
+      const buffered = connection.bufferedAmount;
+      totalBytes += buffered;
+      if (buffered > maxBytes) maxBytes = buffered;
+    }
+    return {
+      connections: this.connections.size,
+      subscriptions: this.registry.subscriptionCount(),
+      messagesOut: m.messagesOut,
+      bytesOut: m.bytesOut,
+      framesOut: m.framesOut,
+      messagesOutPerSec: m.messagesOutPerSec,
+      bytesOutPerSec: m.bytesOutPerSec,
+      conflated: m.conflated,
+      dropped: m.dropped,
+      slowConsumerCloses: m.slowConsumerCloses,
+      reaped: m.reaped,
+      errorFrames: m.errorFrames,
+      sendBuffer: { totalBytes, maxBytes },
+      tickToSendMs: m.latency(),
+    };
+  }
+
+  private async authenticate(connection: Connection, token: unknown): Promise<void> {
+    if (connection.principal) return this.error(connection, 'already_authenticated', 'this connection is already authenticated');
+    if (typeof token !== 'string' || token.length === 0 || token.length > 512) {
+      return this.refuse(connection, 'unauthorized', '"token" must be an API token', CloseCode.UNAUTHORIZED);
+    }
+    let principal: Principal | undefined;
+    try {
+      principal = await this.deps.authenticator.resolve(token);
+    } catch (error) {
+      // The token itself is never logged (nor echoed back).
+      this.deps.logger.error({ err: error }, 'websocket authentication failed');
+      return this.refuse(connection, 'internal', 'authentication is unavailable, retry later', CloseCode.GOING_AWAY);
+    }
+    if (connection.closed) return;
+    if (!principal) return this.refuse(connection, 'unauthorized', 'the API token is unknown or revoked', CloseCode.UNAUTHORIZED);
+    clearTimeout(this.authTimers.get(connection));
+    this.authTimers.delete(connection);
+    this.authenticated(connection, principal);
+  }
+
+  private authenticated(connection: Connection, principal: Principal): void {
+    const open = this.perUser.get(principal.userId) ?? 0;
+    if (open >= this.config.maxConnectionsPerUser) {
+      return this.refuse(connection, 'connection_limit', `at most ${this.config.maxConnectionsPerUser} connections per user`, CloseCode.CONNECTION_LIMIT);
+    }
+    this.perUser.set(principal.userId, open + 1);
+    connection.principal = principal;
+    const c = this.config;
+    connection.send({
+      type: 'welcome',
+      connectionId: connection.id,
+      userId: principal.userId,
+      accountIds: principal.accountIds,
+      format: connection.codec.format,
+      heartbeatMs: c.heartbeatMs,
+      heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+      limits: { maxSubscriptions: c.maxSubscriptionsPerConnection, maxMessageBytes: c.maxMessageBytes, maxMessagesPerSecond: c.maxMessagesPerSecond },
+    });
+  }
+
+  /**
+   * Subscribes to each channel that exists and is the caller's, within the limit; answers one error
+   * frame per refused channel, then one `subscribed` frame with a snapshot per channel. The channel
+   * is joined before its snapshot is read, so no event falls between the two; events that arrive
+   * meanwhile wait (pendingSnapshots) and follow the `subscribed` frame.
+   */
+  private async subscribe(connection: Connection, requested: string[], id: number | undefined): Promise<void> {
+    const joined: { channel: string; seq: number; snapshot: () => unknown }[] = [];
+    for (const name of requested) {
+      for (const resolved of this.resolve(connection, name, id)) {
+        const { channel, snapshot } = resolved;
+        if (!connection.subscriptions.has(channel) && connection.subscriptions.size >= this.config.maxSubscriptionsPerConnection) {
+          this.error(connection, 'subscription_limit', `at most ${this.config.maxSubscriptionsPerConnection} subscriptions per connection`, id, channel);
+          continue;
+        }
+        connection.subscriptions.add(channel);
+        joined.push({ channel, seq: this.registry.add(channel, connection).seq, snapshot });
+      }
+    }
+    connection.pendingSnapshots++;
+    const subscriptions: Subscription[] = [];
+    try {
+      const snapshots = await Promise.allSettled(joined.map((j) => j.snapshot()));
+      snapshots.forEach((result, i) => {
+        const { channel, seq } = joined[i]!;
+        if (result.status === 'fulfilled') return void subscriptions.push({ channel, seq, snapshot: result.value });
+        this.deps.logger.error({ err: result.reason, channel }, 'websocket snapshot failed');
+        this.leave(connection, channel);
+        this.error(connection, 'internal', 'the snapshot could not be read; subscribe again', id, channel);
+      });
+    } finally {
+      connection.pendingSnapshots--;
+    }
+    // Always answered, even if empty, so a client awaiting this id learns the outcome.
+    connection.send({ type: 'subscribed', id, subscriptions });
+  }
+
+  private unsubscribe(connection: Connection, requested: string[], id: number | undefined): void {
+    const left: string[] = [];
+    for (const name of requested) {
+      for (const { channel } of this.resolve(connection, name, id)) {
+        if (connection.subscriptions.has(channel)) {
+          this.leave(connection, channel);
+          left.push(channel);
+        }
+      }
+    }
+    connection.send({ type: 'unsubscribed', id, channels: left });
+  }
+
+  private leave(connection: Connection, channel: string): void {
+    connection.subscriptions.delete(channel);
+    connection.forget(channel);
+    this.registry.remove(channel, connection);
+  }
+
+  /**
+   * Concrete channels for a requested name with their snapshot readers: `orders`/`portfolio` mean
+   * every account of the caller. Unknown symbols and other users' accounts get the same error, so
+   * account ids cannot be probed.
+   */
+  private resolve(connection: Connection, name: string, id: number | undefined): { channel: string; snapshot: () => unknown }[] {
+    const ref = parseChannel(name);
+    const principal = connection.principal!;
+    const { marketData, snapshots, clock } = this.deps;
+    if (ref && (ref.kind === 'quotes' || ref.kind === 'bars') && marketData.findInstrument(ref.symbol)) {
+      const symbol = ref.symbol;
+      if (ref.kind === 'bars') return [{ channel: `bars:${symbol}:1m`, snapshot: () => barSnapshot(marketData, symbol, clock.now()) }];
+      const channel = `quotes:${symbol}`;
+      return [{ channel, snapshot: () => this.registry.last(channel) ?? quoteSnapshot(marketData, symbol) }];
+    }
+    if (ref && (ref.kind === 'orders' || ref.kind === 'portfolio') && (ref.accountId === undefined || principal.accountIds.includes(ref.accountId))) {
+      const kind = ref.kind;
+      const accounts = ref.accountId === undefined ? principal.accountIds : [ref.accountId];
+      return accounts.map((account) => ({ channel: `${kind}:${account}`, snapshot: () => snapshots[kind](account) }));
+    }
+    this.error(connection, 'unknown_channel', `no channel "${name.slice(0, 64)}" for this user`, id, name.slice(0, 64));
+    return [];
+  }
+
+  private error(connection: Connection, code: ErrorCode, message: string, id?: number, channel?: string): void {
+    connection.send({ type: 'error', id, code, message, channel });
+  }
+
+  /** Error frame, then close: the client learns why before the socket goes. */
+  private refuse(connection: Connection, code: ErrorCode, message: string, closeCode: number): void {
+    this.error(connection, code, message);
+    connection.close(closeCode, message);
+  }
+
+  private flush(): void {
+    const now = this.deps.clock.now();
+    this.metrics.roll(now);
+    // Swap sets: connections that become busy during this loop land in the fresh one.
+    const busy = this.busy;
+    this.busy = this.spare;
+    for (const connection of busy) {
+      const outcome = connection.flush(now, this.config);
+      if (outcome === 'pending') this.busy.add(connection);
+      else if (outcome === 'slow') {
+        this.metrics.slowConsumerCloses++;
+        connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer: could not keep up with the stream');
+      }
+    }
+    busy.clear();
+    this.spare = busy;
+  }
+
+  private sweep(): void {
+    const now = this.deps.clock.now();
+    for (const connection of this.connections) {
+      const silent = now - connection.lastSeen;
+      if (silent >= this.config.heartbeatTimeoutMs) {
+        this.metrics.reaped++;
+        connection.terminate();
+        this.release(connection);
+      } else if (silent >= this.config.heartbeatMs) {
+        // Adaptive: only idle connections are pinged; traffic from the client already proves it alive.
+        connection.ping();
+      }
+    }
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * The trading engine: pre-trade risk, routing to the broker, fills into the portfolio, group-committed
+ * durability, events. All account state lives in memory and is mutated only in synchronous steps on
+ * the event loop (check-then-apply can never interleave), with commands for one account serialized
+ * by its lane. A command's rows go to the Journal; its caller is answered only after they commit.
+ *
+ * Failure semantics: when a batch fails to commit, every batch not yet committed fails with it (their
+ * rows were computed from state that never became durable) and the engine halts: new commands answer
+ * 503 while it rebuilds all state from the database, retrying until the database answers. An order
+ * answered 503 may or may not have committed (the COMMIT's outcome can be unknown); a retry with the
+ * same clientOrderId returns it if it did.
+ */
+import type { Logger } from 'pino';
+import type { TachyonConfig } from '../config/config.ts';
+import type { Database } from '../db/database.ts';
+import type { MessageBus } from '../kernel/bus.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
+import { fromUnits } from '../kernel/money.ts';
+import type { StoredInstrument } from '../market-data/instrument-store.ts';
+import type { MarketData } from '../market-data/service.ts';
+import { AccountState, type WorkingOrder } from './account.ts';
+import type { Broker, ExecutionListener } from './broker.ts';
+import { toOrderDto, type FillEvent, type OrderEvent, type OrderEventType, type PortfolioEvent } from './dto.ts';
+import { IdAllocator } from './ids.ts';
+import { Journal } from './journal.ts';
+import { Lanes } from './lanes.ts';
+import { resolveLimits, type RiskLimits } from './limits.ts';
+import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
+import { applyFill } from './position.ts';
+import { checkOrder, referencePrice } from './risk.ts';
+import { TradingStore, type AccountRow } from './store.ts';
+
+/** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
+const ID_HEADROOM = 64;
+const RECOVERY_RETRY_MS = 1_000;
+
+export interface TradingEngineDeps {
+  db: Database;
+  bus: MessageBus;
+  clock: Clock;
+  logger: Logger;
+  marketData: MarketData;
+  broker: Broker;
+  config: TachyonConfig['trading'];
+}
+
+export interface PlaceResult {
+  /** The order as it stood when its command completed (after risk checks and immediate fills). */
+  order: Order;
+  replayed: boolean;
+}
+
+type State = 'running' | 'recovering' | 'stopped';
+
+export class TradingEngine implements ExecutionListener {
+  readonly store: TradingStore;
+  readonly journal: Journal;
+  private readonly accounts = new Map<number, AccountState>();
+  private readonly lanes = new Lanes();
+  private readonly ids: IdAllocator;
+  private readonly defaults: RiskLimits;
+  private state: State = 'running';
+
+  private constructor(private readonly deps: TradingEngineDeps) {
+    this.defaults = {
+      maxOrderNotional: deps.config.maxOrderNotional,
+      maxPositionQuantity: deps.config.maxPositionQuantity,
+      collarBps: deps.config.collarBps,
+      maxOrdersPerSecond: deps.config.maxOrdersPerSecond,
+    };
+    this.ids = new IdAllocator(deps.db);
+    this.store = new TradingStore(deps.db, (id) => deps.marketData.book.symbolOf(id) ?? String(id));
+    this.journal = new Journal(deps.db, {
+      maxBatchRows: deps.config.commitMaxBatchRows,
+      maxWaitMs: deps.config.commitMaxWaitMs,
+      onFailure: (error) => this.halt(error),
+    });
+    deps.broker.setListener(this);
+  }
+
+  /** Builds the engine and rebuilds its state from the database (accounts, positions, open orders). */
+  static async create(deps: TradingEngineDeps): Promise<TradingEngine> {
+    const engine = new TradingEngine(deps);
+    await engine.rebuild();
+    return engine;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Graceful stop: no new commands, queued ones finish, everything recorded commits. */
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    this.deps.broker.stop();
+    await this.lanes.idle();
+    await this.journal.drain();
+  }
+
+  /** Rebuilds all in-memory state from the database once queued commands and writes are done. */
+  async reload(): Promise<void> {
+    this.assertRunning();
+    this.state = 'recovering';
+    await this.lanes.idle();
+    await this.journal.drain();
+    try {
+      await this.rebuild();
+      this.state = 'running';
+    } catch (error) {
+      // Half-loaded state must not trade: fall back to the retrying recovery.
+      this.state = 'running';
+      this.halt(error);
+      throw error;
+    }
+  }
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  async place(accountId: number, request: OrderRequest): Promise<PlaceResult> {
+    this.assertRunning();
+    const instrument = this.deps.marketData.findInstrument(request.symbol);
+    if (!instrument) throw new UnprocessableError('unknown_symbol', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
+    const normalized = { ...request, symbol: instrument.symbol };
+    const outcome = await this.lanes.run<{ original: Order } | { order: Order; durable: Promise<void> }>(accountId, async () => {
+      const account = await this.account(accountId);
+      if (normalized.clientOrderId !== null) {
+        const original = await this.clientOrder(account, normalized.clientOrderId);
+        if (original) return { original };
+      }
+      if (this.ids.available() < ID_HEADROOM) await this.ids.ready(ID_HEADROOM);
+      this.assertRunning();
+      const order = this.accept(account, instrument, normalized);
+      return { order: { ...order }, durable: this.journal.durable() };
+    });
+    if ('original' in outcome) return this.replay(outcome.original, normalized);
+    await this.confirmed(outcome.durable);
+    const { order } = outcome;
+    if (order.status === 'rejected') throw new UnprocessableError(order.rejectReason!, order.rejectMessage!, { orderId: order.id });
+    return { order, replayed: false };
+  }
+
+  /** Cancels an open order of one of these accounts; 404 for anyone else's, 409 once it has ended. */
+  async cancel(accountIds: readonly number[], orderId: number): Promise<Order> {
+    this.assertRunning();
+    const accountId = accountIds.find((id) => this.accounts.get(id)?.open.has(orderId));
+    if (accountId === undefined) throw await this.notCancellable(accountIds, orderId);
+    const outcome = await this.lanes.run(accountId, () => {
+      this.assertRunning();
+      const account = this.accounts.get(accountId)!;
+      const working = account.open.get(orderId);
+      if (!working || !this.deps.broker.cancel(working.order)) return undefined;
+      this.end(account, working, 'cancelled', this.deps.clock.now());
+      return { order: { ...working.order }, durable: this.journal.durable() };
+    });
+    if (!outcome) throw await this.notCancellable(accountIds, orderId);
+    await this.confirmed(outcome.durable);
+    return outcome.order;
+  }
+
+  /** Replaces an account's limit overrides and short permission (admin), effective for its next order. */
+  async configureAccount(accountId: number, settings: { limits: Record<string, number>; allowShort: boolean }): Promise<{ limits: RiskLimits; allowShort: boolean }> {
+    this.assertRunning();
+    return this.lanes.run(accountId, async () => {
+      const account = await this.account(accountId);
+      await this.deps.db.query('UPDATE accounts SET limits = $2::jsonb, allow_short = $3 WHERE id = $1', [accountId, JSON.stringify(settings.limits), settings.allowShort]);
+      account.limits = resolveLimits(this.defaults, settings.limits);
+      account.allowShort = settings.allowShort;
+      return { limits: account.limits, allowShort: account.allowShort };
+    });
+  }
+
+  /** The in-memory state of an account (loading it on first use), read in its lane. */
+  async read<T>(accountId: number, fn: (account: AccountState) => T): Promise<T> {
+    this.assertRunning();
+    return this.lanes.run(accountId, async () => fn(await this.account(accountId)));
+  }
+
+  lastPrice(instrumentId: number): number {
+    return this.deps.marketData.book.last(instrumentId);
+  }
+
+  /** Every account in memory (the equity snapshotter walks them). */
+  loadedAccounts(): Iterable<AccountState> {
+    return this.accounts.values();
+  }
+
+  // ---- execution reports (ExecutionListener) ----------------------------------------------------
+
+  onFill(order: Order, quantity: number, price: number, ts: number): void {
+    if (this.state !== 'running') return;
+    const account = this.accounts.get(order.accountId);
+    const working = account?.open.get(order.id);
+    if (!account || !working) return;
+    const executionId = this.ids.next();
+    const cashId = this.ids.next();
+    fill(order, quantity, price, ts);
+    account.consume(working, quantity);
+    const holding = account.holding(order.instrumentId);
+    applyFill(holding, order.side, quantity, price);
+    account.cash += order.side === 'buy' ? -quantity * price : quantity * price;
+    const journal = this.journal;
+    journal.execution({ id: executionId, orderId: order.id, accountId: account.id, instrumentId: order.instrumentId, side: order.side, quantity, price, ts });
+    journal.cash({ id: cashId, accountId: account.id, amount: order.side === 'buy' ? -quantity * price : quantity * price, balanceAfter: account.cash, refId: executionId, ts });
+    journal.position(account.id, order.instrumentId, holding, ts);
+    journal.account(account.id, account.cash);
+    journal.order(order);
+    if (!isOpen(order)) account.release(working);
+    this.emitOrder(order, order.status === 'filled' ? 'filled' : 'partially_filled');
+    const fillEvent: FillEvent = { executionId, orderId: order.id, accountId: account.id, symbol: order.symbol, side: order.side, quantity, price: fromUnits(price), ts };
+    const portfolioEvent: PortfolioEvent = {
+      accountId: account.id,
+      cash: fromUnits(account.cash),
+      symbol: order.symbol,
+      quantity: holding.quantity,
+      averagePrice: holding.quantity === 0 ? null : fromUnits(Math.round(holding.costBasis / holding.quantity)),
+      realizedPnl: fromUnits(holding.realizedPnl),
+      ts,
+    };
+    journal.afterCommit(() => {
+      this.deps.bus.publish(`fill.${account.id}`, fillEvent);
+      this.deps.bus.publish(`portfolio.${account.id}`, portfolioEvent);
+    });
+  }
+
+  onTriggered(order: Order, ts: number): void {
+    if (this.state !== 'running' || !isOpen(order)) return;
+    order.triggered = true;
+    order.updatedAt = ts;
+    this.journal.order(order);
+  }
+
+  onClosed(order: Order, status: 'cancelled' | 'expired', ts: number): void {
+    if (this.state !== 'running') return;
+    const account = this.accounts.get(order.accountId);
+    const working = account?.open.get(order.id);
+    if (account && working) this.end(account, working, status, ts);
+  }
+
+  affordable(order: Order, price: number): number {
+    if (order.side === 'sell') return Number.MAX_SAFE_INTEGER;
+    const account = this.accounts.get(order.accountId);
+    const working = account?.open.get(order.id);
+    if (!account || !working) return 0;
+    const own = working.reservation.cashQuantity * working.reservation.price;
+    return Math.max(0, Math.floor((account.buyingPower((id) => this.lastPrice(id)) + own) / price));
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Risk checks, reservation, routing: one synchronous step. */
+  private accept(account: AccountState, instrument: StoredInstrument, request: OrderRequest): Order {
+    const { book, marketClock } = this.deps.marketData;
+    const now = this.deps.clock.now();
+    const quote = book.get(instrument.id)!;
+    const market = { bid: quote.bid, ask: quote.ask, last: quote.last, sessionOpen: marketClock.isOpen(now) };
+    const decision = checkOrder(account, request, instrument, market, now, (id) => this.lastPrice(id));
+    // An account over its rate is refused before it costs an order row: the rate limit protects the journal too.
+    if (!decision.ok && decision.rejection.code === 'order_rate_exceeded') throw new UnprocessableError(decision.rejection.code, decision.rejection.message);
+    const order: Order = {
+      id: this.ids.next(),
+      accountId: account.id,
+      clientOrderId: request.clientOrderId,
+      instrumentId: instrument.id,
+      symbol: instrument.symbol,
+      side: request.side,
+      type: request.type,
+      timeInForce: request.timeInForce,
+      quantity: request.quantity,
+      limitPrice: request.limitPrice,
+      stopPrice: request.stopPrice,
+      status: decision.ok ? 'accepted' : 'rejected',
+      filledQuantity: 0,
+      filledNotional: 0,
+      rejectReason: decision.ok ? null : decision.rejection.code,
+      rejectMessage: decision.ok ? null : decision.rejection.message,
+      triggered: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (order.clientOrderId !== null) account.rememberClientId(order.clientOrderId, order.id);
+    this.journal.order(order);
+    if (!decision.ok) {
+      this.emitOrder(order, 'rejected');
+      return order;
+    }
+    account.reserve({ order, reservation: decision.reservation });
+    this.emitOrder(order, 'accepted');
+    this.deps.broker.submit(order);
+    return order;
+  }
+
+  private end(account: AccountState, working: WorkingOrder, status: 'cancelled' | 'expired', ts: number): void {
+    close(working.order, status, ts);
+    account.release(working);
+    this.journal.order(working.order);
+    this.emitOrder(working.order, status);
+  }
+
+  /** Publishes after commit, with the order as it is now (a copy: the order changes on). */
+  private emitOrder(order: Order, type: OrderEventType): void {
+    const event: OrderEvent = { type, order: toOrderDto(order) };
+    this.journal.afterCommit(() => this.deps.bus.publish(`order.${order.accountId}`, event));
+  }
+
+  private replay(original: Order, request: OrderRequest): PlaceResult {
+    if (!samePayload(original, request)) {
+      throw new ConflictError(`clientOrderId ${request.clientOrderId} was already used for a different order (${original.id})`, { orderId: original.id });
+    }
+    if (original.status === 'rejected') throw new UnprocessableError(original.rejectReason!, original.rejectMessage!, { orderId: original.id });
+    return { order: original, replayed: true };
+  }
+
+  /** The order an account already placed under this client id, as committed. */
+  private async clientOrder(account: AccountState, clientOrderId: string): Promise<Order | undefined> {
+    const known = account.clientOrder(clientOrderId);
+    if (known === undefined && !account.clientIdsIncomplete) return undefined;
+    // The original may still be committing: wait for it, then read what is durable.
+    await this.confirmed(this.journal.durable());
+    return this.store.orderByClientId(account.id, clientOrderId);
+  }
+
+  private async notCancellable(accountIds: readonly number[], orderId: number): Promise<Error> {
+    await this.journal.durable().catch(() => {});
+    const order = await this.store.order(orderId, accountIds);
+    if (!order) return new NotFoundError(`order ${orderId} not found`);
+    return new ConflictError(`order ${orderId} is ${order.status} and can no longer be cancelled`, { status: order.status });
+  }
+
+  private async confirmed(durable: Promise<void>): Promise<void> {
+    try {
+      await durable;
+    } catch {
+      throw new ServiceUnavailableError('the order could not be confirmed: the database commit failed; retry with the same clientOrderId');
+    }
+  }
+
+  private assertRunning(): void {
+    if (this.state !== 'running') {
+      throw new ServiceUnavailableError(this.state === 'stopped' ? 'trading is shutting down' : 'trading is recovering from a database failure; retry shortly');
+    }
+  }
+
+  private async account(id: number): Promise<AccountState> {
+    const loaded = this.accounts.get(id);
+    if (loaded) return loaded;
+    await this.load([id]);
+    const account = this.accounts.get(id);
+    if (!account) throw new NotFoundError(`account ${id} not found`);
+    return account;
+  }
+
+  /** Commit failed: refuse commands, let queued ones drain, rebuild from the database. */
+  private halt(error: unknown): void {
+    if (this.state !== 'running') return;
+    this.state = 'recovering';
+    this.deps.logger.error({ err: error }, 'trading journal commit failed: halting and rebuilding state from the database');
+    void (async () => {
+      await this.lanes.idle();
+      while (this.state === 'recovering') {
+        try {
+          await this.rebuild();
+          this.state = 'running';
+          this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
+        } catch (retryError) {
+          this.deps.logger.warn({ err: retryError }, 'trading recovery failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
+        }
+      }
+    })();
+  }
+
+  private async rebuild(): Promise<void> {
+    await this.ids.ready(ID_HEADROOM);
+    this.accounts.clear();
+    this.deps.broker.reset();
+    await this.load(undefined);
+  }
+
+  /** Loads accounts (all, or the given ids) with positions and open orders, re-reserving what the orders hold. */
+  private async load(ids: readonly number[] | undefined): Promise<void> {
+    const accounts = await this.store.accounts(ids);
+    const positions = await this.store.positions(ids);
+    const open = await this.store.openOrders(ids);
+    const now = this.deps.clock.now();
+    for (const row of accounts) this.accounts.set(row.id, this.toAccount(row, now));
+    for (const p of positions) Object.assign(this.accounts.get(p.accountId)!.holding(p.instrumentId), { quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl });
+    for (const order of open) this.restore(this.accounts.get(order.accountId)!, order);
+  }
+
+  private toAccount(row: AccountRow, now: number): AccountState {
+    return new AccountState(row.id, row.opening_cash, row.cash, row.allow_short, resolveLimits(this.defaults, row.limits), row.has_client_ids, now);
+  }
+
+  /** Re-reserves an open order exactly as acceptance would have, without re-checking it. */
+  private restore(account: AccountState, order: Order): void {
+    const quote = this.deps.marketData.book.get(order.instrumentId)!;
+    const price = referencePrice(order, { bid: quote.bid, ask: quote.ask, last: quote.last, sessionOpen: true }, account.limits.collarBps);
+    const left = remaining(order);
+    const holding = account.holding(order.instrumentId);
+    const heldQuantity = order.side === 'sell' ? Math.min(left, Math.max(0, Math.max(0, holding.quantity) - holding.openSell)) : 0;
+    account.reserve({ order, reservation: { price, cashQuantity: left - heldQuantity, heldQuantity } });
+    this.deps.broker.restore(order);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Group commit. Engines record the rows a command changes (order snapshots, executions, cash
+ * transactions, positions, account cash) and get the promise of the batch they landed in. One batch
+ * is in flight at a time; while it commits the next one gathers, so batches grow with load and the
+ * database sees one statement per batch instead of one transaction per order. The statement is a
+ * chain of data-modifying CTEs over `unnest` arrays: one round trip, one implicit transaction, on
+ * both engines. Batches commit in order, so a later batch's promise also covers earlier rows.
+ *
+ * Rows are copied when recorded, never read back from live objects at flush time: a batch holds
+ * exactly the state its commands produced, even if later commands change the same order meanwhile.
+ * Within a batch the last copy of an order, position or account wins.
+ */
+import type { Queryable } from '../db/database.ts';
+import type { Order } from './order.ts';
+import type { Position } from './position.ts';
+
+export interface ExecutionRow {
+  id: number;
+  orderId: number;
+  accountId: number;
+  instrumentId: number;
+  side: 'buy' | 'sell';
+  quantity: number;
+  price: number;
+  ts: number;
+}
+
+export interface CashRow {
+  id: number;
+  accountId: number;
+  amount: number;
+  balanceAfter: number;
+  refId: number;
+  ts: number;
+}
+
+type OrderRow = Omit<Order, 'symbol'>;
+type PositionRow = Position & { accountId: number; instrumentId: number; ts: number };
+
+class Batch {
+  readonly orders = new Map<number, OrderRow>();
+  readonly executions: ExecutionRow[] = [];
+  readonly cash: CashRow[] = [];
+  readonly positions = new Map<string, PositionRow>();
+  readonly accounts = new Map<number, number>();
+  readonly afterCommit: (() => void)[] = [];
+  size = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A batch nobody awaits (fills from ticks) must not surface as an unhandled rejection.
+    this.done.catch(() => {});
+  }
+}
+
+export interface JournalOptions {
+  /** Flush at once when this many rows are waiting (otherwise on the next turn of the event loop). */
+  maxBatchRows: number;
+  /** How long an idle journal waits for more rows before flushing; 0 flushes on the next turn. */
+  maxWaitMs: number;
+  /** Called once per failed flush, after both batches were rejected; the engine rebuilds from the database. */
+  onFailure: (error: unknown) => void;
+}
+
+export interface JournalStats {
+  batches: number;
+  rows: number;
+  failures: number;
+}
+
+export class Journal {
+  private pending = new Batch();
+  private inFlight: Batch | undefined;
+  private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  readonly stats: JournalStats = { batches: 0, rows: 0, failures: 0 };
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: JournalOptions,
+  ) {}
+
+  order(order: Order): void {
+    const { symbol: _symbol, ...row } = order;
+    this.pending.orders.set(order.id, row);
+    this.added();
+  }
+
+  execution(row: ExecutionRow): void {
+    this.pending.executions.push(row);
+    this.added();
+  }
+
+  cash(row: CashRow): void {
+    this.pending.cash.push(row);
+    this.added();
+  }
+
+  position(accountId: number, instrumentId: number, position: Position, ts: number): void {
+    const { quantity, costBasis, realizedPnl } = position;
+    this.pending.positions.set(`${accountId}:${instrumentId}`, { accountId, instrumentId, quantity, costBasis, realizedPnl, ts });
+    this.added();
+  }
+
+  account(accountId: number, cash: number): void {
+    this.pending.accounts.set(accountId, cash);
+    this.added();
+  }
+
+  /** Runs `fn` once the current batch has committed (events that must never announce lost state). */
+  afterCommit(fn: () => void): void {
+    this.pending.afterCommit.push(fn);
+  }
+
+  /** Resolves when everything recorded so far is committed; rejects if its batch failed. */
+  durable(): Promise<void> {
+    if (this.pending.size > 0) return this.pending.done;
+    return this.inFlight?.done ?? Promise.resolve();
+  }
+
+  /** Waits until nothing is pending or in flight (graceful stop). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0 || this.inFlight) await this.durable().catch(() => {});
+  }
+
+  private added(): void {
+    this.pending.size++;
+    if (this.inFlight) return;
+    if (this.pending.size >= this.options.maxBatchRows) this.flush();
+    else this.scheduled ??= this.options.maxWaitMs > 0 ? setTimeout(() => this.flush(), this.options.maxWaitMs) : setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = undefined;
+    }
+    if (this.inFlight || this.pending.size === 0) return;
+    const batch = (this.inFlight = this.pending);
+    this.pending = new Batch();
+    this.write(batch).then(
+      () => {
+        this.stats.batches++;
+        this.stats.rows += batch.size;
+        this.inFlight = undefined;
+        for (const fn of batch.afterCommit) fn();
+        batch.resolve();
+        this.flush();
+      },
+      (error: unknown) => {
+        // Rows gathered behind a failed batch were computed from state that never became durable:
+        // both batches fail, and the owner rebuilds its memory from the database.
+        this.stats.failures++;
+        const next = this.pending;
+        this.pending = new Batch();
+        this.inFlight = undefined;
+        batch.reject(error);
+        next.reject(error);
+        this.options.onFailure(error);
+      },
+    );
+  }
+
+  private write(batch: Batch): Promise<unknown> {
+    const orders = [...batch.orders.values()];
+    const positions = [...batch.positions.values()];
+    const col = <T, K extends keyof T>(rows: readonly T[], key: K) => rows.map((r) => r[key]);
+    return this.db.query(WRITE_BATCH, [
+      col(orders, 'id'), col(orders, 'accountId'), col(orders, 'clientOrderId'), col(orders, 'instrumentId'),
+      col(orders, 'side'), col(orders, 'type'), col(orders, 'timeInForce'), col(orders, 'quantity'),
+      col(orders, 'limitPrice'), col(orders, 'stopPrice'), col(orders, 'status'), col(orders, 'filledQuantity'),
+      col(orders, 'filledNotional'), col(orders, 'rejectReason'), col(orders, 'rejectMessage'), col(orders, 'triggered'),
+      col(orders, 'createdAt'), col(orders, 'updatedAt'),
+      col(batch.executions, 'id'), col(batch.executions, 'orderId'), col(batch.executions, 'accountId'), col(batch.executions, 'instrumentId'),
+      col(batch.executions, 'side'), col(batch.executions, 'quantity'), col(batch.executions, 'price'), col(batch.executions, 'ts'),
+      col(batch.cash, 'id'), col(batch.cash, 'accountId'), col(batch.cash, 'amount'), col(batch.cash, 'balanceAfter'),
+      col(batch.cash, 'refId'), col(batch.cash, 'ts'),
+      col(positions, 'accountId'), col(positions, 'instrumentId'), col(positions, 'quantity'), col(positions, 'costBasis'),
+      col(positions, 'realizedPnl'), col(positions, 'ts'),
+      [...batch.accounts.keys()], [...batch.accounts.values()],
+    ]);
+  }
+}
+
+// Timestamps travel as epoch milliseconds (float8) and become timestamptz in SQL.
+const WRITE_BATCH = `
+WITH o AS (
+  INSERT INTO orders (id, account_id, client_order_id, instrument_id, side, type, time_in_force, quantity, limit_price, stop_price,
+                      status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created_at, updated_at)
+  SELECT id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
+         status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, to_timestamp(created / 1000.0), to_timestamp(updated / 1000.0)
+    FROM unnest($1::int8[], $2::int8[], $3::text[], $4::int4[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[],
+                $11::text[], $12::int8[], $13::int8[], $14::text[], $15::text[], $16::bool[], $17::float8[], $18::float8[])
+      AS t(id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
+           status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created, updated)
+  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_quantity = EXCLUDED.filled_quantity,
+    filled_notional = EXCLUDED.filled_notional, triggered = EXCLUDED.triggered, updated_at = EXCLUDED.updated_at
+), e AS (
+  INSERT INTO executions (id, order_id, account_id, instrument_id, side, quantity, price, ts)
+  SELECT id, order_id, account_id, instrument_id, side, quantity, price, to_timestamp(ts / 1000.0)
+    FROM unnest($19::int8[], $20::int8[], $21::int8[], $22::int4[], $23::text[], $24::int8[], $25::int8[], $26::float8[])
+      AS t(id, order_id, account_id, instrument_id, side, quantity, price, ts)
+), c AS (
+  INSERT INTO cash_transactions (id, account_id, kind, amount, balance_after, ref_id, ts)
+  SELECT id, account_id, 'trade', amount, balance_after, ref_id, to_timestamp(ts / 1000.0)
+    FROM unnest($27::int8[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::float8[])
+      AS t(id, account_id, amount, balance_after, ref_id, ts)
+), p AS (
+  INSERT INTO positions (account_id, instrument_id, quantity, cost_basis, realized_pnl, updated_at)
+  SELECT account_id, instrument_id, quantity, cost_basis, realized_pnl, to_timestamp(ts / 1000.0)
+    FROM unnest($33::int8[], $34::int4[], $35::int8[], $36::int8[], $37::int8[], $38::float8[])
+      AS t(account_id, instrument_id, quantity, cost_basis, realized_pnl, ts)
+  ON CONFLICT (account_id, instrument_id) DO UPDATE SET quantity = EXCLUDED.quantity, cost_basis = EXCLUDED.cost_basis,
+    realized_pnl = EXCLUDED.realized_pnl, updated_at = EXCLUDED.updated_at
+), a AS (
+  UPDATE accounts SET cash = u.cash FROM unnest($39::int8[], $40::int8[]) AS u(id, cash) WHERE accounts.id = u.id
+)
+SELECT 1`;

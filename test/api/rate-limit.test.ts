@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pglite } from '../support/engines.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+
+describe('rate limit per user', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform(pglite, { http: { rateLimitPerSecond: 5, bodyLimitBytes: 1_048_576, shutdownTimeoutMs: 1000, trustProxy: false } });
+  });
+  afterAll(() => t?.close());
+
+  it('answers 429 problem+json past the limit, per user, and never throttles health', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await t.platform.app.inject({ url: '/api/market-data/quotes/AAPL', headers: t.trader })).statusCode);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    const limited = await t.platform.app.inject({ url: '/api/market-data/quotes/AAPL', headers: t.trader });
+    expect(limited.headers['content-type']).toContain('application/problem+json');
+    expect(limited.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(limited.headers['retry-after']).toBeDefined();
+    // Another user has its own budget.
+    expect((await t.platform.app.inject({ url: '/api/market-data/quotes/AAPL', headers: t.admin })).statusCode).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await t.platform.app.inject({ url: '/api/health' })).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,118 @@
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { pglite } from '../support/engines.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+
+describe('HTTP caching (PGlite platform)', () => {
+  let t: TestPlatform;
+  const inject = (options: InjectOptions) => t.platform.app.inject(options);
+
+  beforeAll(async () => {
+    t = await startTestPlatform(pglite, { cache: { ...(await import('../../src/config/config.ts')).testConfig().cache, batchMaxRequests: 3 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a cached route says what the cache did: miss, then an L1 hit with Age; public Cache-Control', async () => {
+    const url = '/api/instruments?limit=50&search=A';
+    const first = await inject({ url, headers: t.trader });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['cache-status']).toMatch(/^tachyon; fwd=miss; stored/);
+    const second = await inject({ url, headers: t.trader });
+    expect(second.headers['cache-status']).toMatch(/^tachyon; hit; ttl=\d+; detail=l1$/);
+    expect(second.headers.age).toMatch(/^\d+$/);
+    expect(second.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+    expect(second.body).toBe(first.body);
+    expect(second.json().items.length).toBeGreaterThan(0);
+  });
+
+  it('ETag and If-None-Match answer 304 with no body', async () => {
+    const url = '/api/instruments?limit=5';
+    const first = await inject({ url, headers: t.trader });
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^".+"$/);
+    const again = await inject({ url, headers: { ...t.trader, 'if-none-match': etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    expect((await inject({ url, headers: { ...t.trader, 'if-none-match': `W/${etag}` } })).statusCode).toBe(304);
+    expect((await inject({ url, headers: { ...t.trader, 'if-none-match': '"other"' } })).statusCode).toBe(200);
+    // Uncached routes get an ETag from their body too.
+    const quotes = await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: t.trader });
+    expect((await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: { ...t.trader, 'if-none-match': quotes.headers.etag as string } })).statusCode).toBe(304);
+  });
+
+  it('negotiates brotli, gzip or nothing above the size threshold', async () => {
+    const url = '/api/instruments?limit=200';
+    const br = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br, gzip' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    const plain = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'identity' } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(plain.body);
+    const gz = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.rawPayload).toString()).toBe(plain.body);
+    const small = await inject({ url: '/api/instruments?limit=1', headers: { ...t.trader, 'accept-encoding': 'br' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
+
+    t.platform.flags.set('http.compression', false);
+    expect((await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br' } })).headers['content-encoding']).toBeUndefined();
+    t.platform.flags.set('http.compression', true);
+  });
+
+  it('closed historical ranges are immutable for shared caches; open ones are not', async () => {
+    const closedTo = Date.now() - 24 * 3_600_000;
+    const closed = await inject({ url: `/api/market-data/bars/AAPL?interval=1h&to=${closedTo}&limit=10`, headers: t.trader });
+    expect(closed.statusCode).toBe(200);
+    expect(closed.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const latest = await inject({ url: '/api/market-data/bars/AAPL?interval=1m&limit=10', headers: t.trader });
+    expect(latest.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+    expect(latest.headers['cache-control']).not.toContain('immutable');
+  });
+
+  it('cache.enabled off: answers are the same, marked as bypassed', async () => {
+    const url = '/api/instruments?limit=7';
+    const cached = await inject({ url, headers: t.trader });
+    t.platform.flags.set('cache.enabled', false);
+    const direct = await inject({ url, headers: t.trader });
+    t.platform.flags.set('cache.enabled', true);
+    expect(direct.headers['cache-status']).toBe('tachyon; fwd=bypass');
+    expect(direct.body).toBe(cached.body);
+  });
+
+  it('POST /api/batch runs GETs with the caller’s rights, in order, within its limit', async () => {
+    const ok = await inject({
+      method: 'POST',
+      url: '/api/batch',
+      headers: t.trader,
+      payload: { requests: [{ path: '/api/instruments?limit=2' }, { path: '/api/market-data/quotes/AAPL' }, { path: '/api/admin/cache/stats' }] },
+    });
+    expect(ok.statusCode).toBe(200);
+    const [instruments, quote, admin] = ok.json().responses;
+    expect(instruments).toMatchObject({ status: 200, body: { items: expect.any(Array) }, headers: { 'cache-status': expect.any(String) } });
+    expect(quote).toMatchObject({ status: 200, body: { symbol: 'AAPL' } });
+    expect(admin.status).toBe(403); // the trader's own rights, not the batch's
+    const asAdmin = await inject({ method: 'POST', url: '/api/batch', headers: t.admin, payload: { requests: [{ path: '/api/admin/cache/stats' }] } });
+    expect(asAdmin.json().responses[0].status).toBe(200);
+
+    const tooMany = await inject({ method: 'POST', url: '/api/batch', headers: t.trader, payload: { requests: Array.from({ length: 4 }, () => ({ path: '/api/instruments' })) } });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().detail).toContain('at most 3');
+    const nested = await inject({ method: 'POST', url: '/api/batch', headers: t.trader, payload: { requests: [{ path: '/api/batch' }] } });
+    expect(nested.statusCode).toBe(400);
+    expect((await inject({ method: 'POST', url: '/api/batch', payload: { requests: [{ path: '/api/instruments' }] } })).statusCode).toBe(401);
+  });
+
+  it('admin stats and invalidation are for admins; invalidation makes the next read a miss', async () => {
+    const url = '/api/instruments?limit=3';
+    await inject({ url, headers: t.trader });
+    expect((await inject({ url: '/api/admin/cache/stats', headers: t.trader })).statusCode).toBe(403);
+    expect((await inject({ method: 'POST', url: '/api/admin/cache/invalidate', headers: t.trader, payload: { class: 'instruments' } })).statusCode).toBe(403);
+    const stats = await inject({ url: '/api/admin/cache/stats', headers: t.admin });
+    expect(stats.json()).toMatchObject({ hitRate: expect.any(Number), l1: { bytes: expect.any(Number), evictions: 0 }, classes: { instruments: { hitsL1: expect.any(Number), misses: expect.any(Number) } } });
+    expect((await inject({ method: 'POST', url: '/api/admin/cache/invalidate', headers: t.admin, payload: {} })).statusCode).toBe(400);
+    expect((await inject({ method: 'POST', url: '/api/admin/cache/invalidate', headers: t.admin, payload: { class: 'instruments' } })).statusCode).toBe(200);
+    expect((await inject({ url, headers: t.trader })).headers['cache-status']).toMatch(/fwd=miss/);
+  });
+});

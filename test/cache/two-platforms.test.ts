@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../src/config/config.ts';
+import type { Database } from '../../src/db/database.ts';
+import { openEmbedded } from '../../src/db/pglite.ts';
+import { buildPlatform, type Platform } from '../../src/platform.ts';
+import { tags } from '../../src/cache/invalidation.ts';
+import { DEMO_TOKEN } from '../support/platform.ts';
+import { redisPrefix } from '../support/servers.ts';
+import { OwnRedis, redisServerInstalled } from './redis-server.ts';
+
+describe.runIf(redisServerInstalled())('two platforms sharing one Redis', () => {
+  let redis: OwnRedis;
+  let db: Database;
+  let a: Platform;
+  let b: Platform;
+
+  beforeAll(async () => {
+    redis = await OwnRedis.start();
+    db = await openEmbedded(undefined);
+    const base = testConfig();
+    const config = testConfig({ demoToken: DEMO_TOKEN, redisUrl: redis.url, cache: { ...base.cache, prefix: redisPrefix('cache2p'), l2TimeoutMs: 1_000 }, realtime: { ...base.realtime, busChannel: redisPrefix('bus') } });
+    a = await buildPlatform(config, { db });
+    b = await buildPlatform(config, { db });
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await db?.close();
+    await redis?.kill();
+  });
+
+  it('a fill on one instance: its own next read is fresh at once, the other’s as soon as Redis tells it; no stale read after that', async () => {
+    const ledger = { cash: 1_000 };
+    const portfolio = (p: Platform) => p.cache.get('portfolio', 'acct:1:summary', async () => ({ cash: ledger.cash }), [tags.account(1)]);
+    expect((await portfolio(a)).value.cash).toBe(1_000);
+    expect(await portfolio(b)).toMatchObject({ value: { cash: 1_000 }, tier: 'l2' });
+    expect((await portfolio(b)).tier).toBe('l1');
+
+    ledger.cash = 900;
+    a.bus.publish('fill.1', { accountId: 1 });
+    expect((await portfolio(a)).value.cash).toBe(900);
+    await expect.poll(async () => (await portfolio(b)).value.cash).toBe(900);
+    for (let i = 0; i < 20; i++) expect((await portfolio(b)).value.cash).toBe(900);
+
+    // Other accounts are untouched.
+    const other = await b.cache.get('portfolio', 'acct:2:summary', async () => 'two', [tags.account(2)]);
+    a.bus.publish('fill.1', { accountId: 1 });
+    expect((await b.cache.get('portfolio', 'acct:2:summary', async () => 'reloaded', [tags.account(2)])).createdAt).toBe(other.createdAt);
+  });
+
+  it('the HTTP layer of one instance serves what the other loaded (L2) and reports it', async () => {
+    const headers = { authorization: `Bearer ${DEMO_TOKEN}` };
+    // A fresh key per attempt: on a loaded machine one L2 call may time out, which the cache
+    // rightly treats as a miss; sharing must still show up.
+    let limit = 10;
+    await expect
+      .poll(async () => {
+        const url = `/api/instruments?limit=${++limit}`;
+        const first = await a.app.inject({ url, headers });
+        expect(first.headers['cache-status']).toMatch(/fwd=miss/);
+        return (await b.app.inject({ url, headers })).headers['cache-status'];
+      })
+      .toMatch(/hit; ttl=\d+; detail=l2/);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, redactConfig } from '../../src/config/config.ts';
+import { FeatureFlags, parseFlagOverrides } from '../../src/config/flags.ts';
+import { ConfigError } from '../../src/kernel/errors.ts';
+
+describe('configuration', () => {
+  it('has working defaults on an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.market.instruments).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('names every invalid variable and what it accepts', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as Error).message;
+    expect(message).toContain('PORT="eighty" is invalid: expected an integer from 0 to 65535');
+    expect(message).toContain('LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent');
+    expect(message).toContain('DATABASE_URL');
+  });
+
+  it('redacts tokens and URL passwords when printed', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://app:s3cret@db:5432/tachyon', TACHYON_DEMO_TOKEN: 'demo-token-0123456789' });
+    const printed = JSON.stringify(redactConfig(config));
+    expect(printed).not.toContain('s3cret');
+    expect(printed).not.toContain('demo-token-0123456789');
+    expect(printed).toContain('postgres://app:redacted@db:5432/tachyon');
+  });
+});
+
+describe('feature flags', () => {
+  it('registers with defaults, applies configured overrides, and switches at runtime', () => {
+    const flags = new FeatureFlags(parseFlagOverrides('cache.l1=off'));
+    const l1 = flags.register({ name: 'cache.l1', description: 'in-process cache', default: true });
+    const gzip = flags.register({ name: 'http.compress', description: 'compression', default: true });
+    expect(l1()).toBe(false);
+    expect(gzip()).toBe(true);
+    expect(flags.set('http.compress', false)).toBe(true);
+    expect(gzip()).toBe(false);
+    expect(flags.set('nope', true)).toBe(false);
+    flags.setAll(true);
+    expect(flags.list().map((f) => [f.name, f.enabled, f.source])).toEqual([
+      ['cache.l1', true, 'runtime'],
+      ['http.compress', true, 'runtime'],
+    ]);
+  });
+
+  it('rejects malformed overrides', () => {
+    expect(() => parseFlagOverrides('cache.l1=maybe')).toThrow(/name=on\|off/);
+  });
+});

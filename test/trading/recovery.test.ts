@@ -1,0 +1,41 @@
+/**
+ * Commit failure: the waiting requests answer 503, the engine halts and rebuilds from the database,
+ * then trades again with memory equal to what is durable.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../../src/trading/reconcile.ts';
+import { engines } from '../support/engines.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { call, newTrader, place, setQuote } from './helpers.ts';
+
+describe.each(await engines())('commit failure on $name', (engine) => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform(engine);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers 503, rebuilds from the database and trades on', async () => {
+    const trader = await newTrader(t);
+    setQuote(t.platform, 'AAPL', { bid: 99.99, ask: 100.01, last: 100 });
+    expect((await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 10 })).statusCode).toBe(201);
+
+    await t.platform.db.exec('ALTER TABLE executions RENAME TO executions_away');
+    const failed = await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5, clientOrderId: 'during-failure' });
+    expect(failed.statusCode).toBe(503);
+    expect(t.platform.trading.engine.journal.stats.failures).toBe(1);
+    await t.platform.db.exec('ALTER TABLE executions_away RENAME TO executions');
+    await expect.poll(() => t.platform.trading.engine.running, { timeout: 10_000, interval: 100 }).toBe(true);
+
+    // Memory was rebuilt from what committed: the failed order's fill is gone.
+    const portfolio = (await call(t, trader, { url: '/api/portfolio' })).json();
+    expect(portfolio.cash).toBe(100_000 - 1000.1);
+    expect(portfolio.positions[0].quantity).toBe(10);
+    const retry = await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5, clientOrderId: 'during-failure' });
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect((await reconcile(t.platform.db)).problems).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Durability under SIGKILL: the real server takes concurrent orders, is killed mid-load, restarts on
+ * the same database, and must still have every order it acknowledged (with at least the fills it
+ * reported) — and `tachyon reconcile` must find the books consistent.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { createTempDatabase, pgAvailable } from '../support/servers.ts';
+import { exited, runCli, startServer } from './server-process.ts';
+
+const DEMO = 'sigkill-demo-token-0123456789';
+const ADMIN = 'sigkill-admin-token-0123456789';
+const CLIENTS = 16;
+const LOAD_MS = 1_500;
+
+interface Ack {
+  id: number;
+  filledQuantity: number;
+}
+
+const SYMBOLS = ['AAPL', 'MSFT', 'AMZN', 'GOOGL'];
+
+async function load(url: string, until: () => boolean): Promise<Ack[]> {
+  const pool = new Pool(url, { connections: CLIENTS });
+  const acks: Ack[] = [];
+  let n = 0;
+  const client = async () => {
+    while (!until()) {
+      const i = n++;
+      const symbol = SYMBOLS[i % SYMBOLS.length]!;
+      const body = i % 3 === 0
+        ? { symbol, side: 'buy', type: 'market', quantity: 1 }
+        : i % 3 === 1
+          ? { symbol, side: 'sell', type: 'market', quantity: 1 }
+          : { symbol, side: 'buy', type: 'limit', limitPrice: await lastPrice(pool, symbol), quantity: 1, timeInForce: 'gtc', clientOrderId: `k${i}` };
+      try {
+        const res = await pool.request({ path: '/api/orders', method: 'POST', headers: { authorization: `Bearer ${DEMO}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await res.body.text();
+        if (res.statusCode === 201) acks.push(JSON.parse(text) as Ack);
+      } catch {
+        return; // the server died: this client's in-flight order was never acknowledged
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  await pool.destroy().catch(() => {});
+  return acks;
+}
+
+const prices = new Map<string, number>();
+async function lastPrice(pool: Pool, symbol: string): Promise<number> {
+  if (!prices.has(symbol)) {
+    const res = await pool.request({ path: `/api/market-data/quotes/${symbol}`, method: 'GET', headers: { authorization: `Bearer ${DEMO}` } });
+    prices.set(symbol, (JSON.parse(await res.body.text()) as { last: number }).last);
+  }
+  return prices.get(symbol)!;
+}
+
+async function killMidLoadAndVerify(env: Record<string, string>): Promise<void> {
+  const first = await startServer(env);
+  let killed = false;
+  const loading = load(first.url, () => killed);
+  await new Promise((resolve) => setTimeout(resolve, LOAD_MS));
+  first.child.kill('SIGKILL');
+  killed = true;
+  const acks = await loading;
+  await exited(first.child);
+  expect(acks.length).toBeGreaterThan(50);
+
+  const second = await startServer(env);
+  try {
+    const pool = new Pool(second.url, { connections: 8 });
+    const missing: number[] = [];
+    for (const ack of acks) {
+      const res = await pool.request({ path: `/api/orders/${ack.id}`, method: 'GET', headers: { authorization: `Bearer ${DEMO}` } });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || (JSON.parse(text) as Ack).filledQuantity < ack.filledQuantity) missing.push(ack.id);
+    }
+    await pool.destroy();
+    expect(missing).toEqual([]);
+  } finally {
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+  }
+  const reconciled = await runCli(['reconcile'], env);
+  expect(reconciled.output).toContain('reconcile: ok');
+  expect(reconciled.code).toBe(0);
+}
+
+const withServer = await pgAvailable();
+const base = { TACHYON_DEMO_TOKEN: DEMO, TACHYON_ADMIN_TOKEN: ADMIN, TACHYON_TICK_RATE: '2000', TACHYON_RATE_LIMIT: '0', TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000' };
+
+describe('SIGKILL under load', () => {
+  it('loses no acknowledged order on PGlite and reconciles', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tachyon-sigkill-'));
+    try {
+      await killMidLoadAndVerify({ ...base, TACHYON_DATA_DIR: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(withServer)('loses no acknowledged order on the PostgreSQL server and reconciles', { timeout: 90_000 }, async () => {
+    const temp = await createTempDatabase('sigkill');
+    try {
+      await killMidLoadAndVerify({ ...base, DATABASE_URL: temp.url });
+    } finally {
+      await temp.drop();
+    }
+  });
+});
