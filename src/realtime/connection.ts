@@ -37,7 +37,7 @@ export class Connection {
   private congestedSince: number | undefined;
   private tokens: number;
   private refilledAt: number;
-  private rateErrorSent = false;
+  private rateErrorAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly id: string,
@@ -76,8 +76,8 @@ export class Connection {
 
   /**
    * Token bucket over client messages (burst = one second's allowance). Returns 'ok', or 'limited'
-   * the first time in a refill window (answer with an error frame) and 'silent' after that, so a
-   * flooding client cannot make the server amplify its flood into error frames.
+   * at most once a second (answer with an error frame) and 'silent' otherwise, so a flooding
+   * client cannot make the server amplify its flood into error frames.
    */
   admit(now: number): 'ok' | 'limited' | 'silent' {
     const elapsed = now - this.refilledAt;
@@ -87,11 +87,10 @@ export class Connection {
     }
     if (this.tokens >= 1) {
       this.tokens--;
-      this.rateErrorSent = false;
       return 'ok';
     }
-    if (this.rateErrorSent) return 'silent';
-    this.rateErrorSent = true;
+    if (now - this.rateErrorAt < 1000) return 'silent';
+    this.rateErrorAt = now;
     return 'limited';
   }
 
