@@ -1,15 +1,22 @@
 /**
- * `tachyon start`: validate configuration, build the platform, seed demo data on first start,
- * serve, and stop gracefully on SIGTERM/SIGINT within the configured grace period.
+ * `tachyon start`: validate configuration, build the platform, seed demo data (users, two days of
+ * history) on first start, serve, and stop gracefully on SIGTERM/SIGINT within the configured
+ * grace period.
  */
 import { loadConfig, redactConfig } from '../config/config.ts';
+import { hasNoHistory } from '../market-data/history-seeder.ts';
 import { buildPlatform } from '../platform.ts';
+import { seedWithProgress } from './seed.ts';
 
 export async function run(): Promise<number> {
   const config = loadConfig();
   console.log('tachyon configuration:', JSON.stringify(redactConfig(config), null, 2));
   const started = performance.now();
   const platform = await buildPlatform(config);
+  if (config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db))) {
+    const { instruments, marketClock } = platform.marketData;
+    await seedWithProgress(platform.db, { instruments, marketClock, days: config.seedDays, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: config.market.seed });
+  }
   const address = await platform.listen();
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const demo = platform.demo;

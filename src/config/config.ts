@@ -47,6 +47,8 @@ export interface TachyonConfig {
   };
   /** Seed demo data (instruments, demo users) on first start against an empty database. */
   seedDemo: boolean;
+  /** Trading days of 1-minute history `tachyon start` seeds when the bar tables are empty (0: none). */
+  seedDays: number;
   /** Load-test guardrails (src/loadtest), for the CLI and the admin API alike. */
   loadtest: {
     /** Host names a load test may target (`*` = any); loopback by default so a typo cannot load someone else's server. */
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       trustProxy: read.bool('TACHYON_TRUST_PROXY', false),
     },
     seedDemo: read.bool('TACHYON_SEED_DEMO', true),
+    seedDays: read.int('TACHYON_SEED_DAYS', 2, 0, 3650),
     loadtest: {
       allowedHosts: read.list('TACHYON_LOADTEST_ALLOWED_HOSTS', ['localhost', '127.0.0.1', '::1', '[::1]']),
       maxDurationMs: read.int('TACHYON_LOADTEST_MAX_DURATION', 1800, 1, 7 * 86_400) * 1000,

@@ -14,7 +14,7 @@ import { walkParams } from './price-model.ts';
 import { createRandom } from './random.ts';
 
 export interface HistoryOptions {
-  instruments: Instrument[];
+  instruments: readonly Instrument[];
   marketClock: MarketClock;
   /** Trading days, the newest possibly partial (only minutes that ended by `endMs`). */
   days: number;

@@ -1,0 +1,48 @@
+/**
+ * Loads deterministic history (history.ts) into the bar tables: clears the window, streams
+ * 1-minute batches through COPY, then rolls finished days up into daily bars. Used by
+ * `tachyon seed` and by the first `tachyon start` on an empty database.
+ */
+import type { Database } from '../db/database.ts';
+import { BarStore } from './bar-store.ts';
+import { generateHistory, historyRowCount, historyStart } from './history.ts';
+import type { Instrument } from './instrument.ts';
+import { utcDayStart, type MarketClock } from './market-clock.ts';
+
+export interface SeedHistoryOptions {
+  instruments: readonly Instrument[];
+  marketClock: MarketClock;
+  days: number;
+  /** History ends at this minute boundary (epoch ms). */
+  endMs: number;
+  seed: number;
+}
+
+export interface SeedProgress {
+  /** Called once with the row count before loading, then after each batch. */
+  start(totalRows: number): void;
+  tick(rows: number): void;
+}
+
+export async function seedHistory(db: Database, options: SeedHistoryOptions, progress?: SeedProgress): Promise<{ rows: number; days: number }> {
+  const bars = new BarStore(db);
+  const total = historyRowCount(options);
+  progress?.start(total);
+  const touched = new Set<number>();
+  // History is deterministic: re-seeding replaces its window rather than duplicating it.
+  await bars.deleteRange(historyStart(options), options.endMs);
+  for (const batch of generateHistory(options)) {
+    for (const day of await bars.bulkLoad(batch)) touched.add(day);
+    progress?.tick(batch.length);
+  }
+  // Today's roll-up is left to the live bar writer, which keeps extending it.
+  const today = utcDayStart(options.endMs);
+  await bars.rollUpDays([...touched].filter((d) => d < today));
+  return { rows: total, days: touched.size };
+}
+
+/** True when no 1-minute bar is stored yet (a first start). */
+export async function hasNoHistory(db: Database): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM bars_1m) AS any');
+  return !rows[0]?.any;
+}
