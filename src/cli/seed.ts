@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Seeds history with a progress bar on stderr and a summary line with the rate. */
-export async function seedWithProgress(db: Database, options: SeedHistoryOptions): Promise<void> {
+export async function seedWithProgress(db: Database, options: SeedHistoryOptions, signal?: AbortSignal): Promise<void> {
   let progress: ProgressBar | undefined;
   const started = performance.now();
   const { rows, days: rolledUp } = await seedHistory(db, options, {
@@ -46,7 +46,7 @@ export async function seedWithProgress(db: Database, options: SeedHistoryOptions
       progress = new ProgressBar(total, 'rows');
     },
     tick: (n) => progress?.tick(n),
-  });
+  }, signal);
   const { ratePerSecond } = progress!.finish();
   console.log(`seeded ${compact(rows)} bars at ${compact(ratePerSecond)} rows/s, with the daily roll-up of ${rolledUp} days, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

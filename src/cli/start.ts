@@ -13,10 +13,7 @@ export async function run(): Promise<number> {
   console.log('tachyon configuration:', JSON.stringify(redactConfig(config), null, 2));
   const started = performance.now();
   const platform = await buildPlatform(config);
-  if (config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db))) {
-    const { instruments, marketClock } = platform.marketData;
-    await seedWithProgress(platform.db, { instruments, marketClock, days: config.seedDays, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: config.market.seed });
-  }
+  const seedHistory = config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db));
   const address = await platform.listen();
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const demo = platform.demo;
@@ -34,7 +31,21 @@ export async function run(): Promise<number> {
     else lines.push('  Admin token: printed at first start (set TACHYON_ADMIN_TOKEN to choose one, or run `npm run tachyon -- users create --name ops --role admin`)');
     lines.push(`  Try: curl -H "Authorization: Bearer ${demo.traderToken}" ${base}/api/market-data/quotes/AAPL`);
   }
+  if (seedHistory) lines.push(`  Seeding ${config.seedDays} days of 1-minute history in the background (first start only)…`);
   console.log(lines.join('\n') + '\n');
+
+  // History is seeded after listening so the API serves within seconds; its window ends at the
+  // current minute, where the live feed and bar writer begin.
+  const seeding = new AbortController();
+  const seeded = seedHistory
+    ? seedWithProgress(
+        platform.db,
+        { instruments: platform.marketData.instruments, marketClock: platform.marketData.marketClock, days: config.seedDays, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: config.market.seed, batchSize: 10_000 },
+        seeding.signal,
+      ).catch((error: unknown) => {
+        if (!seeding.signal.aborted) platform.logger.error({ err: error }, 'seeding history failed');
+      })
+    : Promise.resolve();
 
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -49,7 +60,8 @@ export async function run(): Promise<number> {
       process.exit(1);
     }, config.http.shutdownTimeoutMs);
     deadline.unref();
-    platform.stop().then(
+    seeding.abort();
+    seeded.then(() => platform.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         platform.logger.error({ err: error }, 'shutdown failed');

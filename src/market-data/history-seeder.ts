@@ -3,6 +3,7 @@
  * 1-minute batches through COPY, then rolls finished days up into daily bars. Used by
  * `tachyon seed` and by the first `tachyon start` on an empty database.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/database.ts';
 import { BarStore } from './bar-store.ts';
 import { generateHistory, historyRowCount, historyStart } from './history.ts';
@@ -16,6 +17,8 @@ export interface SeedHistoryOptions {
   /** History ends at this minute boundary (epoch ms). */
   endMs: number;
   seed: number;
+  /** Rows per COPY batch (default 50,000); smaller keeps a serving instance responsive. */
+  batchSize?: number;
 }
 
 export interface SeedProgress {
@@ -24,7 +27,8 @@ export interface SeedProgress {
   tick(rows: number): void;
 }
 
-export async function seedHistory(db: Database, options: SeedHistoryOptions, progress?: SeedProgress): Promise<{ rows: number; days: number }> {
+/** Stops between batches when `signal` aborts (a shutdown during a first-start seed). */
+export async function seedHistory(db: Database, options: SeedHistoryOptions, progress?: SeedProgress, signal?: AbortSignal): Promise<{ rows: number; days: number }> {
   const bars = new BarStore(db);
   const total = historyRowCount(options);
   progress?.start(total);
@@ -32,8 +36,11 @@ export async function seedHistory(db: Database, options: SeedHistoryOptions, pro
   // History is deterministic: re-seeding replaces its window rather than duplicating it.
   await bars.deleteRange(historyStart(options), options.endMs);
   for (const batch of generateHistory(options)) {
+    signal?.throwIfAborted();
     for (const day of await bars.bulkLoad(batch)) touched.add(day);
     progress?.tick(batch.length);
+    // The embedded engine answers on microtasks: yield so requests are served between batches.
+    await setImmediate();
   }
   // Today's roll-up is left to the live bar writer, which keeps extending it.
   const today = utcDayStart(options.endMs);
