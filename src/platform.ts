@@ -138,6 +138,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(realtimeRoutes(realtime, authenticator, config.realtime));
     // ---- load tests (admin API) ----
     const loadTestStore = new RunStore(db);
+    await loadTestStore.abandonStale(db.kind === 'embedded' ? 0 : config.loadtest.maxDurationMs + 60_000);
     const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger });
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
     await app.ready();

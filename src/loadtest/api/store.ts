@@ -59,6 +59,20 @@ export class RunStore {
     );
   }
 
+  /**
+   * Runs left 'running' by a process that died cannot still be running once they are older than the
+   * longest allowed run (on the embedded engine, whose directory one process holds, none can).
+   * Marks them 'error' so the history does not show ghosts; returns how many.
+   */
+  async abandonStale(olderThanMs: number): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>(
+      `UPDATE load_test_runs SET status = 'error', ended_at = now(), error = 'the instance running it stopped before it ended'
+        WHERE status = 'running' AND started_at <= now() - make_interval(secs => $1::float8 / 1000) RETURNING id`,
+      [olderThanMs],
+    );
+    return rows.length;
+  }
+
   async get(id: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(`SELECT ${COLUMNS} FROM load_test_runs WHERE id = $1`, [id]);
     return rows[0] && normalize(rows[0]);
