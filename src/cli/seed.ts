@@ -8,7 +8,8 @@ import { loadConfig } from '../config/config.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import type { Database } from '../db/database.ts';
-import { seedHistory, type SeedHistoryOptions } from '../market-data/history-seeder.ts';
+import { seedHistory } from '../market-data/history-seeder.ts';
+import type { HistoryOptions } from '../market-data/history.ts';
 import { InstrumentStore } from '../market-data/instrument-store.ts';
 import { MarketClock } from '../market-data/market-clock.ts';
 import { buildUniverse } from '../market-data/universe.ts';
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Seeds history with a progress bar on stderr and a summary line with the rate. */
-export async function seedWithProgress(db: Database, options: SeedHistoryOptions, signal?: AbortSignal): Promise<void> {
+export async function seedWithProgress(db: Database, options: HistoryOptions, signal?: AbortSignal): Promise<void> {
   let progress: ProgressBar | undefined;
   const started = performance.now();
   const { rows, days: rolledUp } = await seedHistory(db, options, {

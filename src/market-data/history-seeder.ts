@@ -6,20 +6,8 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/database.ts';
 import { BarStore } from './bar-store.ts';
-import { generateHistory, historyRowCount, historyStart } from './history.ts';
-import type { Instrument } from './instrument.ts';
-import { utcDayStart, type MarketClock } from './market-clock.ts';
-
-export interface SeedHistoryOptions {
-  instruments: readonly Instrument[];
-  marketClock: MarketClock;
-  days: number;
-  /** History ends at this minute boundary (epoch ms). */
-  endMs: number;
-  seed: number;
-  /** Rows per COPY batch (default 50,000); smaller keeps a serving instance responsive. */
-  batchSize?: number;
-}
+import { generateHistory, historyRowCount, historyStart, type HistoryOptions } from './history.ts';
+import { utcDayStart } from './market-clock.ts';
 
 export interface SeedProgress {
   /** Called once with the row count before loading, then after each batch. */
@@ -28,7 +16,7 @@ export interface SeedProgress {
 }
 
 /** Stops between batches when `signal` aborts (a shutdown during a first-start seed). */
-export async function seedHistory(db: Database, options: SeedHistoryOptions, progress?: SeedProgress, signal?: AbortSignal): Promise<{ rows: number; days: number }> {
+export async function seedHistory(db: Database, options: HistoryOptions, progress?: SeedProgress, signal?: AbortSignal): Promise<{ rows: number; days: number }> {
   const bars = new BarStore(db);
   const total = historyRowCount(options);
   progress?.start(total);

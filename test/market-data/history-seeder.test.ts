@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { hasNoHistory, seedHistory, type SeedHistoryOptions } from '../../src/market-data/history-seeder.ts';
-import { historyRowCount } from '../../src/market-data/history.ts';
+import { hasNoHistory, seedHistory } from '../../src/market-data/history-seeder.ts';
+import { historyRowCount, type HistoryOptions } from '../../src/market-data/history.ts';
 import { InstrumentStore } from '../../src/market-data/instrument-store.ts';
 import { MarketClock } from '../../src/market-data/market-clock.ts';
 import { buildUniverse } from '../../src/market-data/universe.ts';
@@ -13,7 +13,7 @@ const END = Date.UTC(2026, 0, 12, 16); // Monday 11:00 New York: 90 minutes of M
 describe.each(await engines())('seedHistory on $name', (engine) => {
   let db: Database;
   let cleanup: () => Promise<void>;
-  let options: SeedHistoryOptions;
+  let options: HistoryOptions;
 
   beforeAll(async () => {
     ({ db, cleanup } = await engine.open());
