@@ -1,14 +1,20 @@
 /**
  * bench:ws — the WebSocket gateway under the issue's load: 1,000 connections × 50 symbols while the
  * feed produces 20,000 ticks/s over 2,000 symbols, clients in a separate process. Runs:
- *   1. the platform (`tachyon start`, embedded PGlite), frames uncompressed;
- *   2. the same platform with permessage-deflate negotiated (threshold 256 B), for its CPU cost;
- *   3. the reference: a raw `ws` server broadcasting the same batched frames to the same clients.
+ *   1. the platform (`tachyon start`, embedded PGlite, no history seeding), frames uncompressed;
+ *   2. the reference: a raw `ws` server fed by the same MarketFeed, with the same conflation and
+ *      batched frames, to the same client process;
+ *   3. with WS_DEFLATE_RUN=1, the platform again with permessage-deflate negotiated, for its CPU cost.
  * Plus a zlib micro-measurement of deflate per frame size. Prints delivered messages/s, tick-to-client
- * p50/p99 (from the tick timestamp in each message), server CPU and RSS, and ratios to the reference.
- * Writes bench/results/ws.json. Server, clients and everything else share this machine's cores.
+ * p50/p99/p99.9 (client clock minus the tick timestamp in each message; one host, one clock), the
+ * servers' event-loop delay, CPU and RSS, and ratios to the reference. WS_PROFILE_DIR=dir writes a
+ * --cpu-prof of each server there. Writes bench/results/ws.json. Server, clients and everything
+ * else share this machine's cores.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deflateRawSync } from 'node:zlib';
 import { buildUniverse } from '../src/market-data/universe.ts';
@@ -27,26 +33,60 @@ const WARMUP_MS = 3_000;
 const MEASURE_MS = Number(process.env.WS_MEASURE_MS ?? 10_000);
 const FORMAT = (process.env.WS_FORMAT ?? 'msgpack') as Format;
 const DEFLATE_THRESHOLD = 256;
+const DEFLATE_RUN = process.env.WS_DEFLATE_RUN === '1';
+const PROFILE_DIR = process.env.WS_PROFILE_DIR;
+const SEED = 42;
 
-const symbols = buildUniverse(INSTRUMENTS, 42).map((i) => i.symbol);
+const symbols = buildUniverse(INSTRUMENTS, SEED).map((i) => i.symbol);
 
 interface ClientResult {
   connected: number;
   closedDuringRun: number;
   messages: number;
   messagesPerSec: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   clientCpuPercent: number;
+}
+
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
 }
 
 interface Run extends ClientResult {
   name: string;
   serverCpuPercent: number;
   serverRssMiB: number;
+  /** The server's event-loop delay over the measured window (ms). */
+  serverLoopDelayMs: LoopDelay | undefined;
+}
+
+/** Node arguments for a benchmarked server: its event-loop delay probe (bench/ws/loop-delay.mjs), and a CPU profile on request. */
+function serverArgs(): { args: string[]; env: Record<string, string>; loopDelayFile: string } {
+  const loopDelayFile = join(tmpdir(), `ws-loop-delay-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  const args = ['--import', './bench/ws/loop-delay.mjs', ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+  return { args, env: { WS_LOOP_DELAY_FILE: loopDelayFile }, loopDelayFile };
+}
+
+/** Asks the server's probe for the loop delay since the previous call (SIGUSR2) and reads it. */
+async function loopDelay(server: Server, file: string): Promise<LoopDelay | undefined> {
+  rmSync(file, { force: true });
+  process.kill(server.pid, 'SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
+    } catch {
+      // not written yet
+    }
+  }
+  return undefined;
 }
 
 /** Runs the client process against a server; samples the server's CPU over the measured window. */
-async function measure(name: string, server: Server, deflate: boolean): Promise<Run> {
+async function measure(name: string, server: Server, loopDelayFile: string, deflate: boolean): Promise<Run> {
   const input = { url: server.url.replace('http', 'ws') + '/ws', token: BENCH_DEMO_TOKEN, format: FORMAT, connections: CONNECTIONS, perClient: PER_CLIENT, symbols, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, deflate };
   const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/ws/clients.ts'], { env: { ...process.env, WS_BENCH: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpu0 = 0;
@@ -54,19 +94,25 @@ async function measure(name: string, server: Server, deflate: boolean): Promise<
   let cpu = 0;
   let seconds = 0;
   let result: ClientResult | undefined;
+  let serverLoopDelayMs: LoopDelay | undefined;
+  let serverRss = 0;
   for await (const line of createInterface({ input: child.stdout! })) {
     if (line === 'measuring') {
       cpu0 = cpuSeconds(server.pid);
       t0 = performance.now();
+      await loopDelay(server, loopDelayFile); // resets the server's histogram: only the window counts
     } else if (line.startsWith('{')) {
       cpu = cpuSeconds(server.pid) - cpu0;
       seconds = (performance.now() - t0) / 1000;
+      serverRss = server.rss();
       result = JSON.parse(line) as ClientResult;
+      serverLoopDelayMs = await loopDelay(server, loopDelayFile);
     }
   }
   if (!result) throw new Error(`${name}: the client process produced no result`);
-  const run = { name, ...result, serverCpuPercent: Math.round((cpu / seconds) * 100), serverRssMiB: Math.round(server.rss() / 2 ** 20) };
-  console.log(`  ${name}: ${run.messagesPerSec.toLocaleString()} msgs/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, server CPU ${run.serverCpuPercent}%`);
+  const run: Run = { name, ...result, serverCpuPercent: Math.round((cpu / seconds) * 100), serverRssMiB: Math.round(serverRss / 2 ** 20), serverLoopDelayMs };
+  const l = run.latencyMs;
+  console.log(`  ${name}: ${run.messagesPerSec.toLocaleString()} msgs/s, p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms, server CPU ${run.serverCpuPercent}%, loop delay p99 ${serverLoopDelayMs?.p99 ?? '?'} ms`);
   return run;
 }
 
@@ -102,27 +148,40 @@ printTable(deflate as Record<string, string | number>[]);
 
 const runs: Run[] = [];
 console.log('\nplatform (tachyon start, embedded PGlite):');
-const platform = await startPlatform({
-  TACHYON_TICK_RATE: String(TICK_RATE),
-  TACHYON_INSTRUMENTS: String(INSTRUMENTS),
-  TACHYON_WS_FLUSH_MS: String(FLUSH_MS),
-  TACHYON_WS_MAX_CONNECTIONS_PER_USER: String(CONNECTIONS * 2),
-  // Enabled on the server so one boot measures both; clients decide by negotiating it or not.
-  TACHYON_WS_DEFLATE: 'true',
-  TACHYON_WS_DEFLATE_THRESHOLD: String(DEFLATE_THRESHOLD),
-});
+const platformProbe = serverArgs();
+const platform = await startPlatform(
+  {
+    ...platformProbe.env,
+    TACHYON_TICK_RATE: String(TICK_RATE),
+    TACHYON_INSTRUMENTS: String(INSTRUMENTS),
+    TACHYON_SEED: String(SEED),
+    TACHYON_WS_FLUSH_MS: String(FLUSH_MS),
+    TACHYON_WS_MAX_CONNECTIONS_PER_USER: String(CONNECTIONS * 2),
+    // The steady state is measured: no first-start history seeding in the background.
+    TACHYON_SEED_DAYS: '0',
+    // Enabled on the server so one boot measures both; clients decide by negotiating it or not.
+    TACHYON_WS_DEFLATE: String(DEFLATE_RUN),
+    TACHYON_WS_DEFLATE_THRESHOLD: String(DEFLATE_THRESHOLD),
+  },
+  platformProbe.args,
+);
 const platformIdleRssMiB = Math.round(platform.rss() / 2 ** 20);
 console.log(`  RSS before any connection: ${platformIdleRssMiB} MiB`);
 try {
-  runs.push(await measure('platform', platform, false));
-  runs.push(await measure('platform+deflate', platform, true));
+  runs.push(await measure('platform', platform, platformProbe.loopDelayFile, false));
+  if (DEFLATE_RUN) runs.push(await measure('platform+deflate', platform, platformProbe.loopDelayFile, true));
 } finally {
   await platform.stop();
 }
-console.log('\nreference (raw ws, same frames):');
-const reference = await startReference('bench/ws/reference-server.ts', { WS_SYMBOLS: symbols.join(','), WS_TICK_RATE: String(TICK_RATE), WS_FLUSH_MS: String(FLUSH_MS) });
+console.log('\nreference (raw ws, same feed, conflation and frames):');
+const referenceProbe = serverArgs();
+const reference = await startReference(
+  'bench/ws/reference-server.ts',
+  { ...referenceProbe.env, WS_INSTRUMENTS: String(INSTRUMENTS), WS_SEED: String(SEED), WS_TICK_RATE: String(TICK_RATE), WS_FLUSH_MS: String(FLUSH_MS) },
+  referenceProbe.args,
+);
 try {
-  runs.push(await measure('raw ws reference', reference, false));
+  runs.push(await measure('raw ws reference', reference, referenceProbe.loopDelayFile, false));
 } finally {
   await reference.stop();
 }
@@ -135,20 +194,27 @@ printTable(
     'msgs/s': r.messagesPerSec,
     'p50 ms': r.latencyMs.p50,
     'p99 ms': r.latencyMs.p99,
+    'p99.9 ms': r.latencyMs.p999,
     'max ms': r.latencyMs.max,
+    'loop delay p99 ms': r.serverLoopDelayMs?.p99 ?? -1,
+    'loop delay max ms': r.serverLoopDelayMs?.max ?? -1,
     'server CPU %': r.serverCpuPercent,
     'server RSS MiB': r.serverRssMiB,
     'client CPU %': r.clientCpuPercent,
     closed: r.closedDuringRun,
   })),
 );
-const [ours, , ref] = runs as [Run, Run, Run];
+const ours = runs[0]!;
+const ref = runs[runs.length - 1]!;
 const ratios = {
   throughput: +(ours.messagesPerSec / ref.messagesPerSec).toFixed(2),
+  p50: +(ours.latencyMs.p50 / ref.latencyMs.p50).toFixed(2),
   p99: +(ours.latencyMs.p99 / ref.latencyMs.p99).toFixed(2),
+  p999: +(ours.latencyMs.p999 / ref.latencyMs.p999).toFixed(2),
+  rss: +(ours.serverRssMiB / ref.serverRssMiB).toFixed(2),
   cpuPerMessage: +((ours.serverCpuPercent / ours.messagesPerSec) / (ref.serverCpuPercent / ref.messagesPerSec)).toFixed(2),
 };
-console.log(`\nplatform / reference: throughput ×${ratios.throughput}, p99 ×${ratios.p99}, server CPU per message ×${ratios.cpuPerMessage}`);
+console.log(`\nplatform / reference: throughput ×${ratios.throughput}, p50 ×${ratios.p50}, p99 ×${ratios.p99}, p99.9 ×${ratios.p999}, RSS ×${ratios.rss}, server CPU per message ×${ratios.cpuPerMessage}`);
 const file = writeResults('ws', {
   setup: { connections: CONNECTIONS, symbolsPerClient: PER_CLIENT, instruments: INSTRUMENTS, tickRate: TICK_RATE, flushMs: FLUSH_MS, format: FORMAT, measureMs: MEASURE_MS, deflateThreshold: DEFLATE_THRESHOLD },
   platformIdleRssMiB,

@@ -66,11 +66,14 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `tachyon start` with a fresh embedded data directory (or DATABASE_URL in `env`). */
-export async function startPlatform(env: Record<string, string> = {}): Promise<Server> {
+/**
+ * Starts `tachyon start` with a fresh embedded data directory (or DATABASE_URL in `env`); `nodeArgs`
+ * go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
+ */
+export async function startPlatform(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
-  const child = spawn(process.execPath, ['bin/tachyon.js', 'start'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/tachyon.js', 'start'], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -96,10 +99,10 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<S
   };
 }
 
-/** Starts a TypeScript reference server file (it must print `listening <port>`). */
-export async function startReference(file: string, env: Record<string, string> = {}): Promise<Server> {
+/** Starts a TypeScript reference server file (it must print `listening <port>`); `nodeArgs` as for startPlatform. */
+export async function startReference(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bin/run-ts.js', file], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/run-ts.js', file], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url, child, 30_000);
   return { url, pid: child.pid!, rss: () => rssOf(child.pid!), stop: () => stopChild(child) };

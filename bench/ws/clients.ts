@@ -78,7 +78,7 @@ process.stdout.write(
     closedDuringRun,
     messages,
     messagesPerSec: Math.round(messages / seconds),
-    latencyMs: { p50: ms(latency.getValueAtPercentile(50)), p90: ms(latency.getValueAtPercentile(90)), p99: ms(latency.getValueAtPercentile(99)), max: ms(latency.maxValue) },
+    latencyMs: { p50: ms(latency.getValueAtPercentile(50)), p90: ms(latency.getValueAtPercentile(90)), p99: ms(latency.getValueAtPercentile(99)), p999: ms(latency.getValueAtPercentile(99.9)), max: ms(latency.maxValue) },
     clientCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
   }) + '\n',
 );

@@ -1,19 +1,25 @@
 /**
- * The reference for bench:ws: a raw `ws` server with nothing but a tick generator and per-connection
- * batching — no Fastify, no auth, limits, conflation, metrics, bus or database. It speaks just
- * enough of the /ws protocol for the same client (welcome, subscribed, batch) and encodes frames the
- * same way, at the same rate over the same symbols and flush interval. Whatever the platform costs
- * beyond it is the gateway's (and the platform's) overhead.
+ * The reference for bench:ws: a raw `ws` server fed by the same simulated feed (MarketFeed: same
+ * instruments, seed, tick rate and tick timestamps) that broadcasts the same batched frames with the
+ * same conflation rule (latest quote per symbol per flush, encoded once and shared) — and nothing
+ * else: no Fastify, auth, limits, metrics, database, bar aggregation or other platform timers. It
+ * speaks just enough of the /ws protocol for the same client (welcome, subscribed, batch). Whatever
+ * the platform costs beyond it is the gateway's and the rest of the platform's overhead.
  */
 import http from 'node:http';
 import { unpack } from 'msgpackr';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { MessageBus } from '../../src/kernel/bus.ts';
+import { systemClock } from '../../src/kernel/clock.ts';
+import { MarketFeed, type Tick } from '../../src/market-data/feed.ts';
+import { MarketClock } from '../../src/market-data/market-clock.ts';
+import { QuoteBook } from '../../src/market-data/quote-book.ts';
+import { buildUniverse } from '../../src/market-data/universe.ts';
 import { codecFor, Outgoing, type Codec } from '../../src/realtime/codec.ts';
 import { SUBPROTOCOL_MSGPACK } from '../../src/realtime/protocol.ts';
 
 const port = Number(process.env.PORT ?? 0);
-const symbols = (process.env.WS_SYMBOLS ?? '').split(',');
-const ticksPerSecond = Number(process.env.WS_TICK_RATE ?? 20_000);
+const instruments = buildUniverse(Number(process.env.WS_INSTRUMENTS ?? 2000), Number(process.env.WS_SEED ?? 42));
 const flushMs = Number(process.env.WS_FLUSH_MS ?? 20);
 
 interface Client {
@@ -21,8 +27,14 @@ interface Client {
   codec: Codec;
   pending: Outgoing[];
 }
-const bySymbol = new Map<string, Set<Client>>(symbols.map((s) => [s, new Set()]));
-const seqs = new Map<string, number>();
+interface Symbol {
+  channel: string;
+  seq: number;
+  latest: Tick | undefined;
+  subscribers: Set<Client>;
+}
+const bySymbol = new Map<string, Symbol>(instruments.map((i) => [i.symbol, { channel: `quotes:${i.symbol}`, seq: 0, latest: undefined, subscribers: new Set() }]));
+const changed: Symbol[] = [];
 const clients = new Set<Client>();
 
 const server = http.createServer((_req, res) => res.end('ok'));
@@ -35,37 +47,43 @@ wss.on('connection', (socket) => {
     if (frame.type === 'auth') {
       socket.send(client.codec.encode({ type: 'welcome', connectionId: '', userId: 0, accountIds: [], format: client.codec.format, heartbeatMs: 60_000, heartbeatTimeoutMs: 180_000, limits: { maxSubscriptions: 0, maxMessageBytes: 0, maxMessagesPerSecond: 0 } }));
     } else if (frame.type === 'subscribe') {
-      for (const channel of frame.channels ?? []) bySymbol.get(channel.slice('quotes:'.length))?.add(client);
+      for (const channel of frame.channels ?? []) bySymbol.get(channel.slice('quotes:'.length))?.subscribers.add(client);
       socket.send(client.codec.encode({ type: 'subscribed', id: frame.id, subscriptions: [] }));
     }
   });
   socket.on('close', () => {
     clients.delete(client);
-    for (const set of bySymbol.values()) set.delete(client);
+    for (const symbol of bySymbol.values()) symbol.subscribers.delete(client);
   });
 });
 
-// Like the feed: a 10 ms step, ticks timestamped evenly across the step, uniform over symbols.
-let carry = 0;
-let last = Date.now();
+const bus = new MessageBus();
+bus.subscribe<Tick>('quote.*', (tick) => {
+  const symbol = bySymbol.get(tick.symbol)!;
+  symbol.seq++;
+  if (symbol.latest === undefined) changed.push(symbol);
+  symbol.latest = tick;
+});
+const feed = new MarketFeed({
+  instruments,
+  book: new QuoteBook(instruments),
+  clock: systemClock,
+  marketClock: new MarketClock('always'),
+  bus,
+  ticksPerSecond: Number(process.env.WS_TICK_RATE ?? 20_000),
+  seed: Number(process.env.WS_SEED ?? 42),
+});
+feed.start();
+
 setInterval(() => {
-  const now = Date.now();
-  const due = ((now - last) * ticksPerSecond) / 1000 + carry;
-  const count = Math.floor(due);
-  carry = due - count;
-  for (let k = 0; k < count; k++) {
-    const symbol = symbols[Math.floor(Math.random() * symbols.length)]!;
-    const ts = Math.floor(last + ((k + 0.5) * (now - last)) / count);
-    const channel = 'quotes:' + symbol;
-    const seq = (seqs.get(channel) ?? 0) + 1;
-    seqs.set(channel, seq);
-    const price = 1_000_000 + Math.floor(Math.random() * 1000) * 100;
-    const message = new Outgoing({ channel, seq, data: { id: 1, symbol, bid: price - 100, ask: price + 100, last: price, size: 100, ts } }, ts);
-    for (const client of bySymbol.get(symbol)!) client.pending.push(message);
+  for (const symbol of changed) {
+    const tick = symbol.latest!;
+    symbol.latest = undefined;
+    if (symbol.subscribers.size === 0) continue;
+    const message = new Outgoing({ channel: symbol.channel, seq: symbol.seq, data: tick }, tick.ts);
+    for (const client of symbol.subscribers) client.pending.push(message);
   }
-  last = now;
-}, 10);
-setInterval(() => {
+  changed.length = 0;
   for (const client of clients) {
     if (client.pending.length === 0) continue;
     client.socket.send(client.codec.batch(client.pending));

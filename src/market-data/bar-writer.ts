@@ -2,6 +2,8 @@
  * Persists the bars the aggregator closes. Batches queue up and are written one statement at a
  * time (never concurrently, so a slow database cannot pile up parallel inserts); days that are
  * over are rolled up into daily bars once. `drain()` waits for everything queued (shutdown).
+ * `onWritten` sees each batch once it is durable (the service publishes `bar.1m.<SYMBOL>` from it),
+ * so a subscriber never hears of a bar a read could not return.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../kernel/clock.ts';
@@ -21,6 +23,7 @@ export class BarWriter {
     private readonly store: BarStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly onWritten: (batch: BarBatch) => void = () => {},
   ) {}
 
   /** Takes ownership of the batch (the aggregator hands over a fresh one each time). */
@@ -46,6 +49,7 @@ export class BarWriter {
       try {
         for (const day of await this.store.insert(batch)) this.openDays.add(day);
         this.written += batch.length;
+        this.onWritten(batch);
         await this.rollUpFinishedDays();
       } catch (error) {
         this.failed += batch.length;

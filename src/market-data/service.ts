@@ -60,7 +60,7 @@ export class MarketData {
     this.book = new QuoteBook(instruments);
     this.marketClock = new MarketClock(deps.market.hours);
     this.barStore = new BarStore(deps.db);
-    this.barWriter = new BarWriter(this.barStore, deps.clock, deps.logger);
+    this.barWriter = new BarWriter(this.barStore, deps.clock, deps.logger, (batch) => publishBars(deps.bus, this.book, batch));
     this.aggregator = new BarAggregator(instruments.length, (batch: BarBatch) => this.barWriter.enqueue(batch));
     this.feed = new MarketFeed({
       instruments,
@@ -190,4 +190,14 @@ function encodeCursor(symbol: string): string {
 
 function decodeCursor(cursor: string): string {
   return Buffer.from(cursor, 'base64url').toString();
+}
+
+/** `bar.1m.<SYMBOL>` for each durable bar of a batch, shaped like the bars the store returns. */
+function publishBars(bus: MessageBus, book: QuoteBook, batch: BarBatch): void {
+  for (let i = 0; i < batch.length; i++) {
+    const symbol = book.symbolOf(batch.instrumentId[i]!);
+    if (symbol === undefined) continue;
+    const bar: Bar = { ts: batch.ts[i]!, open: batch.open[i]!, high: batch.high[i]!, low: batch.low[i]!, close: batch.close[i]!, volume: batch.volume[i]! };
+    bus.publish(`bar.1m.${symbol}`, bar);
+  }
 }

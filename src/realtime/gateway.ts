@@ -65,7 +65,7 @@ export class RealtimeGateway {
 
   constructor(private readonly deps: GatewayDeps) {
     this.config = deps.config;
-    this.registry = new ChannelRegistry(deps.bus, () => deps.clock.now());
+    this.registry = new ChannelRegistry(deps.bus, () => deps.clock.now(), this.metrics);
   }
 
   start(): void {
@@ -316,6 +316,7 @@ export class RealtimeGateway {
   private flush(): void {
     const now = this.deps.clock.now();
     this.metrics.roll(now);
+    this.registry.dispatch();
     // Swap sets: connections that become busy during this loop land in the fresh one.
     const busy = this.busy;
     this.busy = this.spare;

@@ -5,6 +5,7 @@
  */
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBarBatch } from '../../src/market-data/bar.ts';
 import type { Tick } from '../../src/market-data/feed.ts';
 import { CloseCode, SUBPROTOCOL_MSGPACK, type BatchFrame, type ErrorFrame, type SubscribedFrame, type WelcomeFrame } from '../../src/realtime/protocol.ts';
 import { testConfig } from '../../src/config/config.ts';
@@ -114,6 +115,32 @@ describe('/ws gateway', () => {
     expect(mine.subscriptions[0]).toMatchObject({ channel: `portfolio:${otherAccount}`, snapshot: { accountId: otherAccount, cash: 1_000_000, positions: [] } });
     client.close();
     other.client.close();
+  });
+
+  it('streams real 1-minute bars: bars:SYMBOL:1m gets each bar once the bar writer has stored it', async () => {
+    const symbol = symbols[0]!;
+    const { marketData } = t.platform;
+    const { client, messages } = recordingClient({ url, token: DEMO_TOKEN });
+    await client.connect();
+    const { subscriptions } = await client.subscribe([`bars:${symbol}:1m`]);
+    expect(subscriptions.map((s) => s.channel)).toEqual([`bars:${symbol}:1m`]);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const batch = createBarBatch(1);
+    batch.length = 1;
+    batch.instrumentId[0] = marketData.findInstrument(symbol)!.id;
+    batch.ts[0] = minute;
+    batch.open[0] = 1_000_000;
+    batch.high[0] = 1_020_000;
+    batch.low[0] = 990_000;
+    batch.close[0] = 1_010_000;
+    batch.volume[0] = 700;
+    marketData.barWriter.enqueue(batch);
+    await eventually(() => messages.length >= 1, 'the bar');
+    const bar = { ts: minute, open: 1_000_000, high: 1_020_000, low: 990_000, close: 1_010_000, volume: 700 };
+    expect(messages).toEqual([{ channel: `bars:${symbol}:1m`, seq: subscriptions[0]!.seq + 1, data: bar }]);
+    // Published after persistence: a read now returns it.
+    expect(await marketData.bars(symbol, '1m', { from: minute, to: minute + 60_000, limit: 1 })).toEqual([bar]);
+    client.close();
   });
 
   it('reconnects with backoff, resubscribes, gets a snapshot and continues the sequence', async () => {
