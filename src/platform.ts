@@ -30,7 +30,7 @@ import { WEBSOCKET_SHAPE } from './observability/shapes.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
 import { RedisBusBridge } from './realtime/redis-bridge.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
-import { DatabaseAccountSnapshots } from './realtime/snapshots.ts';
+import { EngineAccountSnapshots } from './realtime/snapshots.ts';
 import { seedDemoUsers, type DemoCredentials } from './seed/demo.ts';
 import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
@@ -100,14 +100,6 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
 
-    // ---- realtime: WebSocket gateway; with REDIS_URL the bus reaches every instance ----
-    const busBridge = config.redisUrl
-      ? await RedisBusBridge.attach(bus, { url: config.redisUrl, channel: config.realtime.busChannel, origin: instanceId, logger })
-      : undefined;
-    // Snapshots come from the database until the trading core provides its in-memory AccountSnapshotProvider.
-    const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots: new DatabaseAccountSnapshots(db), clock, logger, config: config.realtime });
-    observability.metrics.registerCollector('websocket', () => realtime.stats(), WEBSOCKET_SHAPE);
-
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
     const cacheModule = await createCacheModule({ config, flags, bus, logger });
 
@@ -116,6 +108,15 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
     const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, config: config.trading });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
+
+    // ---- realtime: WebSocket gateway; with REDIS_URL the bus reaches every instance ----
+    const busBridge = config.redisUrl
+      ? await RedisBusBridge.attach(bus, { url: config.redisUrl, channel: config.realtime.busChannel, origin: instanceId, logger })
+      : undefined;
+    // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
+    const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
+    const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
+    observability.metrics.registerCollector('websocket', () => realtime.stats(), WEBSOCKET_SHAPE);
 
     let shuttingDown = false;
     const dependencies: DependencyCheck[] = [];

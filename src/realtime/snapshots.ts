@@ -1,11 +1,13 @@
 /**
  * What a subscriber receives first: the channel's current state, so after a reconnect it needs no
- * history replay. Quotes come from memory; bars from the store; orders and portfolio from an
- * `AccountSnapshotProvider`, the port the trading core implements from its in-memory state.
- * Until it does, `DatabaseAccountSnapshots` reads the system of record.
+ * history replay. Quotes come from memory; bars from the store; orders and portfolio from the
+ * trading engine's in-memory accounts (the single writer's state, read in the account's lane), in
+ * the shapes of the `order.*` and `portfolio.*` events that follow them.
  */
-import type { Queryable } from '../db/database.ts';
+import { fromUnits } from '../kernel/money.ts';
 import type { MarketData } from '../market-data/service.ts';
+import { toOrderDto, type OrderDto } from '../trading/dto.ts';
+import type { TradingEngine } from '../trading/engine.ts';
 import type { QuoteData } from './protocol.ts';
 
 export interface AccountSnapshotProvider {
@@ -15,41 +17,48 @@ export interface AccountSnapshotProvider {
   portfolio(accountId: number): Promise<unknown>;
 }
 
-export class DatabaseAccountSnapshots implements AccountSnapshotProvider {
-  constructor(private readonly db: Queryable) {}
-
-  async orders(accountId: number): Promise<unknown> {
-    const { rows } = await this.db.query(
-      `SELECT o.id::text AS id, o.client_order_id AS "clientOrderId", i.symbol, o.side, o.type, o.time_in_force AS "timeInForce",
-              o.quantity::int8 AS quantity, o.limit_price AS "limitPrice", o.stop_price AS "stopPrice", o.status,
-              o.filled_quantity AS "filledQuantity", (extract(epoch FROM o.updated_at) * 1000)::int8 AS "updatedAt"
-         FROM orders o JOIN instruments i ON i.id = o.instrument_id
-        WHERE o.account_id = $1 AND o.status IN ('accepted', 'partially_filled')
-        ORDER BY o.created_at DESC LIMIT 1000`,
-      [accountId],
-    );
-    return { accountId, openOrders: rows.map(numbers) };
-  }
-
-  async portfolio(accountId: number): Promise<unknown> {
-    const [account, positions] = await Promise.all([
-      this.db.query<{ cash: string }>('SELECT cash FROM accounts WHERE id = $1', [accountId]),
-      this.db.query(
-        `SELECT i.symbol, p.quantity, p.cost_basis AS "costBasis", p.realized_pnl AS "realizedPnl"
-           FROM positions p JOIN instruments i ON i.id = p.instrument_id
-          WHERE p.account_id = $1 AND p.quantity <> 0 ORDER BY i.symbol`,
-        [accountId],
-      ),
-    ]);
-    return { accountId, cash: Number(account.rows[0]?.cash ?? 0), positions: positions.rows.map(numbers) };
-  }
+export interface OrdersSnapshot {
+  accountId: number;
+  /** Newest first, like the orders API. */
+  openOrders: OrderDto[];
 }
 
-// int8 columns arrive as strings from pg; money units and quantities are exact as JS numbers (kernel/money.ts).
-function numbers(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) out[key] = key !== 'id' && typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  return out;
+export interface PortfolioSnapshot {
+  accountId: number;
+  cash: number;
+  /** Open positions by symbol, each like a `portfolio.<accountId>` event's position fields. */
+  positions: { symbol: string; quantity: number; averagePrice: number; realizedPnl: number }[];
+}
+
+export class EngineAccountSnapshots implements AccountSnapshotProvider {
+  constructor(
+    private readonly engine: Pick<TradingEngine, 'read'>,
+    private readonly marketData: MarketData,
+  ) {}
+
+  orders(accountId: number): Promise<OrdersSnapshot> {
+    return this.engine.read(accountId, (account) => ({
+      accountId,
+      openOrders: [...account.open.values()].map((w) => toOrderDto(w.order)).sort((a, b) => b.createdAt - a.createdAt || b.id - a.id),
+    }));
+  }
+
+  portfolio(accountId: number): Promise<PortfolioSnapshot> {
+    const { book } = this.marketData;
+    return this.engine.read(accountId, (account) => ({
+      accountId,
+      cash: fromUnits(account.cash),
+      positions: [...account.holdings]
+        .filter(([, h]) => h.quantity !== 0)
+        .map(([instrumentId, h]) => ({
+          symbol: book.symbolOf(instrumentId) ?? String(instrumentId),
+          quantity: h.quantity,
+          averagePrice: fromUnits(Math.round(h.costBasis / h.quantity)),
+          realizedPnl: fromUnits(h.realizedPnl),
+        }))
+        .sort((a, b) => (a.symbol < b.symbol ? -1 : 1)),
+    }));
+  }
 }
 
 /** The current quote as a tick-shaped payload (size 0: no trade), from this instance's book. */

@@ -5,6 +5,7 @@
  */
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromUnits } from '../../src/kernel/money.ts';
 import { createBarBatch } from '../../src/market-data/bar.ts';
 import type { Tick } from '../../src/market-data/feed.ts';
 import { CloseCode, SUBPROTOCOL_MSGPACK, type BatchFrame, type ErrorFrame, type SubscribedFrame, type WelcomeFrame } from '../../src/realtime/protocol.ts';
@@ -112,9 +113,37 @@ describe('/ws gateway', () => {
     const other = recordingClient({ url, token: otherToken });
     await other.client.connect();
     const mine = await other.client.subscribe(['portfolio']);
-    expect(mine.subscriptions[0]).toMatchObject({ channel: `portfolio:${otherAccount}`, snapshot: { accountId: otherAccount, cash: 1_000_000, positions: [] } });
+    expect(mine.subscriptions[0]).toMatchObject({ channel: `portfolio:${otherAccount}`, snapshot: { accountId: otherAccount, cash: fromUnits(1_000_000), positions: [] } });
     client.close();
     other.client.close();
+  });
+
+  it('snapshots orders and portfolio from the trading engine, in the shapes of the events that follow', async () => {
+    const { engine } = t.platform.trading;
+    const symbol = symbols[1]!;
+    const { client } = recordingClient({ url, token: DEMO_TOKEN });
+    const account = (await client.connect()).accountIds[0]!;
+    try {
+      // A quote with depth at a known ask, so the market order fills whole at it.
+      const { book } = t.platform.marketData;
+      const id = t.platform.marketData.findInstrument(symbol)!.id;
+      const price = book.last(id);
+      book.update(id, price - 100, price, price, 100, Date.now(), 1_000, 1_000);
+      const { order: bought } = await engine.place(account, { symbol, side: 'buy', type: 'market', timeInForce: 'day', quantity: 2, limitPrice: null, stopPrice: null, clientOrderId: null });
+      expect(bought.status).toBe('filled');
+      const limitPrice = Math.round((price * 0.95) / 10_000) * 10_000; // inside the collar, below the ask: it rests
+      const { order: resting } = await engine.place(account, { symbol, side: 'buy', type: 'limit', timeInForce: 'gtc', quantity: 1, limitPrice, stopPrice: null, clientOrderId: 'rest-1' });
+      expect(resting.status).toBe('accepted');
+
+      const { subscriptions } = await client.subscribe(['orders', 'portfolio']);
+      const byKind = Object.fromEntries(subscriptions.map((s) => [s.channel.split(':')[0], s.snapshot]));
+      expect(byKind.orders).toEqual({ accountId: account, openOrders: [expect.objectContaining({ id: resting.id, clientOrderId: 'rest-1', status: 'accepted', quantity: 1, limitPrice: fromUnits(limitPrice) })] });
+      const cash = await engine.read(account, (a) => fromUnits(a.cash));
+      expect(byKind.portfolio).toEqual({ accountId: account, cash, positions: [{ symbol, quantity: 2, averagePrice: fromUnits(price), realizedPnl: 0 }] });
+      await engine.cancel([account], resting.id);
+    } finally {
+      client.close();
+    }
   });
 
   it('streams real 1-minute bars: bars:SYMBOL:1m gets each bar once the bar writer has stored it', async () => {
