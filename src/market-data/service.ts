@@ -3,6 +3,7 @@
  * 1-minute bar aggregation and persistence. Routes and other engines read from it; the feed
  * publishes every tick on the bus (`quote.<SYMBOL>`).
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { TachyonConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
@@ -14,12 +15,18 @@ import { BarAggregator } from './bar-aggregator.ts';
 import { BarStore, type Interval } from './bar-store.ts';
 import { BarWriter } from './bar-writer.ts';
 import { MarketFeed } from './feed.ts';
-import { InstrumentStore, type StoredInstrument } from './instrument-store.ts';
+import { InstrumentStore, type QuoteSnapshot, type StoredInstrument } from './instrument-store.ts';
 import { MarketClock } from './market-clock.ts';
 import { QuoteBook, type Quote } from './quote-book.ts';
 import { buildUniverse } from './universe.ts';
 
 const QUOTE_SNAPSHOT_MS = 1_000;
+/**
+ * Quotes per snapshot statement. The embedded engine runs a statement synchronously on the main
+ * thread (~40–100 ms for 2,000 quotes), stalling the feed and the WebSocket flush; chunks with a
+ * yield between them keep each stall to a few ms.
+ */
+const QUOTE_SNAPSHOT_CHUNK = 250;
 
 export interface MarketDataDeps {
   db: Database;
@@ -171,8 +178,7 @@ export class MarketData {
       const q = this.book.get(id)!;
       return { instrumentId: id, bid: q.bid, ask: q.ask, last: q.last, volume: q.volume, ts: q.ts };
     });
-    this.snapshotting = this.store
-      .saveQuotes(quotes)
+    this.snapshotting = this.saveQuotesInChunks(quotes)
       .catch(() => {
         // Snapshots are best effort (the feed regenerates prices); the next one retries these symbols.
         this.snapshotSeq = 0;
@@ -181,6 +187,13 @@ export class MarketData {
         this.snapshotting = undefined;
       });
     return this.snapshotting;
+  }
+
+  private async saveQuotesInChunks(quotes: QuoteSnapshot[]): Promise<void> {
+    for (let i = 0; i < quotes.length; i += QUOTE_SNAPSHOT_CHUNK) {
+      if (i > 0) await setImmediate(); // the embedded engine answers on microtasks: let timers and sockets run
+      await this.store.saveQuotes(quotes.slice(i, i + QUOTE_SNAPSHOT_CHUNK));
+    }
   }
 }
 
