@@ -8,7 +8,8 @@
  * Plus a zlib micro-measurement of deflate per frame size. Prints delivered messages/s, tick-to-client
  * p50/p99/p99.9 (client clock minus the tick timestamp in each message; one host, one clock), the
  * servers' event-loop delay, CPU and RSS, and ratios to the reference. WS_PROFILE_DIR=dir writes a
- * --cpu-prof of each server there. Writes bench/results/ws.json. Server, clients and everything
+ * --cpu-prof of each server and client process there. WS_CONNECTIONS, WS_PER_CLIENT, WS_TICK_RATE,
+ * WS_MEASURE_MS and WS_FORMAT=json change the load. Writes bench/results/ws.json. Server, clients and everything
  * else share this machine's cores.
  */
 import { spawn } from 'node:child_process';
@@ -25,10 +26,10 @@ import { printTable, writeResults } from './support/results.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 
 const CONNECTIONS = Number(process.env.WS_CONNECTIONS ?? 1000);
-const PER_CLIENT = 50;
+const PER_CLIENT = Number(process.env.WS_PER_CLIENT ?? 50);
 const INSTRUMENTS = 2000;
-const TICK_RATE = 20_000;
-const FLUSH_MS = 20;
+const TICK_RATE = Number(process.env.WS_TICK_RATE ?? 20_000);
+const FLUSH_MS = Number(process.env.WS_FLUSH_MS ?? 20);
 const WARMUP_MS = 3_000;
 const MEASURE_MS = Number(process.env.WS_MEASURE_MS ?? 10_000);
 const FORMAT = (process.env.WS_FORMAT ?? 'msgpack') as Format;
@@ -88,7 +89,7 @@ async function loopDelay(server: Server, file: string): Promise<LoopDelay | unde
 /** Runs the client process against a server; samples the server's CPU over the measured window. */
 async function measure(name: string, server: Server, loopDelayFile: string, deflate: boolean): Promise<Run> {
   const input = { url: server.url.replace('http', 'ws') + '/ws', token: BENCH_DEMO_TOKEN, format: FORMAT, connections: CONNECTIONS, perClient: PER_CLIENT, symbols, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, deflate };
-  const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/ws/clients.ts'], { env: { ...process.env, WS_BENCH: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), 'bin/run-ts.js', 'bench/ws/clients.ts'], { env: { ...process.env, WS_BENCH: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpu0 = 0;
   let t0 = 0;
   let cpu = 0;
