@@ -21,7 +21,7 @@ import { deflateRawSync } from 'node:zlib';
 import { buildUniverse } from '../src/market-data/universe.ts';
 import { msgpackCodec, jsonCodec, Outgoing } from '../src/realtime/codec.ts';
 import type { Format } from '../src/realtime/protocol.ts';
-import { BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults } from './support/results.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 
@@ -62,6 +62,8 @@ interface Run extends ClientResult {
   serverRssMiB: number;
   /** The server's event-loop delay over the measured window (ms). */
   serverLoopDelayMs: LoopDelay | undefined;
+  /** The platform gateway's tick-to-send (tick timestamp to frame handed to the socket), since start. */
+  serverTickToSendMs: { p50: number; p99: number } | undefined;
 }
 
 /** Node arguments for a benchmarked server: its event-loop delay probe (bench/ws/loop-delay.mjs), and a CPU profile on request. */
@@ -69,6 +71,16 @@ function serverArgs(): { args: string[]; env: Record<string, string>; loopDelayF
   const loopDelayFile = join(tmpdir(), `ws-loop-delay-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const args = ['--import', './bench/ws/loop-delay.mjs', ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
   return { args, env: { WS_LOOP_DELAY_FILE: loopDelayFile }, loopDelayFile };
+}
+
+/** The gateway's own tick-to-send p50/p99 (ms, since start) from the platform's Prometheus metrics; undefined for the reference. */
+async function serverTickToSend(server: Server): Promise<{ p50: number; p99: number } | undefined> {
+  const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } }).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  const value = (q: string) => Number(new RegExp(`^tachyon_websocket_tick_?to_?send_?ms_${q}\\s+(\\S+)`, 'im').exec(text)?.[1]);
+  const summary = { p50: value('p50'), p99: value('p99') };
+  return Number.isFinite(summary.p99) ? summary : undefined;
 }
 
 /** Asks the server's probe for the loop delay since the previous call (SIGUSR2) and reads it. */
@@ -96,6 +108,7 @@ async function measure(name: string, server: Server, loopDelayFile: string, defl
   let seconds = 0;
   let result: ClientResult | undefined;
   let serverLoopDelayMs: LoopDelay | undefined;
+  let serverTickToSendMs: { p50: number; p99: number } | undefined;
   let serverRss = 0;
   for await (const line of createInterface({ input: child.stdout! })) {
     if (line === 'measuring') {
@@ -108,10 +121,11 @@ async function measure(name: string, server: Server, loopDelayFile: string, defl
       serverRss = server.rss();
       result = JSON.parse(line) as ClientResult;
       serverLoopDelayMs = await loopDelay(server, loopDelayFile);
+      serverTickToSendMs = await serverTickToSend(server);
     }
   }
   if (!result) throw new Error(`${name}: the client process produced no result`);
-  const run: Run = { name, ...result, serverCpuPercent: Math.round((cpu / seconds) * 100), serverRssMiB: Math.round(serverRss / 2 ** 20), serverLoopDelayMs };
+  const run: Run = { name, ...result, serverCpuPercent: Math.round((cpu / seconds) * 100), serverRssMiB: Math.round(serverRss / 2 ** 20), serverLoopDelayMs, serverTickToSendMs };
   const l = run.latencyMs;
   console.log(`  ${name}: ${run.messagesPerSec.toLocaleString()} msgs/s, p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms, server CPU ${run.serverCpuPercent}%, loop delay p99 ${serverLoopDelayMs?.p99 ?? '?'} ms`);
   return run;
@@ -199,6 +213,7 @@ printTable(
     'max ms': r.latencyMs.max,
     'loop delay p99 ms': r.serverLoopDelayMs?.p99 ?? -1,
     'loop delay max ms': r.serverLoopDelayMs?.max ?? -1,
+    'tick-to-send p99 ms': r.serverTickToSendMs?.p99 ?? '-',
     'server CPU %': r.serverCpuPercent,
     'server RSS MiB': r.serverRssMiB,
     'client CPU %': r.clientCpuPercent,
