@@ -7,6 +7,16 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/routes.ts';
+import { StrategyPerformance } from './analysis/performance.ts';
+import { analysisRoutes } from './analysis/routes.ts';
+import { AnalysisService } from './analysis/service.ts';
+import { StoreBarSource } from './analysis/store-bar-source.ts';
+import { StrategyStore } from './analysis/strategy-store.ts';
+import { TaskOwners } from './analysis/task-owners.ts';
+import { BullMqTaskQueue } from './analysis/task-queue/bullmq.ts';
+import { InProcessTaskQueue } from './analysis/task-queue/in-process.ts';
+import type { TaskQueue } from './analysis/task-queue/port.ts';
+import { AnalysisPool } from './analysis/worker-pool.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { UserStore } from './auth/user-store.ts';
 import type { TachyonConfig } from './config/config.ts';
@@ -71,6 +81,8 @@ export interface Platform {
   readonly trading: { engine: TradingEngine; broker: PaperBroker; snapshots: EquitySnapshotter };
   /** Load tests started through the admin API (one at a time per instance). */
   readonly loadTests: LoadTestService;
+  /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
+  readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
   readonly app: FastifyInstance;
   /** Credentials created on this start (first start, or tokens from configuration). */
   readonly demo: DemoCredentials | undefined;
@@ -118,6 +130,29 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
     observability.metrics.registerCollector('websocket', () => realtime.stats(), WEBSOCKET_SHAPE);
 
+    // ---- analysis: worker pool sized to the cores, task queue (BullMQ when REDIS_URL is set), strategies ----
+    const analysisConfig = config.analysis;
+    const analysisPool = new AnalysisPool({ threads: analysisConfig.threads, taskTimeoutMs: analysisConfig.taskTimeoutMs, maxMemoryMb: analysisConfig.workerMemoryMb });
+    const taskQueue: TaskQueue = config.redisUrl
+      ? new BullMqTaskQueue({ redisUrl: config.redisUrl, prefix: analysisConfig.queuePrefix, concurrency: analysisConfig.queueConcurrency })
+      : new InProcessTaskQueue({ concurrency: analysisConfig.queueConcurrency, clock });
+    const analysis = new AnalysisService({
+      pool: analysisPool,
+      queue: taskQueue,
+      bars: new StoreBarSource(marketData, clock),
+      flags,
+      limits: { maxSymbolBars: analysisConfig.maxSymbolBars, inlineSymbolBars: analysisConfig.inlineSymbolBars },
+      inlineTimeoutMs: analysisConfig.taskTimeoutMs,
+    });
+    const strategies = new StrategyStore(db);
+    const strategyPerformance = new StrategyPerformance({ store: strategies, analysis, queue: taskQueue, bus, clock, logger, refreshMs: analysisConfig.performanceRefreshMs });
+    analysis.registerTasks();
+    strategyPerformance.registerTasks();
+    observability.metrics.registerCollector('task_queue', () => taskQueue.stats(), {
+      labels: { byType: ['type'] },
+      counters: ['byType.completed', 'byType.failed', 'byType.cancelled', 'byType.retried'],
+    });
+
     let shuttingDown = false;
     const dependencies: DependencyCheck[] = [];
     const app = await createHttpServer({
@@ -134,6 +169,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
     await app.register(adminRoutes({ users, flags }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock }));
+    await app.register(
+      analysisRoutes({ analysis, performance: strategyPerformance, strategies, queue: taskQueue, owners: new TaskOwners(db), clock, cached: cacheModule.routeCache }),
+    );
     await cacheModule.routes(app);
     await app.register(performanceRoutes({ observability, authenticator, db, metricsToken: config.metricsToken }));
     await app.register(realtimeRoutes(realtime, authenticator, config.realtime));
@@ -162,6 +200,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       cache: cacheModule.cache,
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
       loadTests,
+      analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
       app,
       demo,
       async listen() {
@@ -170,6 +209,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         realtime.start();
         broker.start();
         equitySnapshots.start();
+        analysisPool.warm();
+        strategyPerformance.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
         loadTests.setDefaultTarget(address);
@@ -184,6 +225,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await app.close();
           equitySnapshots.stop();
           await tradingEngine.stop();
+          await strategyPerformance.stop();
+          await taskQueue.close();
+          await analysisPool.close();
           await cacheModule.close();
           await busBridge?.close();
           if (started) await marketData.stop();

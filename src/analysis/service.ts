@@ -6,8 +6,8 @@
  * than a thread hop; large windows go to the pool.
  */
 import type { FeatureFlags } from '../config/flags.ts';
-import { BadRequestError, UnprocessableError } from '../kernel/errors.ts';
-import { planBacktest, validateBacktestOptions, DEFAULT_BACKTEST_LIMITS, type BacktestLimits } from './backtest-options.ts';
+import { BadRequestError, NotFoundError, UnprocessableError } from '../kernel/errors.ts';
+import { planBacktest, validateBacktestOptions, DEFAULT_BACKTEST_LIMITS, type BacktestLimits, type BacktestPlan } from './backtest-options.ts';
 import { runBacktest, runPortfolioBacktest, type BacktestResult } from './backtest.ts';
 import { predict, validatePredictOptions, type Prediction } from './predict.ts';
 import type { BarInterval, BarPanel, BarSeries } from './series.ts';
@@ -17,6 +17,8 @@ import type { AnalysisPool } from './worker-pool.ts';
 
 /** Where bars come from (the market-data store); wired by the composition root. */
 export interface BarSource {
+  /** Whether the symbol is in the universe (unknown ones are refused before any work). */
+  exists(symbol: string): boolean;
   /** Bars of `symbols` on one calendar, from..to inclusive (epoch ms). Prices as floats (see fromUnitsColumns). */
   panel(symbols: string[], interval: BarInterval, from: number, to: number): Promise<BarPanel>;
   /** The most recent `bars` bars of one symbol (fewer when the history is shorter). */
@@ -44,6 +46,10 @@ export type BacktestJson = Omit<BacktestResult, 'equity'> & { equity: { ts: numb
 export type BacktestAnswer = { status: 'completed'; result: BacktestJson } | { status: 'queued'; taskId: string };
 
 export const BACKTEST_TASK = 'analysis.backtest';
+export const PREDICT_TASK = 'analysis.predict';
+/** Task types a client may create through POST /api/tasks. */
+export const CLIENT_TASK_TYPES = [BACKTEST_TASK, PREDICT_TASK] as const;
+export type ClientTaskType = (typeof CLIENT_TASK_TYPES)[number];
 
 const INTERVAL_MS: Record<BarInterval, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 };
 const MAX_SYMBOLS = 5000;
@@ -91,15 +97,38 @@ export class AnalysisService {
       batch: { maxBatch: 1, maxWaitMs: 0 },
       timeoutMs: 10 * 60_000,
       maxAttempts: 2,
-      handler: async ([task]) => [await this.compute(task!.payload, task!.signal)],
+      handler: async ([task]) => [await this.evaluate(task!.payload, task!.signal)],
     });
+    this.deps.queue.register<PredictRequest, Prediction>({
+      type: PREDICT_TASK,
+      // Forecasts are small: a batch amortizes the scheduling over many of them.
+      batch: { maxBatch: 32, maxWaitMs: 5 },
+      timeoutMs: 30_000,
+      maxAttempts: 2,
+      handler: (tasks) => Promise.all(tasks.map((t) => this.predict(t.payload).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))))),
+    });
+  }
+
+  /**
+   * Validates a client task (the same rules and limits as the synchronous routes), then queues it.
+   * Returns the task id.
+   */
+  async enqueue(type: string, payload: unknown, priority: TaskPriority = 'normal'): Promise<string> {
+    if (type === BACKTEST_TASK) {
+      this.plan(payload as BacktestRequest);
+    } else if (type === PREDICT_TASK) {
+      const request = payload as PredictRequest;
+      validatePredictOptions(request?.options ?? {});
+      this.requireSymbol(request?.symbol, 'payload.symbol');
+    } else {
+      throw new BadRequestError(`type must be one of ${CLIENT_TASK_TYPES.join(', ')}`, { field: 'type' });
+    }
+    return this.deps.queue.enqueue({ type, payload, priority });
   }
 
   /** Validates, then answers with the result (small) or a task id (large). */
   async backtest(request: BacktestRequest, priority: TaskPriority = 'normal'): Promise<BacktestAnswer> {
-    this.validate(request);
-    const estimate = estimateBars(request.interval, request.from, request.to);
-    planBacktest(request.symbols.length, estimate, this.limits); // throws 422 beyond the hard limit
+    this.plan(request);
     const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
     if (planBacktest(panel.symbols.length, panel.bars, this.limits) === 'queue') {
       return { status: 'queued', taskId: await this.deps.queue.enqueue({ type: BACKTEST_TASK, payload: request, priority }) };
@@ -108,18 +137,36 @@ export class AnalysisService {
   }
 
   async predict(request: PredictRequest): Promise<Prediction> {
+    this.requireSymbol(request.symbol, 'symbol');
     const options = validatePredictOptions(request.options);
     const series = await this.deps.bars.recent(request.symbol, request.interval, options.window);
     const work = options.window * (options.order ?? options.maxOrder);
     return work <= INLINE_PREDICT_WORK ? predict(series, options) : this.deps.pool.predict(series, options);
   }
 
+  /**
+   * Validates a request (400 naming the field) and plans it from the upper bound of its bars:
+   * 422 beyond the hard limit, else where it would run. The bars actually loaded decide in backtest().
+   */
+  plan(request: BacktestRequest): BacktestPlan {
+    this.validate(request);
+    return planBacktest(request.symbols.length, estimateBars(request.interval, request.from, request.to), this.limits);
+  }
+
+  private requireSymbol(symbol: unknown, field: string): void {
+    if (typeof symbol !== 'string' || !this.deps.bars.exists(symbol)) throw new NotFoundError(`unknown symbol ${String(symbol)}`, { field, symbol });
+  }
+
   private validate(request: BacktestRequest): void {
+    if (request === null || typeof request !== 'object') throw new BadRequestError('payload must be an object', { field: 'payload' });
+    if (!Object.hasOwn(INTERVAL_MS, request.interval)) throw new BadRequestError(`interval must be one of ${Object.keys(INTERVAL_MS).join(', ')}`, { field: 'interval' });
     validateParams(request.strategy?.type, request.strategy?.params ?? {});
     validateBacktestOptions(request.options ?? {});
     if (!Array.isArray(request.symbols) || request.symbols.length === 0 || !request.symbols.every((s) => typeof s === 'string')) {
       throw new BadRequestError('symbols must be a non-empty list of symbols', { field: 'symbols' });
     }
+    const unknown = request.symbols.filter((symbol) => !this.deps.bars.exists(symbol));
+    if (unknown.length > 0) throw new BadRequestError(`symbols: unknown symbol${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).join(', ')}`, { field: 'symbols', unknown: unknown.slice(0, 100) });
     if (request.symbols.length > MAX_SYMBOLS) {
       throw new UnprocessableError('too_many_symbols', `symbols lists ${request.symbols.length} symbols; the limit is ${MAX_SYMBOLS}`, { field: 'symbols', limit: MAX_SYMBOLS });
     }
@@ -128,7 +175,8 @@ export class AnalysisService {
     }
   }
 
-  private async compute(request: BacktestRequest, signal: AbortSignal): Promise<BacktestJson> {
+  /** Runs a validated request now, whatever its size (queued tasks and strategy performance). */
+  async evaluate(request: BacktestRequest, signal?: AbortSignal): Promise<BacktestJson> {
     const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
     return this.run(panel, request, signal, undefined);
   }

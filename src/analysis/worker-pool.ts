@@ -46,21 +46,32 @@ export interface PoolStats {
 }
 
 export class AnalysisPool {
-  private readonly pool: Piscina;
+  private piscina: Piscina | undefined;
   private readonly timeoutMs: number;
 
-  constructor(options: AnalysisPoolOptions = {}) {
-    const threads = options.threads ?? availableParallelism();
+  constructor(private readonly options: AnalysisPoolOptions = {}) {
     this.timeoutMs = options.taskTimeoutMs ?? 30_000;
-    const filename = options.filename ?? new URL('./worker-bootstrap.mjs', import.meta.url);
-    this.pool = new Piscina({
+  }
+
+  /** The threads start on first use (or warm()): a platform that never analyses pays nothing for them. */
+  private get pool(): Piscina {
+    if (this.piscina) return this.piscina;
+    const threads = this.options.threads || availableParallelism();
+    const filename = this.options.filename ?? new URL('./worker-bootstrap.mjs', import.meta.url);
+    this.piscina = new Piscina({
       filename: filename instanceof URL ? filename.href : filename,
       minThreads: threads,
       maxThreads: threads,
       // Warm threads stay: starting one (tsx + module graph) costs far more than a typical task.
       idleTimeout: Infinity,
-      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb ?? 512 },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxMemoryMb ?? 512 },
     });
+    return this.piscina;
+  }
+
+  /** Starts the threads now (a serving instance), so the first request does not wait for them. */
+  warm(): void {
+    void this.pool;
   }
 
   /** Runs one task; rejects with TaskTimeoutError past the deadline, or the caller's abort reason. */
@@ -110,12 +121,13 @@ export class AnalysisPool {
   }
 
   stats(): PoolStats {
-    return { threads: this.pool.threads.length, queued: this.pool.queueSize, completed: this.pool.completed, utilization: this.pool.utilization };
+    const pool = this.piscina;
+    return pool ? { threads: pool.threads.length, queued: pool.queueSize, completed: pool.completed, utilization: pool.utilization } : { threads: 0, queued: 0, completed: 0, utilization: 0 };
   }
 
   /** Terminates the threads; queued tasks are rejected. */
-  close(): Promise<void> {
-    return this.pool.destroy();
+  async close(): Promise<void> {
+    await this.piscina?.destroy();
   }
 }
 

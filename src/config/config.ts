@@ -138,6 +138,25 @@ export interface TachyonConfig {
     /** Equity-curve snapshot interval. */
     snapshotIntervalMs: number;
   };
+  /** Analysis (src/analysis): worker pool, task queue, backtest limits, strategy performance refresh. */
+  analysis: {
+    /** Worker threads for backtests and large forecasts; 0 = one per core. */
+    threads: number;
+    /** Old-generation heap limit per worker thread. */
+    workerMemoryMb: number;
+    /** Deadline of one computation in the pool (an inline backtest's request waits at most this). */
+    taskTimeoutMs: number;
+    /** Handler calls (batches) the task queue runs at once per instance. */
+    queueConcurrency: number;
+    /** BullMQ key prefix with REDIS_URL (instances sharing it share the queue). */
+    queuePrefix: string;
+    /** symbols × bars above which a backtest is refused (422). */
+    maxSymbolBars: number;
+    /** symbols × bars up to which a backtest answers inline; above, it is queued (202). */
+    inlineSymbolBars: number;
+    /** How often strategies whose symbols got new bars are recomputed. */
+    performanceRefreshMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -232,6 +251,16 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       commitMaxWaitMs: read.int('TACHYON_COMMIT_MAX_WAIT_MS', 0, 0, 1_000),
       snapshotIntervalMs: read.int('TACHYON_SNAPSHOT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     },
+    analysis: {
+      threads: read.int('TACHYON_ANALYSIS_THREADS', 0, 0, 256),
+      workerMemoryMb: read.int('TACHYON_ANALYSIS_WORKER_MEMORY_MB', 512, 32, 65_536),
+      taskTimeoutMs: read.int('TACHYON_ANALYSIS_TASK_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      queueConcurrency: read.int('TACHYON_ANALYSIS_QUEUE_CONCURRENCY', 2, 1, 1_000),
+      queuePrefix: read.string('TACHYON_ANALYSIS_QUEUE_PREFIX', 'tachyon:tasks'),
+      maxSymbolBars: read.int('TACHYON_ANALYSIS_MAX_SYMBOL_BARS', 20_000_000, 1, 1_000_000_000),
+      inlineSymbolBars: read.int('TACHYON_ANALYSIS_INLINE_SYMBOL_BARS', 600_000, 0, 1_000_000_000),
+      performanceRefreshMs: read.int('TACHYON_ANALYSIS_PERFORMANCE_REFRESH_MS', 60_000, 100, 86_400_000),
+    },
   };
   read.throwIfInvalid();
   return config;
@@ -249,6 +278,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     observability: { ...base.observability, ...overrides.observability },
     realtime: { ...base.realtime, ...overrides.realtime },
     trading: { ...base.trading, ...overrides.trading },
+    analysis: { ...base.analysis, ...overrides.analysis },
   };
 }
 

@@ -14,6 +14,7 @@ const START = Date.UTC(2021, 0, 1);
 
 /** Deterministic bars for any request (what the market-data store will provide). */
 const bars: BarSource = {
+  exists: (symbol) => symbol !== 'NOPE',
   async panel(symbols, _interval: BarInterval, from, to) {
     const n = Math.floor((to - from) / DAY) + 1;
     const panel = randomWalkPanel(symbols.length, n, 99, DAY, from);
