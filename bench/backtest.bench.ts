@@ -5,16 +5,25 @@
  *   A. 1 symbol × 1 year of 1-minute bars, exchange session: 252 × 390 = 98,280 bars;
  *   B. 2,000 symbols × 5 years of daily bars: 2,000 × 1,260 = 2,520,000 bars.
  * The engine runs inline (one thread) and through the worker pool (B fans out over all cores).
- * Writes bench/results/backtest.json. The predictions-endpoint p95 is measured once the route exists.
+ *   C. GET /api/predictions/:symbol under load: an in-process platform (embedded database in memory,
+ *      two days of seeded 1-minute bars for PREDICT_SYMBOLS symbols) listening on 127.0.0.1, driven by
+ *      autocannon on its own thread with HDR percentiles, round-robin over the symbols; with the route
+ *      cache on (the default) and off (every request reads 500 bars and fits the model), and
+ *      GET /api/health on the same server in the same run as the reference.
+ * Writes bench/results/backtest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { DEFAULT_BACKTEST_OPTIONS, type BacktestOptions } from '../src/analysis/backtest-options.ts';
 import { runBacktest, runPortfolioBacktest } from '../src/analysis/backtest.ts';
 import { randomWalkPanel, randomWalkSeries, type BarPanel } from '../src/analysis/series.ts';
 import { validateParams } from '../src/analysis/strategies/catalogue.ts';
 import { AnalysisPool } from '../src/analysis/worker-pool.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { seedHistory } from '../src/market-data/history-seeder.ts';
+import { buildPlatform } from '../src/platform.ts';
 
 const FAST = 10;
 const SLOW = 30;
@@ -130,6 +139,73 @@ line('engine inline (1 thread)', b.inline, b.reference);
 line(`engine via worker pool (${threads} threads)`, b.pool, b.reference);
 
 await pool.close();
+
+// C: the predictions endpoint under load, with /api/health on the same server as the reference.
+const PREDICT_SYMBOLS = 100;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const TOKEN = 'bench-demo-token-0123456789';
+
+interface LoadFigures {
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  status2xx: number;
+  other: number;
+}
+
+function load(url: string, paths: string[], durationS: number): Promise<LoadFigures> {
+  const worker = new Worker(new URL('./support/hdr-load-worker.mjs', import.meta.url), {
+    workerData: { url, paths, headers: { authorization: `Bearer ${TOKEN}` }, connections: CONNECTIONS, durationS },
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (figures: LoadFigures) => void worker.terminate().then(() => resolve(figures)));
+    worker.once('error', reject);
+  });
+}
+
+async function measureLoad(url: string, paths: string[]): Promise<LoadFigures> {
+  await load(url, paths, 2); // warm-up: JIT, connections, first cache fills
+  return load(url, paths, DURATION_S);
+}
+
+const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0', TACHYON_RATE_LIMIT: '0', TACHYON_DEMO_TOKEN: TOKEN });
+const platform = await buildPlatform(config, { inMemory: true });
+const seeded = platform.marketData.instruments.slice(0, PREDICT_SYMBOLS);
+const seededRows = await seedHistory(platform.db, { instruments: seeded, marketClock: platform.marketData.marketClock, days: 2, endMs: Date.now(), seed: 42 });
+const address = await platform.listen();
+const predictPaths = seeded.map((i) => `/api/predictions/${i.symbol}?horizon=5`);
+const probe = await fetch(`${address}${predictPaths[0]}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+if (probe.status !== 200) throw new Error(`predictions answered ${probe.status}: ${await probe.text()}`);
+const predictModel = ((await probe.json()) as { model: string }).model;
+const c = {
+  reference: await measureLoad(address, ['/api/health']),
+  cached: await measureLoad(address, predictPaths),
+  uncached: await (async () => {
+    platform.flags.set('cache.enabled', false);
+    try {
+      return await measureLoad(address, predictPaths);
+    } finally {
+      platform.flags.set('cache.enabled', true);
+    }
+  })(),
+};
+await platform.stop();
+const loadLine = (name: string, f: LoadFigures) =>
+  console.log(
+    `  ${name.padEnd(44)} ${String(f.requestsPerSecond).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2).padStart(7)} ms  p95 ${f.p95Ms.toFixed(2).padStart(7)} ms  p99 ${f.p99Ms.toFixed(2).padStart(7)} ms  non-2xx ${f.other}  p95 ${(f.p95Ms / c.reference.p95Ms).toFixed(1)}× reference`,
+  );
+console.log(
+  `\nC. GET /api/predictions/:symbol (${predictModel}, window 500 1-minute bars, horizon 5) round-robin over ${PREDICT_SYMBOLS} symbols (${seededRows.rows.toLocaleString('en-US')} seeded bars), ${CONNECTIONS} connections, ${DURATION_S}s; in-process server and generator thread share ${threads} cores`,
+);
+loadLine('GET /api/health (reference)', c.reference);
+loadLine('predictions, route cache on (default)', c.cached);
+loadLine('predictions, cache off (read + fit per request)', c.uncached);
+console.log(`  target: p95 < 200 ms → ${c.cached.p95Ms < 200 ? 'met' : 'MISSED'} (cache on), ${c.uncached.p95Ms < 200 ? 'met' : 'MISSED'} (cache off)`);
+
 const result = {
   benchmark: 'backtest',
   date: new Date().toISOString(),
@@ -138,6 +214,17 @@ const result = {
   strategy: { type: spec.type, params: spec.params },
   minute: { symbols: 1, bars: minuteBars, session: '252 days × 390 minutes', equityDeviation: minuteDeviation, ...ratios(a) },
   daily: { symbols, barsPerSymbol: days, bars: dailyBars, equityDeviation: dailyDeviation, ...ratios(b) },
+  predictions: {
+    endpoint: 'GET /api/predictions/:symbol?horizon=5',
+    model: predictModel,
+    symbols: PREDICT_SYMBOLS,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_S,
+    note: 'in-process server; generator on its own thread; both share the machine cores',
+    ...c,
+    cachedP95VsReference: c.cached.p95Ms / c.reference.p95Ms,
+    uncachedP95VsReference: c.uncached.p95Ms / c.reference.p95Ms,
+  },
 };
 function ratios(m: { reference: Measured; inline: Measured; pool: Measured }) {
   return { ...m, inlineVsReference: m.inline.barsPerSecond / m.reference.barsPerSecond, poolVsReference: m.pool.barsPerSecond / m.reference.barsPerSecond };

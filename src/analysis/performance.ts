@@ -105,6 +105,11 @@ export class StrategyPerformance {
     return record;
   }
 
+  /** Drops cached copies of a deleted strategy's performance (on every instance, through the bus). */
+  deleted(strategyId: number): void {
+    this.deps.bus.publish(`strategy.${strategyId}`, null);
+  }
+
   /** Queues a recomputation (large strategies, and strategies whose symbols got new bars). */
   schedule(strategyId: number, priority: 'high' | 'low'): Promise<string> {
     return this.deps.queue.enqueue({ type: PERFORMANCE_TASK, payload: { strategyId }, priority });

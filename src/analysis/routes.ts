@@ -279,6 +279,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       { schema: { tags: ['analysis'], summary: 'Delete a strategy and its performance (204)', params: IdParam } },
       async (request, reply) => {
         await strategies.delete(principalOf(request).userId, request.params.id);
+        performance.deleted(request.params.id);
         return reply.code(204).send();
       },
     );

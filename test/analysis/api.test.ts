@@ -73,8 +73,10 @@ describe.each(await engines())('analysis API on $name', (engine) => {
     expect(replaced.json()).toMatchObject({ name: 'slower', config: { params: { fastPeriod: 8 } } });
     expect(replaced.json().performance.computedAt).toBeGreaterThanOrEqual(strategy.performance.computedAt);
 
+    expect((await api('GET', `${path}/performance`)).statusCode).toBe(200); // now cached
     expect((await api('DELETE', path)).statusCode).toBe(204);
     expect((await api('GET', path)).statusCode).toBe(404);
+    expect((await api('GET', `${path}/performance`)).statusCode).toBe(404);
   });
 
   it('refuses bad strategies with the field named', async () => {
