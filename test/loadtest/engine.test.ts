@@ -22,10 +22,8 @@ describe('open model', () => {
     expect(server.requests()).toBe(200);
     expect(result.metrics.http_reqs).toMatchObject({ kind: 'counter', count: 200 });
     expect(result.metrics.iterations).toMatchObject({ count: 200 });
-    // Generous: the run's wall time includes the last response and a loaded machine.
-    const rate = (result.metrics.http_reqs as { rate: number }).rate;
-    expect(rate).toBeGreaterThan(60);
-    expect(rate).toBeLessThan(110);
+    // Never ahead of the schedule; how far behind depends on the machine's load, so no lower bound here.
+    expect((result.metrics.http_reqs as { rate: number }).rate).toBeLessThan(110);
     expect(result.status).toBe('passed');
     expect(result.exitCode).toBe(0);
     expect(result.endpoints[0]).toMatchObject({ method: 'GET', endpoint: 'quotes', requests: 200, failedRate: 0 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { runLoadTest } from '../../src/loadtest/run.ts';
+import { seedHistory } from '../../src/market-data/history-seeder.ts';
 import { scenarioPath } from '../../src/loadtest/builtin.ts';
 import type { RunResult } from '../../src/loadtest/results.ts';
 import { pglite } from '../support/engines.ts';
@@ -14,6 +15,9 @@ let result: RunResult;
 
 beforeAll(async () => {
   tp = await startTestPlatform(pglite, { market: { ...testConfig().market, tickRate: 500 } });
+  // Two days of history for the mix's universe (the first 50 instruments listed), for backtests and predictions.
+  const { marketData } = tp.platform;
+  await seedHistory(tp.platform.db, { instruments: marketData.listInstruments({ limit: 50 }).items, marketClock: marketData.marketClock, days: 2, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: 1 });
   target = await tp.platform.listen();
   result = await runLoadTest(scenarioPath('smoke'), {
     target,

@@ -11,19 +11,18 @@ export type Operation = (typeof OPERATIONS)[number];
 export type Weights = Partial<Record<Operation, number>>;
 
 /**
- * A trading day's read-heavy mix: quotes and portfolio dominate, orders are a few percent. The
- * analysis operations (strategies, backtest, prediction) default to 0 because the platform does not
- * serve those routes yet (issue 4); their request shapes in operations.ts follow the analysis service.
+ * A trading day's read-heavy mix: quotes and portfolio dominate, orders are a fifth; strategies,
+ * backtests and predictions are the analysis users' share.
  */
 export const DEFAULT_WEIGHTS: Readonly<Record<Operation, number>> = {
-  quote: 40,
+  quote: 38,
   bars: 12,
-  portfolio: 20,
+  portfolio: 18,
   marketOrder: 10,
   limitOrder: 10,
-  strategies: 0,
-  backtest: 0,
-  prediction: 0,
+  strategies: 3,
+  backtest: 1,
+  prediction: 4,
   history: 2,
 };
 

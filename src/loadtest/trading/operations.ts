@@ -26,10 +26,10 @@ export const STEPS: Record<Operation, Step> = {
   strategies: (ctx, s) => get(ctx, s, '/api/strategies', 'strategies'),
   backtest: (ctx, s) => {
     const to = epochNowMs();
-    const body = { symbols: [s.pickSymbol()], interval: '1h', from: new Date(to - 30 * DAY_MS).toISOString(), to: new Date(to).toISOString(), strategy: STRATEGY };
+    const body = { symbols: [s.pickSymbol()], interval: '5m', from: new Date(to - 2 * DAY_MS).toISOString(), to: new Date(to).toISOString(), strategy: STRATEGY };
     return ctx.http.post('/api/backtests', body, { headers: s.headers, tags: { endpoint: 'backtest' }, discardBody: true });
   },
-  prediction: (ctx, s) => ctx.http.post('/api/predictions', { symbol: s.pickSymbol(), interval: '1h' }, { headers: s.headers, tags: { endpoint: 'prediction' }, discardBody: true }),
+  prediction: (ctx, s) => get(ctx, s, `/api/predictions/${s.pickSymbol()}?horizon=5&interval=1m`, 'prediction'),
   // The volume scenario's large historical query: days of 1-minute bars in one request.
   history: (ctx, s) => {
     const to = Math.round(epochNowMs());
