@@ -25,7 +25,7 @@ beforeAll(async () => {
     env: { TACHYON_ADMIN_TOKEN: ADMIN_TOKEN },
     // Here the platform shares its CPU with the generator and with parallel test files: correctness
     // thresholds stay strict, latency ones are loosened to what a busy CI machine always meets.
-    thresholds: { http_req_duration: ['p(95)<3000'], order_ack_latency: ['p(95)<3000'] },
+    thresholds: { http_req_duration: ['p(95)<10000'], order_ack_latency: ['p(95)<10000'] },
   });
 }, 60_000);
 afterAll(() => tp?.close());
