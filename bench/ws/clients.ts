@@ -25,6 +25,7 @@ interface Input {
 
 const input = JSON.parse(process.env.WS_BENCH ?? '{}') as Input;
 const CONNECT_WAVE = 50;
+const CONNECT_DEADLINE_MS = 120_000;
 // Flat 32-bit buckets (not the packed ones of loadtest/histogram.ts): recorded ~400k times a second here.
 const latency = hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000 });
 let measuring = false;
@@ -58,10 +59,16 @@ async function open(): Promise<RealtimeClient> {
   return client;
 }
 
+// A connect that never settles (a socket lost during the handshake on an overloaded machine) must fail the run, not hang it.
+const connecting = setTimeout(() => {
+  console.error(`clients: ${clients.length} of ${input.connections} connected after ${CONNECT_DEADLINE_MS} ms; giving up`);
+  process.exit(1);
+}, CONNECT_DEADLINE_MS);
 const clients: RealtimeClient[] = [];
 for (let i = 0; i < input.connections; i += CONNECT_WAVE) {
   clients.push(...(await Promise.all(Array.from({ length: Math.min(CONNECT_WAVE, input.connections - i) }, open))));
 }
+clearTimeout(connecting);
 await new Promise((resolve) => setTimeout(resolve, input.warmupMs));
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
