@@ -13,7 +13,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../kernel/errors.
 import type { StrategyPerformance } from './performance.ts';
 import { BACKTEST_TASK, CLIENT_TASK_TYPES, type AnalysisService, type BacktestRequest } from './service.ts';
 import { STRATEGIES, catalogue } from './strategies/catalogue.ts';
-import type { StrategyInput, StrategyStore, StrategyWithPerformance } from './strategy-store.ts';
+import type { StrategyInput, StrategyRecord, StrategyStore, StrategyWithPerformance } from './strategy-store.ts';
 import type { TaskOwners } from './task-owners.ts';
 import { PRIORITIES, type TaskQueue, type TaskRecord } from './task-queue/port.ts';
 
@@ -201,14 +201,15 @@ async function recordOf(queue: TaskQueue, id: string): Promise<TaskRecord> {
 export function analysisRoutes(deps: AnalysisRoutesDeps) {
   const { analysis, performance, strategies, queue, owners, cached } = deps;
 
-  /** Saves happen first; the performance then computes now (inline-sized) or is queued. */
-  async function withFreshPerformance(userId: number, saved: { id: number }, input: StrategyInput): Promise<StrategyWithPerformance & { performancePending: boolean }> {
-    const strategy = await strategies.get(userId, saved.id);
-    if (performance.plan(input) === 'queue') {
+  /** Validates (before anything is stored), saves, then computes the performance now (inline-sized) or queues it. */
+  async function saveAndCompute(userId: number, input: StrategyInput, save: () => Promise<StrategyRecord>): Promise<StrategyWithPerformance & { performancePending: boolean }> {
+    const plan = performance.plan(input);
+    const saved = await save();
+    if (plan === 'queue') {
       await performance.schedule(saved.id, 'high');
-      return { ...strategy, performancePending: true };
+      return { ...(await strategies.get(userId, saved.id)), performancePending: true };
     }
-    return { ...strategy, performance: await performance.recompute(strategy), performancePending: false };
+    return { ...saved, performance: await performance.recompute(saved), performancePending: false };
   }
 
   return async function plugin(fastify: FastifyInstance): Promise<void> {
@@ -248,9 +249,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       async (request, reply) => {
         const userId = principalOf(request).userId;
         const input = request.body as StrategyInput;
-        performance.plan(input);
-        const saved = await strategies.create(userId, input);
-        return reply.code(201).send(await withFreshPerformance(userId, saved, input));
+        return reply.code(201).send(await saveAndCompute(userId, input, () => strategies.create(userId, input)));
       },
     );
 
@@ -268,9 +267,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       async (request) => {
         const userId = principalOf(request).userId;
         const input = request.body as StrategyInput;
-        performance.plan(input);
-        const saved = await strategies.update(userId, request.params.id, input);
-        return withFreshPerformance(userId, saved, input);
+        return saveAndCompute(userId, input, () => strategies.update(userId, request.params.id, input));
       },
     );
 

@@ -117,6 +117,16 @@ describe.each(await engines())('analysis API on $name', (engine) => {
     expect(refreshed.json<{ computedAt: number }>().computedAt).toBeGreaterThan(changedAt);
   });
 
+  it('queues the performance of a strategy too large to compute in the request', async () => {
+    const body = { ...strategyBody(5), config: { ...strategyBody(5).config, symbols: symbols.slice(0, 3), interval: '1m' } };
+    const created = await api('POST', '/api/strategies', body);
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ performance: null, performancePending: true });
+    const path = `/api/strategies/${created.json().id}/performance`;
+    await vi.waitFor(async () => expect((await api('GET', path)).statusCode).toBe(200), { timeout: 20_000, interval: 50 });
+    expect((await api('GET', path)).json().window.symbols).toBe(3);
+  });
+
   it('backtests: 200 inline, 202 queued with a task link, 400 naming the field, 422 stating the limit', async () => {
     const base = { interval: '1m', from: now - DAY, to: now, strategy: { type: 'sma_crossover', params: { fastPeriod: 5, slowPeriod: 20 } } };
     const inline = await api('POST', '/api/backtests', { ...base, symbols: [symbols[0]] });
