@@ -22,6 +22,7 @@ import { UserStore } from './auth/user-store.ts';
 import type { TachyonConfig } from './config/config.ts';
 import { FeatureFlags } from './config/flags.ts';
 import { createCacheModule } from './cache/module.ts';
+import { CACHE_METRICS_SHAPE } from './cache/stats.ts';
 import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -36,6 +37,7 @@ import { MarketData } from './market-data/service.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
+import { registerTradingCounters } from './observability/trading-counters.ts';
 import { WEBSOCKET_SHAPE } from './observability/shapes.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
 import { RedisBusBridge } from './realtime/redis-bridge.ts';
@@ -113,13 +115,15 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
 
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
-    const cacheModule = await createCacheModule({ config, flags, bus, logger });
+    const cacheModule = await createCacheModule({ config, flags, bus, db, logger });
+    observability.metrics.registerCollector('cache', () => cacheModule.cache.stats.metrics(), CACHE_METRICS_SHAPE);
 
     // ---- trading: in-memory risk and portfolio, paper broker, group-committed journal; rebuilt from the database ----
     const lotSizes = new Map(marketData.instruments.map((i) => [i.id, i.lotSize]));
     const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
     const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, config: config.trading });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
+    registerTradingCounters(observability.metrics, tradingEngine.counts);
 
     // ---- realtime: WebSocket gateway; with REDIS_URL the bus reaches every instance ----
     const busBridge = config.redisUrl

@@ -8,6 +8,7 @@ export interface CacheFlags {
   compression: () => boolean;
   distributedLock: () => boolean;
   refreshAhead: () => boolean;
+  dbTier: () => boolean;
 }
 
 export interface HttpFlags {
@@ -26,6 +27,8 @@ export function registerCacheFlags(flags: FeatureFlags): CacheFlags {
     compression: flags.register({ name: 'cache.compression', description: 'Deflate large L2 values', default: true }),
     distributedLock: flags.register({ name: 'cache.distributed-lock', description: 'One loader per key across instances (short Redis lock)', default: true }),
     refreshAhead: flags.register({ name: 'cache.refresh-ahead', description: 'Reload hot refresh-ahead keys before they expire', default: true }),
+    // Off by default: every new bar then also deletes that symbol's open ranges from the table.
+    dbTier: flags.register({ name: 'cache.db-tier', description: 'Keep expensive computed classes (strategy performance, bar roll-ups) in the database as a third tier', default: false }),
   };
 }
 

@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { TachyonConfig } from '../config/config.ts';
 import type { FeatureFlags } from '../config/flags.ts';
+import type { Queryable } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
+import { ComputedResults } from './computed-results.ts';
 import { registerCacheFlags, registerHttpFlags } from './flags.ts';
 import { cacheAdminRoutes } from './http/admin-routes.ts';
 import { batchRoute } from './http/batch-route.ts';
@@ -27,8 +29,12 @@ export interface CacheModule {
   close(): Promise<void>;
 }
 
-export async function createCacheModule(deps: { config: TachyonConfig; flags: FeatureFlags; bus: MessageBus; logger: Logger }): Promise<CacheModule> {
-  const { config, flags, bus, logger } = deps;
+/** Expired rows of the database tier are dropped this often (reads already ignore them). */
+const PURGE_EVERY_MS = 10 * 60_000;
+
+export async function createCacheModule(deps: { config: TachyonConfig; flags: FeatureFlags; bus: MessageBus; db: Queryable; logger: Logger }): Promise<CacheModule> {
+  const { config, flags, bus, db, logger } = deps;
+  const computed = new ComputedResults(db);
   const cacheFlags = registerCacheFlags(flags);
   const httpFlags = registerHttpFlags(flags);
   const policies = Object.fromEntries(
@@ -45,8 +51,13 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
     policies,
     flags: cacheFlags,
     logger,
+    computed,
   });
   const unwire = wireInvalidation(bus, cache, logger);
+  const purge = setInterval(() => {
+    if (cacheFlags.dbTier()) computed.purgeExpired(Date.now()).catch((error: unknown) => logger.warn({ err: error }, 'cache database tier purge failed'));
+  }, PURGE_EVERY_MS);
+  purge.unref();
   return {
     cache,
     routeCache: routeCache(cache, httpFlags),
@@ -56,6 +67,7 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
       await app.register(batchRoute({ flags: httpFlags, maxRequests: config.cache.batchMaxRequests }));
     },
     async close() {
+      clearInterval(purge);
       unwire();
       await cache.close();
     },

@@ -24,6 +24,8 @@ export interface CachePolicy {
   graceMs: number;
   /** `private` data is keyed by account and never stored by shared HTTP caches. */
   visibility: 'public' | 'private';
+  /** Expensive to compute: also kept in the database tier (cache_computed_results) when `cache.db-tier` is on. */
+  persist: boolean;
 }
 
 export type CachePolicies = Record<DataClass, CachePolicy>;
@@ -32,14 +34,14 @@ const MINUTE = 60_000;
 
 export const DEFAULT_POLICIES: CachePolicies = {
   // Recomputed by backtests; a stale figure is harmless for a while, so serve it while refreshing.
-  strategyPerformance: { strategy: 'write-behind', ttlMs: 15 * MINUTE, graceMs: 60 * MINUTE, visibility: 'private' },
+  strategyPerformance: { strategy: 'write-behind', ttlMs: 15 * MINUTE, graceMs: 60 * MINUTE, visibility: 'private', persist: true },
   // Snapshots are read by everyone at once: refresh them before they expire.
-  marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 5 * MINUTE, graceMs: MINUTE, visibility: 'public' },
+  marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 5 * MINUTE, graceMs: MINUTE, visibility: 'public', persist: false },
   // Closed ranges never change; open ones are invalidated by new bars.
-  historicalBars: { strategy: 'cache-aside', ttlMs: 60 * MINUTE, graceMs: 0, visibility: 'public' },
+  historicalBars: { strategy: 'cache-aside', ttlMs: 60 * MINUTE, graceMs: 0, visibility: 'public', persist: true },
   // Money: never stale. Fills invalidate, portfolio events write through, no grace.
-  portfolio: { strategy: 'write-through', ttlMs: 10 * MINUTE, graceMs: 0, visibility: 'private' },
-  instruments: { strategy: 'cache-aside', ttlMs: 24 * 60 * MINUTE, graceMs: 24 * 60 * MINUTE, visibility: 'public' },
+  portfolio: { strategy: 'write-through', ttlMs: 10 * MINUTE, graceMs: 0, visibility: 'private', persist: false },
+  instruments: { strategy: 'cache-aside', ttlMs: 24 * 60 * MINUTE, graceMs: 24 * 60 * MINUTE, visibility: 'public', persist: false },
 };
 
 /** Fraction of the TTL left at which refresh-ahead reloads a key someone just read. */

@@ -5,7 +5,8 @@
  *   here is a Map lookup),
  * - refresh-ahead (BentoCache refreshes only after expiry, stale-while-revalidate),
  * - cross-instance stampede protection (a short Redis lock),
- * - an invalidation epoch per class, so a load that raced an invalidation is never cached.
+ * - an invalidation epoch per class, so a load that raced an invalidation is never cached,
+ * - a database tier for expensive computed classes (computed-results.ts), read before the loader.
  * Keys are `<class>:<key>` in one BentoCache store, and tags are qualified by class the same way
  * (every entry also carries its class tag, for clearing a class). Not BentoCache namespaces: a
  * namespace forgets the store's `serialize: false` and would put serialized copies in L1.
@@ -13,6 +14,7 @@
 import { BentoCache, bentostore, errors } from 'bentocache';
 import type { CacheProvider, GetSetFactoryContext } from 'bentocache/types';
 import type { Logger } from 'pino';
+import type { ComputedResults } from './computed-results.ts';
 import { DistributedLock } from './distributed-lock.ts';
 import type { CacheFlags } from './flags.ts';
 import { L1Store, type L1Item } from './l1-store.ts';
@@ -36,6 +38,8 @@ export interface TieredCacheOptions {
   policies: CachePolicies;
   flags: CacheFlags;
   logger: Logger;
+  /** The database tier for classes whose policy says `persist` (absent: two tiers). */
+  computed?: ComputedResults;
 }
 
 /** RFC 9211 vocabulary: a hit (fresh or stale), a miss we loaded, a miss that joined another load, or no cache at all. */
@@ -44,7 +48,7 @@ export type CacheStatus = 'hit' | 'stale' | 'miss' | 'collapsed' | 'bypass';
 export interface Cached<T> {
   value: T;
   status: CacheStatus;
-  tier: 'l1' | 'l2' | undefined;
+  tier: 'l1' | 'l2' | 'db' | undefined;
   /** When the value was loaded (epoch ms): the basis of `Age`. */
   createdAt: number;
   /** When it stops being fresh (epoch ms). */
@@ -173,7 +177,9 @@ export class TieredCache {
   /** Write-through: the writer puts the new value in every tier (and tells other instances' L1). */
   async set(cls: DataClass, key: string, value: unknown, tags: string[] = []): Promise<void> {
     this.epochs[cls]++;
-    await this.store.set({ key: `${cls}:${key}`, value: { v: value, t: Date.now() }, tags: qualify(cls, tags), ...this.entryOptions(cls) });
+    const now = Date.now();
+    await this.store.set({ key: `${cls}:${key}`, value: { v: value, t: now }, tags: qualify(cls, tags), ...this.entryOptions(cls) });
+    await this.persist(cls, key, value, tags, now);
   }
 
   /** Write-behind: cached now, persisted later in the background (recomputable data only). */
@@ -190,6 +196,7 @@ export class TieredCache {
     this.bump(cls);
     this.stats.byClass[cls].invalidations++;
     await this.store.delete({ key: `${cls}:${key}` });
+    await this.dbTier(cls)?.deleteKey(cls, key);
   }
 
   /** Invalidates every entry carrying `tag`, in the given classes (all by default). */
@@ -199,12 +206,15 @@ export class TieredCache {
       this.stats.byClass[cls].invalidations++;
     }
     await this.store.deleteByTag({ tags: classes.map((cls) => `${cls}:${tag}`) });
+    const persisted = classes.filter((cls) => this.dbTier(cls));
+    if (persisted.length > 0) await this.options.computed!.deleteTag(persisted, tag);
   }
 
   async invalidateClass(cls: DataClass): Promise<void> {
     this.bump(cls);
     this.stats.byClass[cls].invalidations++;
     await this.store.deleteByTag({ tags: [`${cls}:${CLASS_TAG}`] });
+    await this.dbTier(cls)?.deleteClass(cls);
   }
 
   /** Entries and estimated bytes in L1 per class (walks the LRU: for the admin endpoint, not hot paths). */
@@ -235,6 +245,7 @@ export class TieredCache {
     const joined = (this.inflight.get(fullKey) ?? 0) > 0;
     const wasInL1 = this.l1.lru.has(fullKey);
     let ran = false;
+    let fromDb = false;
     let lockToken: string | undefined;
     let discarded: Envelope<T> | undefined;
 
@@ -250,6 +261,14 @@ export class TieredCache {
           return outcome.peer;
         }
       }
+      const row = await this.readDb(cls, key);
+      if (row && this.epochs[cls] === epoch) {
+        fromDb = true;
+        stats.hitsDb++;
+        // L1/L2 keep it only as long as it has left in the database.
+        ctx.setOptions({ ttl: Math.max(1, row.expiresAt - Date.now()) });
+        return { v: row.value as T, t: row.computedAt };
+      }
       const value = await loader();
       const envelope = { v: value, t: Date.now() };
       if (this.epochs[cls] !== epoch) {
@@ -259,6 +278,7 @@ export class TieredCache {
         discarded = envelope;
         return ctx.skip();
       }
+      await this.persist(cls, key, value, tags, envelope.t);
       return envelope;
     };
 
@@ -283,6 +303,7 @@ export class TieredCache {
     const expiresAt = result.t + ttl;
     let status: CacheStatus;
     let tier: Cached<T>['tier'];
+    if (fromDb) return { value: result.v, status: 'hit', tier: 'db', createdAt: result.t, expiresAt };
     if (!forceFresh && ran && result.t < start && result.t <= this.invalidatedAt[cls]) {
       // BentoCache keeps tag-invalidated entries for their grace period and may answer with one;
       // a value older than an invalidation of its class is reloaded instead of served.
@@ -347,6 +368,29 @@ export class TieredCache {
       if (item.createdAt <= (mark.value as number)) return false;
     }
     return true;
+  }
+
+  /** The database tier, when this class persists and the flag is on. */
+  private dbTier(cls: DataClass): ComputedResults | undefined {
+    return this.options.policies[cls].persist && this.options.flags.dbTier() ? this.options.computed : undefined;
+  }
+
+  /** Database trouble is a miss (read) or a lost copy (write), never an error for the caller. */
+  private async readDb(cls: DataClass, key: string) {
+    try {
+      return await this.dbTier(cls)?.read(cls, key, Date.now());
+    } catch (error) {
+      this.options.logger.warn({ err: error, cls }, 'cache database tier read failed');
+      return undefined;
+    }
+  }
+
+  private async persist(cls: DataClass, key: string, value: unknown, tags: string[], computedAt: number): Promise<void> {
+    try {
+      await this.dbTier(cls)?.write(cls, key, value, tags, computedAt, computedAt + this.options.policies[cls].ttlMs);
+    } catch (error) {
+      this.options.logger.warn({ err: error, cls }, 'cache database tier write failed');
+    }
   }
 
   private entryOptions(cls: DataClass) {

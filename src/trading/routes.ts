@@ -126,6 +126,10 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
 
   return async function plugin(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    // Orders and portfolios are one account's money at live prices: no cache anywhere keeps them.
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+    });
 
     app.post(
       '/api/orders',

@@ -28,6 +28,31 @@ describe('HTTP caching (PGlite platform)', () => {
     expect(second.json().items.length).toBeGreaterThan(0);
   });
 
+  it('orders and portfolio answers are never stored by any cache', async () => {
+    for (const url of ['/api/orders', '/api/portfolio', '/api/portfolio/positions', '/api/portfolio/transactions']) {
+      const res = await inject({ url, headers: t.trader });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['cache-control'], url).toBe('private, no-store');
+    }
+  });
+
+  it('/metrics exports hits and misses per class and tier after known traffic', async () => {
+    const url = '/api/instruments?limit=7&search=M';
+    const metric = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? NaN);
+    const scrape = async () => (await inject({ url: '/metrics', headers: t.admin })).body;
+    const before = await scrape();
+    const hits = 'tachyon_cache_hits_total{class="instruments",tier="l1"}';
+    const misses = 'tachyon_cache_misses_total{class="instruments",tier="l1"}';
+    expect(metric(before, hits)).toBeGreaterThanOrEqual(0);
+    await inject({ url, headers: t.trader });
+    await inject({ url, headers: t.trader });
+    await inject({ url, headers: t.trader });
+    const after = await scrape();
+    expect(metric(after, hits) - metric(before, hits)).toBe(2);
+    expect(metric(after, misses) - metric(before, misses)).toBe(1);
+    expect(after).toContain('# TYPE tachyon_cache_hits_total counter');
+  });
+
   it('ETag and If-None-Match answer 304 with no body', async () => {
     const url = '/api/instruments?limit=5';
     const first = await inject({ url, headers: t.trader });

@@ -26,7 +26,7 @@ describe('tiered cache (L1)', () => {
   it('expires entries after their class TTL (controllable clock)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
-    const cache = await buildCache({ policies: policies({ portfolio: { strategy: 'write-through', ttlMs: 10_000, graceMs: 0, visibility: 'private' } }) });
+    const cache = await buildCache({ policies: policies({ portfolio: { strategy: 'write-through', ttlMs: 10_000, graceMs: 0, visibility: 'private', persist: false } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     expect((await cache.get('portfolio', 'acct:1', load)).value).toBe(1);
@@ -42,7 +42,7 @@ describe('tiered cache (L1)', () => {
   it('grace: serves a stale copy at once and refreshes it in the background', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(2_000_000);
-    const cache = await buildCache({ policies: policies({ strategyPerformance: { strategy: 'write-behind', ttlMs: 1_000, graceMs: 60_000, visibility: 'private' } }) });
+    const cache = await buildCache({ policies: policies({ strategyPerformance: { strategy: 'write-behind', ttlMs: 1_000, graceMs: 60_000, visibility: 'private', persist: false } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     await cache.get('strategyPerformance', 's1', load);
@@ -57,7 +57,7 @@ describe('tiered cache (L1)', () => {
   it('refresh-ahead: a hot key read near its expiry is reloaded before it expires', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(3_000_000);
-    const cache = await buildCache({ policies: policies({ marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 10_000, graceMs: 0, visibility: 'public' } }) });
+    const cache = await buildCache({ policies: policies({ marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 10_000, graceMs: 0, visibility: 'public', persist: false } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     await cache.get('marketSnapshot', 'all', load);
