@@ -3,9 +3,11 @@
  * with every instrumentation flag on (HTTP metrics and windows, database metrics, tracing at the
  * default sampling with the in-memory trace buffer, log correlation) versus all of them off — the
  * reference, measured in the same run on the same platform process: the flags are switched through
- * the admin API between short alternating rounds and medians are compared, so JIT state is shared and
+ * the admin API between short rotating rounds and medians are compared, so JIT state is shared and
  * background load (the 2-core machine is shared by the load generator, the server and other
- * engineers' processes) hits both modes alike. Target: overhead under 10%.
+ * engineers' processes) hits every mode alike. Also measured: each instrument alone, and everything
+ * on with the `observability.lazy-traces` optimization off (before/after). Target: overhead under 10%.
+ * BENCH_PER_INSTRUMENT=0 measures only on/off; OBS_PROFILE_DIR=<dir> writes the server's --cpu-prof there.
  * Writes bench/results/observability.json and the observability section of docs/benchmarks.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,12 +16,28 @@ import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from 
 import { machine, printTable, writeResults } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PER_INSTRUMENT = process.env.BENCH_PER_INSTRUMENT !== '0';
+const PROFILE_DIR = process.env.OBS_PROFILE_DIR;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 const PATH = '/api/market-data/quotes/AAPL';
-const FLAGS = ['observability.http', 'observability.database', 'observability.tracing', 'observability.logs'];
-type Mode = 'off' | 'on';
+const INSTRUMENTS = ['observability.http', 'observability.database', 'observability.tracing', 'observability.logs'];
+const LAZY_TRACES = 'observability.lazy-traces';
+const FLAGS = [...INSTRUMENTS, LAZY_TRACES];
+
+/** Each mode: the flags it switches on (the rest off). `off` is the reference. */
+const MODES: Record<string, string[]> = {
+  off: [],
+  on: FLAGS,
+  ...(PER_INSTRUMENT
+    ? {
+        ...Object.fromEntries(INSTRUMENTS.map((f) => [`only ${f.replace('observability.', '')}`, f === 'observability.tracing' ? [f, LAZY_TRACES] : [f]])),
+        'on, lazy-traces off': INSTRUMENTS,
+      }
+    : {}),
+};
+type Mode = keyof typeof MODES;
 
 interface Run {
   requestsPerSecond: number;
@@ -29,11 +47,12 @@ interface Run {
 }
 
 async function setFlags(server: Server, mode: Mode): Promise<void> {
+  const enabled = new Set(MODES[mode]);
   for (const flag of FLAGS) {
     const res = await fetch(`${server.url}/api/admin/flags/${flag}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ enabled: mode === 'on' }),
+      body: JSON.stringify({ enabled: enabled.has(flag) }),
     });
     if (!res.ok) throw new Error(`PUT flag ${flag}: ${res.status}`);
   }
@@ -47,37 +66,49 @@ async function round(server: Server, mode: Mode, duration: number): Promise<Run>
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const server = await startPlatform({ TACHYON_RATE_LIMIT: '0' });
-const runs: Record<Mode, Run[]> = { off: [], on: [] };
+const modes = Object.keys(MODES);
+// No history seeding: its background inserts would compete with the measured requests.
+const server = await startPlatform({ TACHYON_RATE_LIMIT: '0', TACHYON_SEED_DAYS: '0' }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+const runs: Record<Mode, Run[]> = Object.fromEntries(modes.map((m) => [m, []]));
 try {
-  process.stderr.write(`warm-up ${WARMUP_S}s per mode, then ${ROUNDS} alternating rounds of ${DURATION_S}s per mode at ${CONNECTIONS} connections…\n`);
-  for (const mode of ['on', 'off'] as const) await round(server, mode, WARMUP_S);
+  process.stderr.write(`warm-up ${WARMUP_S}s per mode, then ${ROUNDS} rotating rounds of ${DURATION_S}s per mode (${modes.length} modes) at ${CONNECTIONS} connections…\n`);
+  for (const mode of modes) await round(server, mode, WARMUP_S);
   for (let i = 0; i < ROUNDS; i++) {
-    // Alternate which mode goes first, so a drift in background load does not favour one.
-    for (const mode of i % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) runs[mode].push(await round(server, mode, DURATION_S));
+    // Rotate which mode goes first, so a drift in background load does not favour one.
+    for (let j = 0; j < modes.length; j++) {
+      const mode = modes[(i + j) % modes.length]!;
+      runs[mode]!.push(await round(server, mode, DURATION_S));
+    }
   }
 } finally {
   await server.stop();
 }
 
-const summary = (mode: Mode) => ({
-  requestsPerSecond: median(runs[mode].map((r) => r.requestsPerSecond)),
-  p50Ms: median(runs[mode].map((r) => r.p50Ms)),
-  p99Ms: median(runs[mode].map((r) => r.p99Ms)),
-  non2xx: runs[mode].reduce((sum, r) => sum + r.non2xx, 0),
-});
-const off = summary('off');
-const on = summary('on');
-const overheadPercent = Math.round((1000 * (off.requestsPerSecond - on.requestsPerSecond)) / off.requestsPerSecond) / 10;
+const summaries = Object.fromEntries(
+  modes.map((mode) => {
+    const r = runs[mode]!;
+    const requestsPerSecond = median(r.map((x) => x.requestsPerSecond));
+    return [mode, { requestsPerSecond, p50Ms: median(r.map((x) => x.p50Ms)), p99Ms: median(r.map((x) => x.p99Ms)), non2xx: r.reduce((sum, x) => sum + x.non2xx, 0) }];
+  }),
+);
+const off = summaries.off!;
+const costPercent = (mode: Mode) => Math.round((1000 * (off.requestsPerSecond - summaries[mode]!.requestsPerSecond)) / off.requestsPerSecond) / 10;
+const overheadPercent = costPercent('on');
+const rows = modes.map((mode) => ({
+  instrumentation: mode === 'off' ? 'off (reference)' : mode,
+  flags: MODES[mode]!.map((f) => f.replace('observability.', '')).join(' ') || '-',
+  'req/s': summaries[mode]!.requestsPerSecond,
+  'cost %': mode === 'off' ? '' : costPercent(mode),
+  'p50 ms': summaries[mode]!.p50Ms,
+  'p99 ms': summaries[mode]!.p99Ms,
+  'rounds req/s': runs[mode]!.map((r) => r.requestsPerSecond).join(' '),
+}));
 
-printTable([
-  { instrumentation: 'off (reference)', 'req/s': off.requestsPerSecond, 'p50 ms': off.p50Ms, 'p99 ms': off.p99Ms, 'rounds req/s': runs.off.map((r) => r.requestsPerSecond).join(' ') },
-  { instrumentation: 'on', 'req/s': on.requestsPerSecond, 'p50 ms': on.p50Ms, 'p99 ms': on.p99Ms, 'rounds req/s': runs.on.map((r) => r.requestsPerSecond).join(' ') },
-]);
+printTable(rows);
 console.log(`\noverhead of all instrumentation: ${overheadPercent}% of throughput (target < 10%) ${overheadPercent < 10 ? 'PASS' : 'FAIL'}`);
-console.log('(medians of alternating rounds; generator, server and other processes share the 2 cores, so single rounds vary by several %)');
+console.log('(medians of rotating rounds; generator, server and other processes share the 2 cores, so single rounds vary by several %)');
 
-const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, flags: FLAGS, off, on, runs, overheadPercent, targetPercent: 10 });
+const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, modes: MODES, summaries, runs, overheadPercent, targetPercent: 10 });
 console.log(`wrote ${file}`);
 
 const DOC = 'docs/benchmarks.md';
@@ -87,12 +118,11 @@ const m = machine();
 const section = `${START}
 ## Observability overhead (\`npm run bench:observability\`)
 
-Throughput of the cached route \`GET ${PATH}\` (autocannon, ${CONNECTIONS} keep-alive connections, ${DURATION_S} s per round after a ${WARMUP_S} s warm-up per mode, median of ${ROUNDS} alternating rounds on one platform process, flags switched through the admin API between rounds) with every observability flag on versus all off (\`${FLAGS.join('`, `')}\`). The reference is the same platform with instrumentation off, measured in the same run. Tracing samples every request (default \`OTEL_TRACES_SAMPLER_ARG=1\`) into the in-memory slowest-traces buffer.
+Throughput of the cached route \`GET ${PATH}\` (autocannon, ${CONNECTIONS} keep-alive connections, ${DURATION_S} s per round after a ${WARMUP_S} s warm-up per mode, median of ${ROUNDS} rotating rounds per mode on one platform process, no history seeding, flags switched through the admin API between rounds) with every observability flag on versus all off (\`${FLAGS.join('`, `')}\`), each instrument alone, and everything on without the lazy-traces optimization. The reference is the same platform with instrumentation off, measured in the same run. Tracing samples every trace (default \`OTEL_TRACES_SAMPLER_ARG=1\`) into the in-memory slowest-traces buffer; with \`lazy-traces\` a request without a caller's traceparent gets its (back-dated) server span only when it ends slow enough to log or to keep.
 
-| instrumentation | req/s | p50 ms | p99 ms |
-| --- | ---: | ---: | ---: |
-| off (reference) | ${off.requestsPerSecond} | ${off.p50Ms} | ${off.p99Ms} |
-| on | ${on.requestsPerSecond} | ${on.p50Ms} | ${on.p99Ms} |
+| mode | flags on | req/s | cost % | p50 ms | p99 ms |
+| --- | --- | ---: | ---: | ---: | ---: |
+${rows.map((r) => `| ${r.instrumentation} | ${r.flags} | ${r['req/s']} | ${r['cost %']} | ${r['p50 ms']} | ${r['p99 ms']} |`).join('\n')}
 
 Overhead: **${overheadPercent}%** of throughput (target < 10%). Measured ${String(m.date).slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, Node ${m.node}; the load generator, the server and other engineers' processes shared the two cores, so single rounds vary by several percent.
 ${END}`;

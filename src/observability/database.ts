@@ -5,11 +5,11 @@
  * in-use and waiting connections are read at scrape time.
  */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Histogram as PromHistogram } from 'prom-client';
 import type { Database, QueryObservation } from '../db/database.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { createHistogram, latencyStats, recordMs, type Histogram } from '../loadtest/histogram.ts';
 import type { Metrics } from './metrics.ts';
+import type { SeriesHistogram } from './series-histogram.ts';
 import { StatementNames } from './statement.ts';
 import type { Tracing } from './tracing.ts';
 import { LatencyWindow } from './windows.ts';
@@ -26,12 +26,12 @@ export class DatabaseTelemetry {
   readonly window: LatencyWindow;
   private readonly names = new StatementNames();
   private readonly statements = new Map<string, Histogram>();
-  private readonly duration: PromHistogram<'statement' | 'target' | 'outcome'>;
+  private readonly duration: SeriesHistogram<'statement' | 'target' | 'outcome'>;
   private readonly unobserve: () => void;
 
   constructor(private readonly options: DatabaseTelemetryOptions) {
     this.window = new LatencyWindow(options.clock);
-    this.duration = options.metrics.histogram({
+    this.duration = options.metrics.seriesHistogram({
       name: 'tachyon_db_query_duration_seconds',
       help: 'Database query duration by statement fingerprint, target (primary/replica) and outcome',
       labelNames: ['statement', 'target', 'outcome'],
@@ -46,7 +46,7 @@ export class DatabaseTelemetry {
   private record(o: QueryObservation): void {
     if (!this.options.enabled()) return;
     const statement = this.names.of(o.sql);
-    this.duration.labels(statement, o.target, o.ok ? 'ok' : 'error').observe(o.durationMs / 1000);
+    this.duration.series(statement, o.target, o.ok ? 'ok' : 'error').observe(o.durationMs / 1000);
     this.window.record(o.durationMs, !o.ok);
     let histogram = this.statements.get(statement);
     if (!histogram) this.statements.set(statement, (histogram = createHistogram()));

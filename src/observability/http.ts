@@ -7,10 +7,10 @@
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Histogram } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
 import { withRequestId } from './log-context.ts';
 import type { Metrics } from './metrics.ts';
+import type { SeriesHistogram } from './series-histogram.ts';
 import type { Tracing } from './tracing.ts';
 import { LatencyWindow, SloCounts, type WindowStats } from './windows.ts';
 
@@ -37,14 +37,12 @@ export class HttpTelemetry {
   readonly overall: LatencyWindow;
   readonly slo: SloCounts;
   private readonly byRoute = new Map<string, LatencyWindow>();
-  private readonly duration: Histogram<'method' | 'route' | 'status_code'>;
-  /** prom-client hashes label values on every observe; children are cached per series instead. */
-  private readonly series = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+  private readonly duration: SeriesHistogram<'method' | 'route' | 'status_code'>;
 
   constructor(private readonly options: HttpTelemetryOptions) {
     this.overall = new LatencyWindow(options.clock);
     this.slo = new SloCounts(options.clock);
-    this.duration = options.metrics.histogram({
+    this.duration = options.metrics.seriesHistogram({
       name: 'tachyon_http_request_duration_seconds',
       help: 'HTTP request duration by method, route template and status code (count: request rate; status_code=~"5..": errors)',
       labelNames: ['method', 'route', 'status_code'],
@@ -56,10 +54,11 @@ export class HttpTelemetry {
     app.decorateRequest('otelSpan', undefined);
 
     app.addHook('onRequest', (request, _reply, done) => {
-      const tracingOn = tracing.enabled;
-      if (!tracingOn && !enabled.logs()) return done();
+      // Deferred (lazy) traces start no span and enter no context here: see lateSpan.
+      const live = tracing.enabled && !(tracing.lazy && request.headers.traceparent === undefined);
+      if (!live && !enabled.logs()) return done();
       let ctx = withRequestId(ROOT_CONTEXT, request.id);
-      if (tracingOn) {
+      if (live) {
         const parent = tracing.extract(request.headers, ctx);
         const span = this.serverSpan(request, parent);
         request.otelSpan = span;
@@ -85,17 +84,13 @@ export class HttpTelemetry {
     const status = reply.statusCode;
     const route = routeOf(request);
     if (this.options.enabled.metrics()) {
-      const key = `${request.method} ${status} ${route}`;
-      let child = this.series.get(key);
-      if (!child) this.series.set(key, (child = this.duration.labels(request.method, route, String(status))));
-      child.observe(ms / 1000);
+      this.duration.series(request.method, route, String(status)).observe(ms / 1000);
       const error = status >= 500;
       this.overall.record(ms, error);
       this.window(route).record(ms, error);
       this.slo.record(error, ms > this.options.latencySloMs);
     }
-    // Access control runs before these hooks: a request it refused gets its span now, back-dated.
-    const span = request.otelSpan ?? (this.options.tracing.enabled ? this.serverSpan(request, this.options.tracing.extract(request.headers, ROOT_CONTEXT), Date.now() - ms) : undefined);
+    const span = request.otelSpan ?? (this.options.tracing.enabled ? this.lateSpan(request, ms) : undefined);
     if (span) {
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -105,6 +100,18 @@ export class HttpTelemetry {
       const traceId = span?.spanContext().traceId;
       request.log.warn({ method: request.method, route, statusCode: status, durationMs: Math.round(ms * 1000) / 1000, ...(traceId ? { trace_id: traceId } : {}) }, 'slow request');
     }
+  }
+
+  /**
+   * A back-dated server span for a request that has none: one refused by access control (which runs
+   * before these hooks), or a deferred trace (no caller traceparent, in-memory buffer) that turned out
+   * slow enough to log or to keep. Deferring spares every other request its span and context; the
+   * price is that a deferred trace holds only its server span, without database or cache children.
+   */
+  private lateSpan(request: FastifyRequest, ms: number): Span | undefined {
+    const { tracing, slowRequestMs } = this.options;
+    if (tracing.lazy && request.headers.traceparent === undefined && ms < slowRequestMs && !tracing.slowest!.qualifies(ms)) return undefined;
+    return this.serverSpan(request, tracing.extract(request.headers, ROOT_CONTEXT), Date.now() - ms);
   }
 
   private serverSpan(request: FastifyRequest, parent: Context, startTime?: number): Span {

@@ -4,6 +4,7 @@
  * `registerCollector` for components that keep their own stats (see docs/CONVENTIONS.md).
  */
 import { Counter, Gauge, Histogram, Registry, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
+import { SeriesHistogram } from './series-histogram.ts';
 import { exposition, samplesOf, type CollectorShape, type Sample, type StatsSource } from './collectors.ts';
 
 /** Seconds; dense between 0.5 ms and 100 ms where Tachyon's latency budgets live. 0.05 and 0.1 are SLO thresholds. */
@@ -28,6 +29,11 @@ export class Metrics {
 
   histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
     return new Histogram({ buckets: LATENCY_BUCKETS_SECONDS, ...config, registers: [this.registry] });
+  }
+
+  /** A histogram for hot paths: callers resolve and keep a series per label set (see SeriesHistogram). */
+  seriesHistogram<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; buckets?: readonly number[] }): SeriesHistogram<L> {
+    return new SeriesHistogram(config.name, config.help, config.labelNames, config.buckets ?? LATENCY_BUCKETS_SECONDS, this.registry);
   }
 
   /** Exposes `source()`'s numeric leaves as `tachyon_<name>_*` at each scrape; returns an unregister function. */

@@ -3,7 +3,8 @@
  * the in-process alert engine and fault injection for one platform, and exposes them to the
  * composition root. Each instrumentation has a feature flag so its cost can be measured:
  * `observability.http` (HTTP metrics and windows), `observability.database`, `observability.tracing`,
- * `observability.logs` (request/trace ids on log lines, slow-request lines).
+ * `observability.logs` (request/trace ids on log lines, slow-request lines); and one per optimization:
+ * `observability.lazy-traces` (in-memory traces start only for requests that end slow).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +58,7 @@ export class Observability {
     const dbOn = flag('database', 'Database query metrics and spans from Database.observe');
     const tracingOn = flag('tracing', 'OpenTelemetry spans for HTTP, database and wrapped calls');
     const logsOn = flag('logs', 'Request and trace ids on every log line; slow-request log lines');
+    const lazyTraces = flag('lazy-traces', 'Without OTLP, start a request trace only when it ends slow enough for the slowest-traces buffer (or to be logged)');
 
     this.instance = { id: deps.instanceId, hostname: hostname(), pid: process.pid };
     this.tracing = new Tracing({
@@ -67,6 +69,7 @@ export class Observability {
       otlpEndpoint: options.otlpEndpoint,
       bufferSize: options.traceBufferSize,
       enabled: tracingOn,
+      lazy: lazyTraces,
     });
     this.http = new HttpTelemetry({
       metrics: this.metrics,

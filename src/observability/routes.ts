@@ -19,6 +19,8 @@ export interface PerformanceRouteDeps {
 }
 
 const admin = { access: 'admin' } as const;
+/** `/performance/*` is the name the product brief uses; `/api/performance/*` matches the rest of the API. */
+export const PERFORMANCE_PREFIXES = ['/api/performance', '/performance'] as const;
 const tags = ['performance'];
 
 export function performanceRoutes(deps: PerformanceRouteDeps) {
@@ -32,22 +34,18 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
     if (principal.role !== 'admin') throw new ForbiddenError('/metrics needs METRICS_TOKEN or an admin token.');
   }
 
-  return async function plugin(fastify: FastifyInstance): Promise<void> {
+  /** The admin API, registered under each of PERFORMANCE_PREFIXES. */
+  async function performanceApi(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-    app.get('/metrics', { config: { access: 'public' }, schema: { tags, summary: 'Prometheus metrics (bearer METRICS_TOKEN or admin token; or the unauthenticated METRICS_PORT)' } }, async (request, reply) => {
-      await authorizeScrape(request);
-      return reply.type(o.metrics.contentType).send(await o.metrics.text());
-    });
-
-    app.get('/api/performance/metrics', { config: admin, schema: { tags, summary: 'HTTP p50/p95/p99/max, request and error rates over 1, 5 and 15 minutes, overall and per route' } }, async () => ({
+    app.get('/metrics', { config: admin, schema: { tags, summary: 'HTTP p50/p95/p99/max, request and error rates over 1, 5 and 15 minutes, overall and per route' } }, async () => ({
       instance: o.instance,
       http: o.http.overall.all(),
       routes: o.http.routes(WINDOWS['5m']).slice(0, 50),
       taskQueue: (await o.metrics.stats('task_queue')) ?? null,
     }));
 
-    app.get('/api/performance/metrics/cpu', { config: admin, schema: { tags, summary: 'CPU and event-loop utilization over 1, 5 and 15 minutes' } }, async () => {
+    app.get('/metrics/cpu', { config: admin, schema: { tags, summary: 'CPU and event-loop utilization over 1, 5 and 15 minutes' } }, async () => {
       const usage = process.cpuUsage();
       return {
         instance: o.instance,
@@ -57,19 +55,19 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
       };
     });
 
-    app.get('/api/performance/metrics/memory', { config: admin, schema: { tags, summary: 'Heap, external, RSS against the instance budget, GC counts and time by kind' } }, async () => ({
+    app.get('/metrics/memory', { config: admin, schema: { tags, summary: 'Heap, external, RSS against the instance budget, GC counts and time by kind' } }, async () => ({
       instance: o.instance,
       ...(await o.runtime.memory()),
     }));
 
-    app.get('/api/performance/metrics/network', { config: admin, schema: { tags, summary: 'Connections, bytes, HTTP and WebSocket rates' } }, async () => ({
+    app.get('/metrics/network', { config: admin, schema: { tags, summary: 'Connections, bytes, HTTP and WebSocket rates' } }, async () => ({
       instance: o.instance,
       ...o.network.stats(),
       http: Object.fromEntries(Object.entries(o.http.overall.all()).map(([name, s]) => [name, { ratePerSecond: s.ratePerSecond, errorRatio: s.errorRatio }])),
       websocket: (await o.metrics.stats('websocket')) ?? null,
     }));
 
-    app.get('/api/performance/metrics/database', { config: admin, schema: { tags, summary: 'Query percentiles over 1, 5 and 15 minutes, slowest statements, pool' } }, async () => ({
+    app.get('/metrics/database', { config: admin, schema: { tags, summary: 'Query percentiles over 1, 5 and 15 minutes, slowest statements, pool' } }, async () => ({
       instance: o.instance,
       engine: deps.db.kind,
       queries: o.database.window.all(),
@@ -77,13 +75,13 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
       pool: deps.db.stats(),
     }));
 
-    app.get('/api/performance/traces', { config: admin, schema: { tags, summary: 'Slowest recent traces kept in memory (when no OTLP endpoint is configured)' } }, async () => ({
+    app.get('/traces', { config: admin, schema: { tags, summary: 'Slowest recent traces kept in memory (when no OTLP endpoint is configured)' } }, async () => ({
       instance: o.instance,
       exporter: o.tracing.exporter,
       traces: o.tracing.slowest?.traces() ?? [],
     }));
 
-    app.get('/api/performance/alerts', { config: admin, schema: { tags, summary: 'Active alerts (pending, firing), transition history and the rules' } }, async () => ({
+    app.get('/alerts', { config: admin, schema: { tags, summary: 'Active alerts (pending, firing), transition history and the rules' } }, async () => ({
       instance: o.instance,
       active: o.alerts.activeAlerts(),
       history: o.alerts.history(),
@@ -94,10 +92,10 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
     if (!faults) return;
     const RouteClass = Type.Object({ routeClass: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$' }) });
 
-    app.get('/api/performance/faults', { config: admin, schema: { tags, summary: 'Injected faults in force' } }, async () => ({ faults: faults.list() }));
+    app.get('/faults', { config: admin, schema: { tags, summary: 'Injected faults in force' } }, async () => ({ faults: faults.list() }));
 
     app.put(
-      '/api/performance/faults/:routeClass',
+      '/faults/:routeClass',
       {
         config: admin,
         schema: {
@@ -117,11 +115,20 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
       },
     );
 
-    app.delete('/api/performance/faults/:routeClass', { config: admin, schema: { tags, summary: 'Remove the fault on a route class', params: RouteClass } }, async (request, reply) => {
+    app.delete('/faults/:routeClass', { config: admin, schema: { tags, summary: 'Remove the fault on a route class', params: RouteClass } }, async (request, reply) => {
       if (!faults.list().some((f) => f.routeClass === request.params.routeClass)) throw new NotFoundError(`no fault on ${request.params.routeClass}`);
       faults.clear(request.params.routeClass);
       return reply.code(204).send();
     });
+  }
+
+  return async function plugin(fastify: FastifyInstance): Promise<void> {
+    fastify.get('/metrics', { config: { access: 'public' }, schema: { tags, summary: 'Prometheus metrics (bearer METRICS_TOKEN or admin token; or the unauthenticated METRICS_PORT)' } }, async (request, reply) => {
+      await authorizeScrape(request);
+      return reply.type(o.metrics.contentType).send(await o.metrics.text());
+    });
+
+    for (const prefix of PERFORMANCE_PREFIXES) await fastify.register(performanceApi, { prefix });
   };
 }
 

@@ -69,11 +69,13 @@ export class SlowestTraces implements SpanProcessor {
     if (span.parentSpanContext && !span.parentSpanContext.isRemote) return;
     this.open.delete(traceId);
     const durationMs = hrTimeToMilliseconds(span.duration);
-    const now = this.clock.now();
-    // Fast path: the buffer is full of fresh traces all slower than this one.
+    if (this.qualifies(durationMs)) this.keep({ traceId, root: span.name, durationMs, endedAt: this.clock.now(), spans: spans.map(view) });
+  }
+
+  /** False when the buffer is full of fresh traces all at least this slow (most requests: a cheap early out). */
+  qualifies(durationMs: number): boolean {
     const fastest = this.kept.at(-1);
-    if (this.kept.length >= this.capacity && fastest && fastest.durationMs >= durationMs && fastest.endedAt > now - this.retentionMs) return;
-    this.keep({ traceId, root: span.name, durationMs, endedAt: now, spans: spans.map(view) });
+    return !(this.kept.length >= this.capacity && fastest && fastest.durationMs >= durationMs && fastest.endedAt > this.clock.now() - this.retentionMs);
   }
 
   private keep(trace: TraceView): void {

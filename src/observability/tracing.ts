@@ -26,6 +26,8 @@ export interface TracingOptions {
   otlpEndpoint: string | undefined;
   bufferSize: number;
   enabled: () => boolean;
+  /** With the in-memory buffer: start a request's trace only once it proves slow enough to keep. */
+  lazy: () => boolean;
 }
 
 /**
@@ -66,6 +68,11 @@ export class Tracing {
 
   get enabled(): boolean {
     return this.options.enabled();
+  }
+
+  /** Requests without a caller's trace get a span only when they end slow (in-memory buffer only: OTLP wants every sampled trace). */
+  get lazy(): boolean {
+    return this.slowest !== undefined && this.options.lazy();
   }
 
   /** The context carried by a W3C `traceparent`/`tracestate` carrier (HTTP headers, task payloads). */

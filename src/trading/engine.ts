@@ -26,6 +26,7 @@ import { IdAllocator } from './ids.ts';
 import { Journal } from './journal.ts';
 import { Lanes } from './lanes.ts';
 import { resolveLimits, type RiskLimits } from './limits.ts';
+import { OrderCounts } from './order-counts.ts';
 import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
 import { applyFill } from './position.ts';
 import { checkOrder, referencePrice } from './risk.ts';
@@ -56,6 +57,7 @@ type State = 'running' | 'recovering' | 'stopped';
 export class TradingEngine implements ExecutionListener {
   readonly store: TradingStore;
   readonly journal: Journal;
+  readonly counts = new OrderCounts();
   private readonly accounts = new Map<number, AccountState>();
   private readonly lanes = new Lanes();
   private readonly ids: IdAllocator;
@@ -256,7 +258,10 @@ export class TradingEngine implements ExecutionListener {
     const market = { bid: quote.bid, ask: quote.ask, last: quote.last, sessionOpen: marketClock.isOpen(now) };
     const decision = checkOrder(account, request, instrument, market, now, (id) => this.lastPrice(id));
     // An account over its rate is refused before it costs an order row: the rate limit protects the journal too.
-    if (!decision.ok && decision.rejection.code === 'order_rate_exceeded') throw new UnprocessableError(decision.rejection.code, decision.rejection.message);
+    if (!decision.ok && decision.rejection.code === 'order_rate_exceeded') {
+      this.counts.rejected(decision.rejection.code);
+      throw new UnprocessableError(decision.rejection.code, decision.rejection.message);
+    }
     const order: Order = {
       id: this.ids.next(),
       accountId: account.id,
@@ -300,7 +305,10 @@ export class TradingEngine implements ExecutionListener {
   /** Publishes after commit, with the order as it is now (a copy: the order changes on). */
   private emitOrder(order: Order, type: OrderEventType): void {
     const event: OrderEvent = { type, order: toOrderDto(order) };
-    this.journal.afterCommit(() => this.deps.bus.publish(`order.${order.accountId}`, event));
+    this.journal.afterCommit(() => {
+      this.counts.event(type, order.rejectReason);
+      this.deps.bus.publish(`order.${order.accountId}`, event);
+    });
   }
 
   private replay(original: Order, request: OrderRequest): PlaceResult {

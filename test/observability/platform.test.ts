@@ -11,6 +11,7 @@ import { testConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 import { logCorrelation } from '../../src/observability/log-context.ts';
+import { PERFORMANCE_PREFIXES } from '../../src/observability/routes.ts';
 import { buildPlatform, type Platform } from '../../src/platform.ts';
 import { pglite } from '../support/engines.ts';
 import { ADMIN_TOKEN, DEMO_TOKEN } from '../support/platform.ts';
@@ -125,6 +126,31 @@ describe('observability on a platform', () => {
     const database = (await inject({ url: '/api/performance/metrics/database', headers: admin })).json();
     expect(database).toMatchObject({ engine: 'embedded', queries: { '5m': { count: expect.any(Number) } }, pool: expect.any(Object) });
     expect(database.slowestStatements[0]).toMatchObject({ statement: expect.any(String), count: expect.any(Number), p95: expect.any(Number) });
+  });
+
+  it('exports the trading engine’s order counters and the task queue depth', async () => {
+    const rejected = 'tachyon_orders_total{outcome="rejected"}';
+    const byReason = 'tachyon_order_rejections_total{reason="invalid_tick_size"}';
+    const before = await scrape();
+    const res = await inject({ method: 'POST', url: '/api/orders', headers: trader, payload: { symbol: 'AAPL', side: 'buy', type: 'limit', limitPrice: 99.999, quantity: 1, timeInForce: 'gtc' } });
+    expect(res.statusCode).toBe(422);
+    const after = await scrape();
+    expect(valueOf(after, rejected) - valueOf(before, rejected)).toBe(1);
+    expect(valueOf(after, byReason) - valueOf(before, byReason)).toBe(1);
+    for (const series of ['tachyon_orders_total{outcome="accepted"}', 'tachyon_fills_total', 'tachyon_task_queue_depth']) expect(after).toContain(`\n${series} `);
+  });
+
+  it('answers the performance API under /performance and /api/performance alike, to admins only', async () => {
+    const paths = ['/metrics', '/metrics/cpu', '/metrics/memory', '/metrics/network', '/metrics/database', '/traces', '/alerts'];
+    for (const prefix of PERFORMANCE_PREFIXES) {
+      for (const path of paths) {
+        expect((await inject({ url: prefix + path, headers: trader })).statusCode, `${prefix}${path} as a trader`).toBe(403);
+        const res = await inject({ url: prefix + path, headers: admin });
+        expect(res.statusCode, `${prefix}${path}`).toBe(200);
+        expect(res.json().instance.id).toBe(platform.observability.instance.id);
+      }
+    }
+    expect(PERFORMANCE_PREFIXES).toEqual(['/api/performance', '/performance']);
   });
 
   it('continues the caller’s W3C trace across an HTTP call, with the database span inside it', async () => {

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { exposition, samplesOf } from '../../src/observability/collectors.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
+import { SlowestTraces } from '../../src/observability/slowest-traces.ts';
 import { fingerprint, StatementNames } from '../../src/observability/statement.ts';
+import { registerTradingCounters } from '../../src/observability/trading-counters.ts';
 import { LatencyWindow, MINUTE_MS, SloCounts } from '../../src/observability/windows.ts';
+import { OrderCounts } from '../../src/trading/order-counts.ts';
 
 /** Deterministic xorshift so the distribution is the same on every run. */
 function random(seed: number): () => number {
@@ -106,5 +109,60 @@ describe('statement fingerprints', () => {
     expect(names.of('SELECT a FROM t')).toBe('SELECT a FROM t');
     expect(names.of('SELECT b FROM t')).toBe('other');
     expect(names.of('SELECT 2')).toBe('SELECT ?');
+  });
+});
+
+describe('series histograms', () => {
+  it('render cumulative buckets, sum and count per label set, le first as prom-client does', async () => {
+    const metrics = new Metrics();
+    const histogram = metrics.seriesHistogram({ name: 'x_seconds', help: 'x', labelNames: ['route'], buckets: [0.001, 0.01] });
+    const a = histogram.series('/a');
+    for (const v of [0.0005, 0.001, 0.005, 2]) a.observe(v);
+    histogram.series('/b').observe(0.02);
+    const text = await metrics.text();
+    expect(text).toContain('# TYPE x_seconds histogram');
+    expect(text).toContain('x_seconds_bucket{le="0.001",route="/a"} 2\nx_seconds_bucket{le="0.01",route="/a"} 3\nx_seconds_bucket{le="+Inf",route="/a"} 4\n');
+    expect(text).toContain('x_seconds_sum{route="/a"} 2.0065\nx_seconds_count{route="/a"} 4');
+    expect(text).toContain('x_seconds_bucket{le="0.01",route="/b"} 0\nx_seconds_bucket{le="+Inf",route="/b"} 1');
+    expect(histogram.series('/a')).toBe(a);
+  });
+});
+
+describe('slowest traces', () => {
+  it('qualify a duration only while the buffer has room or holds something faster or expired', () => {
+    const clock = new ManualClock();
+    const buffer = new SlowestTraces(clock, 2, MINUTE_MS);
+    const root = (name: string, ms: number) =>
+      ({ name, kind: 1, spanContext: () => ({ traceId: name.padEnd(32, '0'), spanId: '1' }), parentSpanContext: undefined, startTime: [0, 0], duration: [0, ms * 1e6], status: { code: 0 }, attributes: {} }) as never;
+    expect(buffer.qualifies(1)).toBe(true);
+    buffer.onEnd(root('a', 10));
+    buffer.onEnd(root('b', 20));
+    expect(buffer.qualifies(5)).toBe(false);
+    expect(buffer.qualifies(15)).toBe(true);
+    buffer.onEnd(root('c', 5));
+    expect(buffer.traces().map((t) => t.durationMs)).toEqual([20, 10]);
+    clock.advance(2 * MINUTE_MS);
+    expect(buffer.qualifies(1)).toBe(true);
+  });
+});
+
+describe('trading counters', () => {
+  it('export order outcomes, rejections by reason and fills as counters at scrape time', async () => {
+    const metrics = new Metrics();
+    const counts = new OrderCounts();
+    registerTradingCounters(metrics, counts);
+    counts.event('accepted', null);
+    counts.event('partially_filled', null);
+    counts.event('filled', null);
+    counts.event('rejected', 'max_notional_exceeded');
+    counts.rejected('order_rate_exceeded');
+    const text = await metrics.text();
+    expect(text).toContain('tachyon_orders_total{outcome="accepted"} 1\n');
+    expect(text).toContain('tachyon_orders_total{outcome="filled"} 1\n');
+    expect(text).toContain('tachyon_orders_total{outcome="rejected"} 2\n');
+    expect(text).toContain('tachyon_order_rejections_total{reason="max_notional_exceeded"} 1\ntachyon_order_rejections_total{reason="order_rate_exceeded"} 1\n');
+    expect(text).toContain('tachyon_fills_total 2\n');
+    counts.event('filled', null);
+    expect(await metrics.text()).toContain('tachyon_fills_total 3\n');
   });
 });
