@@ -182,6 +182,9 @@ export class AnalysisService {
   }
 
   private async run(panel: BarPanel, request: BacktestRequest, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<BacktestJson> {
+    if (panel.bars === 0) {
+      throw new UnprocessableError('no_bars', `no ${request.interval} bars of ${request.symbols.slice(0, 5).join(', ')} between from and to`, { from: request.from, to: request.to });
+    }
     const spec = validateParams(request.strategy.type, request.strategy.params ?? {});
     const options = validateBacktestOptions({ ...(request.options as object | undefined), interval: request.interval });
     const run = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };

@@ -153,6 +153,10 @@ describe.each(await engines())('analysis API on $name', (engine) => {
     expect(badType.statusCode).toBe(400);
     expect(badType.json().field).toBe('strategy.type');
 
+    const empty = await api('POST', '/api/backtests', { ...base, symbols: [symbols[0]], from: now - 400 * DAY, to: now - 399 * DAY });
+    expect(empty.statusCode).toBe(422);
+    expect(empty.json().code).toBe('no_bars');
+
     const tooLarge = await api('POST', '/api/backtests', { ...base, symbols, from: now - 30 * DAY });
     expect(tooLarge.statusCode).toBe(422);
     expect(tooLarge.json()).toMatchObject({ code: 'backtest_too_large', limit: 100_000 });
