@@ -4,10 +4,13 @@
  * 2. L2 reads through BentoCache (Redis, MessagePack decode, L1 backfill) and raw writes, beside
  *    raw ioredis GET/SET pipelined 100 deep;
  * 3. the hit rate under a realistic read mix (Zipf popularity, fills invalidating portfolios);
- * 4. GET throughput of cached routes, cache on and off, beside a bare node:http server
- *    (platform and reference in child processes, autocannon here): a small instruments answer
- *    (the size of the reference's body; its source is in memory) and a historical-bars range
- *    (PGlite aggregation of seeded 1-minute bars: what the cache is for).
+ * 4. whether caching the portfolio pays: valuing an in-memory account and serializing it, beside
+ *    a cache hit for the same answer;
+ * 5. GET throughput of cached routes, cache on and off, beside a bare node:http server and a bare
+ *    Fastify route (platform and references in child processes, autocannon here): a small
+ *    instruments answer (the size of the references' body; its source is in memory), a large one
+ *    asked for with brotli (stored compressed variant vs compressing per request), and a
+ *    historical-bars range (PGlite aggregation of seeded 1-minute bars: what the cache is for).
  * The machine's 2 cores are shared by the generator, the servers and other engineers' work.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +25,8 @@ import { registerCacheFlags } from '../src/cache/flags.ts';
 import { tags } from '../src/cache/invalidation.ts';
 import { DEFAULT_POLICIES, type DataClass } from '../src/cache/policies.ts';
 import { TieredCache } from '../src/cache/tiered-cache.ts';
+import { AccountState } from '../src/trading/account.ts';
+import { valuePortfolio } from '../src/trading/portfolio.ts';
 import { REDIS_TEST_URL } from '../test/support/servers.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults } from './support/results.ts';
@@ -193,6 +198,35 @@ async function hitRate(): Promise<Record<string, number>> {
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
+/**
+ * The portfolio route values the account's in-memory positions at live prices and serializes the
+ * answer; a cache hit would replace that with a lookup. Measured for typical and large accounts.
+ */
+async function portfolio(): Promise<Record<string, number>> {
+  const cache = await TieredCache.create(cacheOptions(undefined, 'bench-portfolio'));
+  const figures: Record<string, number> = {};
+  const n = OPS / 20;
+  for (const positions of [10, 100]) {
+    const account = new AccountState(1, 10_000_000_000, 5_000_000_000, false, { maxOrdersPerSecond: 10 } as ConstructorParameters<typeof AccountState>[4], false, Date.now());
+    for (let i = 0; i < positions; i++) Object.assign(account.holding(i), { quantity: 10 + i, costBasis: (10 + i) * 1_000_000 });
+    const prices = Array.from({ length: positions }, (_, i) => 1_000_000 + i * 100);
+    const compute = () => JSON.stringify(valuePortfolio(account, (id) => prices[id]!));
+    let sink = 0;
+    let start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) sink += compute().length;
+    figures[`compute${positions}`] = opsPerSecond(n, start);
+    const key = `acct:1:portfolio:${positions}`;
+    const loader = async () => compute();
+    await cache.get('portfolio', key, loader, [tags.account(1)]);
+    start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) sink += (await cache.get('portfolio', key, loader, [tags.account(1)])).value.length;
+    figures[`cacheHit${positions}`] = opsPerSecond(n, start);
+    if (sink === 0) throw new Error('nothing computed');
+  }
+  await cache.close();
+  return figures;
+}
+
 async function http(): Promise<Record<string, unknown>> {
   const headers = { authorization: `Bearer ${BENCH_DEMO_TOKEN}` };
   const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' };
@@ -206,6 +240,8 @@ async function http(): Promise<Record<string, unknown>> {
     servers.push(platform);
     const bare = await startReference('bench/support/bare-server.ts');
     servers.push(bare);
+    const bareFastify = await startReference('bench/support/bare-fastify.ts');
+    servers.push(bareFastify);
     const setCache = (enabled: boolean) =>
       fetch(`${platform.url}/api/admin/flags/cache.enabled`, { method: 'PUT', headers: admin, body: JSON.stringify({ enabled }) }).then((r) => {
         if (!r.ok) throw new Error(`flag switch answered ${r.status}`);
@@ -221,16 +257,30 @@ async function http(): Promise<Record<string, unknown>> {
     const first = (await (await fetch(small, { headers })).json()) as { items: { symbol: string }[] };
     const closedTo = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
     const bars = `${platform.url}/api/market-data/bars/${first.items[0]!.symbol}?interval=15m&limit=100&to=${closedTo}`;
+    const large = `${platform.url}/api/instruments?limit=50`;
+    const brotli = { ...headers, 'accept-encoding': 'br' };
     const reference = await run('bare node:http', bare.url, {});
+    const fastifyReference = await run('bare Fastify route', bareFastify.url, {});
     const smallOn = await run('instruments (small body), cache on', small, headers);
+    const largeOn = await run('instruments (50 items, brotli), cache on', large, brotli);
     const barsOn = await run('15m bars from 1m (PGlite), cache on', bars, headers);
     await setCache(false);
     const smallOff = await run('instruments (small body), cache off', small, headers);
+    const largeOff = await run('instruments (50 items, brotli), cache off', large, brotli);
     const barsOff = await run('15m bars from 1m (PGlite), cache off', bars, headers);
     await setCache(true);
     return {
       reference,
-      instrumentsSmallBody: { cacheOn: smallOn, cacheOff: smallOff, onVsBare: round(smallOn.requestsPerSecond / reference.requestsPerSecond) },
+      fastifyReference,
+      fastifyVsBare: round(fastifyReference.requestsPerSecond / reference.requestsPerSecond),
+      instrumentsSmallBody: {
+        cacheOn: smallOn,
+        cacheOff: smallOff,
+        onVsBare: round(smallOn.requestsPerSecond / reference.requestsPerSecond),
+        onVsFastify: round(smallOn.requestsPerSecond / fastifyReference.requestsPerSecond),
+        offVsFastify: round(smallOff.requestsPerSecond / fastifyReference.requestsPerSecond),
+      },
+      instrumentsBrotli: { cacheOn: largeOn, cacheOff: largeOff, onVsOff: round(largeOn.requestsPerSecond / largeOff.requestsPerSecond) },
       bars15mClosedRange: { cacheOn: barsOn, cacheOff: barsOff, onVsOff: round(barsOn.requestsPerSecond / barsOff.requestsPerSecond), onVsBare: round(barsOn.requestsPerSecond / reference.requestsPerSecond) },
     };
   } finally {
@@ -254,6 +304,16 @@ if (l2Figures) {
 }
 const mix = await hitRate();
 console.log(`hit rate under the read mix: ${(mix.overall! * 100).toFixed(2)}% (target ≥ 95%)`, mix);
+const portfolioFigures = await portfolio();
+printTable(
+  [10, 100].map((p) => ({
+    'portfolio answer': `${p} positions`,
+    'compute + serialize ops/s': portfolioFigures[`compute${p}`]!,
+    'cache hit ops/s': portfolioFigures[`cacheHit${p}`]!,
+    'µs saved per request': round(1e6 / portfolioFigures[`compute${p}`]! - 1e6 / portfolioFigures[`cacheHit${p}`]!),
+  })),
+);
 const httpFigures = await http();
 console.log(JSON.stringify(httpFigures, null, 2));
-console.log(`written ${writeResults('cache', { l1: l1Figures, l2: l2Figures ?? 'skipped: no Redis', hitRate: mix, http: httpFigures })}`);
+console.log('(generator, platform and reference servers share the machine’s 2 cores)');
+console.log(`written ${writeResults('cache', { l1: l1Figures, l2: l2Figures ?? 'skipped: no Redis', hitRate: mix, portfolio: portfolioFigures, http: httpFigures })}`);

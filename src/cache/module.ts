@@ -60,7 +60,7 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
   purge.unref();
   return {
     cache,
-    routeCache: routeCache(cache, httpFlags),
+    routeCache: routeCache(cache, httpFlags, config.cache.compressResponsesAboveBytes),
     installHttp: (app) => installHttpOptimizations(app, { flags: httpFlags, compressAboveBytes: config.cache.compressResponsesAboveBytes }),
     async routes(app) {
       await app.register(cacheAdminRoutes(cache));

@@ -86,6 +86,22 @@ describe('HTTP caching (PGlite platform)', () => {
     t.platform.flags.set('http.compression', true);
   });
 
+  it('a cached body is compressed once per encoding and its bytes served again on hits; q=0 refuses', async () => {
+    const url = '/api/instruments?limit=150';
+    const first = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'gzip, br;q=0' } });
+    expect(first.headers['content-encoding']).toBe('gzip');
+    expect(first.headers.vary).toBe('accept-encoding');
+    const hit = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'gzip' } });
+    expect(hit.headers['cache-status']).toMatch(/hit/);
+    expect(hit.rawPayload.equals(first.rawPayload)).toBe(true);
+    expect(Number(hit.headers['content-length'])).toBe(hit.rawPayload.length);
+    const identity = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br;q=0, gzip;q=0' } });
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(gunzipSync(hit.rawPayload).toString()).toBe(identity.body);
+    const revalidated = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br', 'if-none-match': hit.headers.etag as string } });
+    expect(revalidated.statusCode).toBe(304);
+  });
+
   it('closed historical ranges are immutable for shared caches; open ones are not', async () => {
     const closedTo = Date.now() - 24 * 3_600_000;
     const closed = await inject({ url: `/api/market-data/bars/AAPL?interval=1h&to=${closedTo}&limit=10`, headers: t.trader });

@@ -14,6 +14,10 @@ import compress from '@fastify/compress';
 import type { FastifyInstance } from 'fastify';
 import type { HttpFlags } from '../flags.ts';
 
+// Speed over ratio: these bodies are built per request, not stored (cached ones reuse the settings).
+export const BROTLI_OPTIONS = { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } };
+export const GZIP_OPTIONS = { level: 4 };
+
 export interface HttpOptimizationOptions {
   flags: HttpFlags;
   compressAboveBytes: number;
@@ -29,9 +33,8 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
     global: true,
     threshold: options.compressAboveBytes,
     encodings: ['br', 'gzip'],
-    // Speed over ratio: these bodies are built per request, not stored.
-    brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } },
-    zlibOptions: { level: 4 },
+    brotliOptions: BROTLI_OPTIONS,
+    zlibOptions: GZIP_OPTIONS,
   });
   // Added after compress, so it runs first on send: it hashes the uncompressed body.
   app.addHook('onSend', async (request, reply, payload) => {

@@ -1,14 +1,17 @@
 /**
  * Route-level caching: a GET handler hands over its cache key and loader; the response body is
- * serialized once from the route's schema and stored with its ETag, so a hit is a string send.
+ * serialized once from the route's schema and stored with its ETag, so a hit is a string send;
+ * compressed variants are made once per stored body and encoding, so a compressed hit is a
+ * buffer send (@fastify/compress leaves a response that already has a Content-Encoding alone).
  * Sets Cache-Control per data class, `Cache-Status` (RFC 9211) and `Age` so clients and operators
  * see what the cache did. With the cache off, identical concurrent requests still share one load.
  */
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpFlags } from '../flags.ts';
 import type { DataClass } from '../policies.ts';
 import type { Cached, TieredCache } from '../tiered-cache.ts';
-import { etagOf } from './http-optimizations.ts';
+import { BROTLI_OPTIONS, etagOf, GZIP_OPTIONS } from './http-optimizations.ts';
 
 export interface CachedResponse {
   body: string;
@@ -31,8 +34,30 @@ const IMMUTABLE_MAX_AGE_S = 31_536_000;
 /** Sends the (cached) serialized body itself and resolves to the reply, as an async handler may return. */
 export type RouteCache = (request: FastifyRequest, reply: FastifyReply, spec: RouteCacheSpec, load: () => Promise<unknown>) => Promise<FastifyReply>;
 
-export function routeCache(cache: TieredCache, flags: HttpFlags): RouteCache {
+type Encoding = 'br' | 'gzip';
+
+export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBytes: number): RouteCache {
   const inflight = new Map<string, Promise<Cached<CachedResponse>>>();
+  // Keyed by the stored object, which L1 holds by reference: a variant lives as long as its entry.
+  const variants = new WeakMap<CachedResponse, Partial<Record<Encoding, Buffer>>>();
+  const compressed = (response: CachedResponse, encoding: Encoding): Buffer => {
+    let byEncoding = variants.get(response);
+    if (!byEncoding) variants.set(response, (byEncoding = {}));
+    return (byEncoding[encoding] ??= encoding === 'br' ? brotliCompressSync(response.body, BROTLI_OPTIONS) : gzipSync(response.body, GZIP_OPTIONS));
+  };
+
+  /** With the cache off, identical concurrent requests still share one load. */
+  const shared = async (id: string, pending: () => Promise<Cached<CachedResponse>>): Promise<Cached<CachedResponse>> => {
+    const running = inflight.get(id);
+    if (running) return { ...(await running), status: 'collapsed' };
+    const started = pending();
+    inflight.set(id, started);
+    try {
+      return await started;
+    } finally {
+      inflight.delete(id);
+    }
+  };
 
   return async function cached(request, reply, spec, load) {
     const policy = cache.policy(spec.cls);
@@ -43,19 +68,11 @@ export function routeCache(cache: TieredCache, flags: HttpFlags): RouteCache {
       return { body, etag: etagOf(body) };
     };
 
-    let result: Cached<CachedResponse>;
-    const shared = inflight.get(`${spec.cls}:${key}`);
-    if (shared && flags.coalesce()) {
-      result = { ...(await shared), status: 'collapsed' };
-    } else {
-      const pending = cache.get(spec.cls, key, loader, spec.tags);
-      // Only bypassed loads need coalescing here; the cache already runs one loader per key.
-      if (flags.coalesce() && !cache.isEnabled) {
-        inflight.set(`${spec.cls}:${key}`, pending);
-        void pending.finally(() => inflight.delete(`${spec.cls}:${key}`)).catch(() => {});
-      }
-      result = await pending;
-    }
+    // Only bypassed loads need coalescing here; the cache already runs one loader per key.
+    const result =
+      cache.isEnabled || !flags.coalesce()
+        ? await cache.get(spec.cls, key, loader, spec.tags)
+        : await shared(`${spec.cls}:${key}`, () => cache.get(spec.cls, key, loader, spec.tags));
 
     reply.header('content-type', 'application/json; charset=utf-8');
     reply.header('etag', result.value.etag);
@@ -65,8 +82,27 @@ export function routeCache(cache: TieredCache, flags: HttpFlags): RouteCache {
       reply.header('cache-status', cacheStatus(result, now));
       if (result.status === 'hit' || result.status === 'stale') reply.header('age', Math.max(0, Math.floor((now - result.createdAt) / 1000)));
     }
-    return reply.send(result.value.body);
+    // Length in characters stands for bytes: the JSON bodies here are ASCII but for rare names.
+    const encoding = flags.compression() && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
+    if (!encoding) return reply.send(result.value.body);
+    reply.header('content-encoding', encoding);
+    reply.header('vary', 'accept-encoding');
+    return reply.send(compressed(result.value, encoding));
   };
+}
+
+/** Brotli if the client takes it, else gzip, else none (q=0 refuses; `*` takes any). */
+function negotiate(header: string | undefined): Encoding | undefined {
+  if (!header) return undefined;
+  let gzip = false;
+  for (const part of header.split(',')) {
+    const [name = '', ...params] = part.split(';');
+    if (params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p))) continue;
+    const coding = name.trim().toLowerCase();
+    if (coding === 'br' || coding === '*') return 'br';
+    if (coding === 'gzip') gzip = true;
+  }
+  return gzip ? 'gzip' : undefined;
 }
 
 function cacheControl(visibility: 'public' | 'private', immutable: boolean, freshMs: number): string {
