@@ -31,6 +31,8 @@ describe('admin API: /api/performance/tests', () => {
     expect((await call('POST', '/api/performance/tests', { scenario: 'smoke', duration: '10m' })).text).toMatch(/duration_ms 600000 exceeds/);
     expect((await call('POST', '/api/performance/tests', { scenario: '../../etc/passwd' })).status).toBe(400);
     expect((await call('GET', '/api/performance/tests/history')).json().items).toEqual([]);
+    // The brief's path, without /api, serves the same handlers.
+    expect((await call('GET', '/performance/tests/history')).json().items).toEqual([]);
   });
 
   it('starts a run, refuses a second one, cancels it through DELETE and keeps it in the history', async () => {

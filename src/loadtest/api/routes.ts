@@ -1,6 +1,7 @@
 /**
  * Admin API for load tests: start (202), watch (live progress while running), results (RunResult
- * JSON, or the HTML report with ?format=html), history (newest first, cursor-paginated), cancel.
+ * JSON, or the HTML report with ?format=html), history (newest first, cursor-paginated), cancel;
+ * under /performance/tests as the brief names them and under /api/performance/tests.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,6 +9,7 @@ import { NotFoundError, UnauthorizedError } from '../../kernel/errors.ts';
 import { principalOf } from '../../http/access.ts';
 import { BUILTIN_SCENARIOS } from '../builtin.ts';
 import { renderHtmlReport } from '../report/html.ts';
+import { PERFORMANCE_PREFIXES } from '../../observability/routes.ts';
 import type { LoadTestService } from './service.ts';
 import type { RunRow, RunStore } from './store.ts';
 
@@ -43,36 +45,40 @@ export function loadTestRoutes(deps: { service: LoadTestService; store: RunStore
   const { service, store } = deps;
   const view = (row: RunRow) => ({ ...row, progress: service.progress(row.id) ?? null, links: { self: `/api/performance/tests/${row.id}`, results: `/api/performance/tests/${row.id}/results` } });
 
-  return async function plugin(fastify: FastifyInstance): Promise<void> {
+  async function testsApi(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-    app.post('/api/performance/tests', { config: admin, schema: { tags, summary: 'Start a load test (one at a time per instance; 409 while one runs)', body: StartBody } }, async (request, reply) => {
+    app.post('/tests', { config: admin, schema: { tags, summary: 'Start a load test (one at a time per instance; 409 while one runs)', body: StartBody } }, async (request, reply) => {
       const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
       if (!token) throw new UnauthorizedError();
       const row = await service.start(request.body, { userId: principalOf(request).userId, token });
       return reply.code(202).header('location', `/api/performance/tests/${row.id}`).send(view(row));
     });
 
-    app.get('/api/performance/tests/history', { config: admin, schema: { tags, summary: 'Past and running load tests, newest first', querystring: HistoryQuery } }, async (request) => {
+    app.get('/tests/history', { config: admin, schema: { tags, summary: 'Past and running load tests, newest first', querystring: HistoryQuery } }, async (request) => {
       const { limit, cursor } = request.query;
       const rows = await store.history(limit, cursor === undefined ? undefined : Number(cursor));
       const last = rows.at(-1);
       return { items: rows.map(view), nextCursor: rows.length === limit && last ? String(last.id) : null };
     });
 
-    app.get('/api/performance/tests/:id', { config: admin, schema: { tags, summary: 'A load test: status, live progress while running, summary when done', params: RunId } }, async (request) => {
+    app.get('/tests/:id', { config: admin, schema: { tags, summary: 'A load test: status, live progress while running, summary when done', params: RunId } }, async (request) => {
       const row = await store.get(Number(request.params.id));
       if (!row) throw new NotFoundError(`load test ${request.params.id} not found`);
       return view(row);
     });
 
-    app.get('/api/performance/tests/:id/results', { config: admin, schema: { tags, summary: 'Full results (RunResult JSON), or the HTML report with ?format=html', params: RunId, querystring: ResultsQuery } }, async (request, reply) => {
+    app.get('/tests/:id/results', { config: admin, schema: { tags, summary: 'Full results (RunResult JSON), or the HTML report with ?format=html', params: RunId, querystring: ResultsQuery } }, async (request, reply) => {
       const result = await store.result(Number(request.params.id));
       if (!result) throw new NotFoundError(`load test ${request.params.id} has no results (unknown, still running, or it failed before running)`);
       if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(renderHtmlReport(result));
       return result;
     });
 
-    app.delete('/api/performance/tests/:id', { config: admin, schema: { tags, summary: 'Cancel a running load test; answers once it is recorded as cancelled', params: RunId } }, async (request) => view(await service.cancel(Number(request.params.id))));
+    app.delete('/tests/:id', { config: admin, schema: { tags, summary: 'Cancel a running load test; answers once it is recorded as cancelled', params: RunId } }, async (request) => view(await service.cancel(Number(request.params.id))));
+  }
+
+  return async function plugin(fastify: FastifyInstance): Promise<void> {
+    for (const prefix of PERFORMANCE_PREFIXES) await fastify.register(testsApi, { prefix });
   };
 }
