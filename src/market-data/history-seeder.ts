@@ -33,6 +33,8 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
   // Today's roll-up is left to the live bar writer, which keeps extending it.
   const today = utcDayStart(options.endMs);
   await bars.rollUpDays([...touched].filter((d) => d < today));
+  // Fresh statistics, or the planner keeps estimating an empty table for range scans.
+  await db.exec('ANALYZE bars_1m, bars_1d');
   return { rows: total, days: touched.size };
 }
 
