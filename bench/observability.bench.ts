@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from './support/processes.ts';
 import { machine, printTable, writeResults } from './support/results.ts';
+import { cpuSeconds } from './ws/cpu.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -41,6 +42,8 @@ type Mode = keyof typeof MODES;
 
 interface Run {
   requestsPerSecond: number;
+  /** Server CPU time per request: far less sensitive than throughput to other processes on the 2 cores. */
+  cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -60,8 +63,10 @@ async function setFlags(server: Server, mode: Mode): Promise<void> {
 
 async function round(server: Server, mode: Mode, duration: number): Promise<Run> {
   await setFlags(server, mode);
+  const cpuBefore = cpuSeconds(server.pid);
   const result = await autocannon({ url: server.url + PATH, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${BENCH_DEMO_TOKEN}` } });
-  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
+  const cpuUsPerRequest = Math.round((1e7 * (cpuSeconds(server.pid) - cpuBefore)) / Math.max(1, result.requests.total)) / 10;
+  return { requestsPerSecond: Math.round(result.requests.average), cpuUsPerRequest, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -88,27 +93,30 @@ const summaries = Object.fromEntries(
   modes.map((mode) => {
     const r = runs[mode]!;
     const requestsPerSecond = median(r.map((x) => x.requestsPerSecond));
-    return [mode, { requestsPerSecond, p50Ms: median(r.map((x) => x.p50Ms)), p99Ms: median(r.map((x) => x.p99Ms)), non2xx: r.reduce((sum, x) => sum + x.non2xx, 0) }];
+    return [mode, { requestsPerSecond, cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)), p50Ms: median(r.map((x) => x.p50Ms)), p99Ms: median(r.map((x) => x.p99Ms)), non2xx: r.reduce((sum, x) => sum + x.non2xx, 0) }];
   }),
 );
 const off = summaries.off!;
 const costPercent = (mode: Mode) => Math.round((1000 * (off.requestsPerSecond - summaries[mode]!.requestsPerSecond)) / off.requestsPerSecond) / 10;
 const overheadPercent = costPercent('on');
+const cpuCostPercent = (mode: Mode) => Math.round((1000 * (summaries[mode]!.cpuUsPerRequest - off.cpuUsPerRequest)) / off.cpuUsPerRequest) / 10;
 const rows = modes.map((mode) => ({
   instrumentation: mode === 'off' ? 'off (reference)' : mode,
   flags: MODES[mode]!.map((f) => f.replace('observability.', '')).join(' ') || '-',
   'req/s': summaries[mode]!.requestsPerSecond,
   'cost %': mode === 'off' ? '' : costPercent(mode),
+  'CPU µs/req': summaries[mode]!.cpuUsPerRequest,
+  'CPU cost %': mode === 'off' ? '' : cpuCostPercent(mode),
   'p50 ms': summaries[mode]!.p50Ms,
   'p99 ms': summaries[mode]!.p99Ms,
   'rounds req/s': runs[mode]!.map((r) => r.requestsPerSecond).join(' '),
 }));
 
 printTable(rows);
-console.log(`\noverhead of all instrumentation: ${overheadPercent}% of throughput (target < 10%) ${overheadPercent < 10 ? 'PASS' : 'FAIL'}`);
+console.log(`\noverhead of all instrumentation: ${overheadPercent}% of throughput (target < 10%) ${overheadPercent < 10 ? 'PASS' : 'FAIL'}; ${cpuCostPercent('on')}% more server CPU per request`);
 console.log('(medians of rotating rounds; generator, server and other processes share the 2 cores, so single rounds vary by several %)');
 
-const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, modes: MODES, summaries, runs, overheadPercent, targetPercent: 10 });
+const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, modes: MODES, summaries, runs, overheadPercent, cpuOverheadPercent: cpuCostPercent('on'), targetPercent: 10 });
 console.log(`wrote ${file}`);
 
 const DOC = 'docs/benchmarks.md';
@@ -120,9 +128,9 @@ const section = `${START}
 
 Throughput of the cached route \`GET ${PATH}\` (autocannon, ${CONNECTIONS} keep-alive connections, ${DURATION_S} s per round after a ${WARMUP_S} s warm-up per mode, median of ${ROUNDS} rotating rounds per mode on one platform process, no history seeding, flags switched through the admin API between rounds) with every observability flag on versus all off (\`${FLAGS.join('`, `')}\`), each instrument alone, and everything on without the lazy-traces optimization. The reference is the same platform with instrumentation off, measured in the same run. Tracing samples every trace (default \`OTEL_TRACES_SAMPLER_ARG=1\`) into the in-memory slowest-traces buffer; with \`lazy-traces\` a request without a caller's traceparent gets its (back-dated) server span only when it ends slow enough to log or to keep.
 
-| mode | flags on | req/s | cost % | p50 ms | p99 ms |
-| --- | --- | ---: | ---: | ---: | ---: |
-${rows.map((r) => `| ${r.instrumentation} | ${r.flags} | ${r['req/s']} | ${r['cost %']} | ${r['p50 ms']} | ${r['p99 ms']} |`).join('\n')}
+| mode | flags on | req/s | throughput cost % | server CPU µs/req | CPU cost % | p50 ms | p99 ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.map((r) => `| ${r.instrumentation} | ${r.flags} | ${r['req/s']} | ${r['cost %']} | ${r['CPU µs/req']} | ${r['CPU cost %']} | ${r['p50 ms']} | ${r['p99 ms']} |`).join('\n')}
 
 Overhead: **${overheadPercent}%** of throughput (target < 10%). Measured ${String(m.date).slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, Node ${m.node}; the load generator, the server and other engineers' processes shared the two cores, so single rounds vary by several percent.
 ${END}`;

@@ -24,7 +24,7 @@ import { HttpTelemetry } from './http.ts';
 import { Metrics } from './metrics.ts';
 import { NETWORK_SHAPE, NetworkStats } from './network.ts';
 import { Runtime } from './runtime.ts';
-import { Tracing } from './tracing.ts';
+import { releaseContext, Tracing } from './tracing.ts';
 
 export interface ObservabilityDeps {
   config: TachyonConfig;
@@ -60,6 +60,10 @@ export class Observability {
     const logsOn = flag('logs', 'Request and trace ids on every log line; slow-request log lines');
     const lazyTraces = flag('lazy-traces', 'Without OTLP, start a request trace only when it ends slow enough for the slowest-traces buffer (or to be logged)');
 
+    // Turned off at runtime, they leave no async-context cost behind (it would also tax the benchmark's reference).
+    flags.onChange(() => {
+      if (!tracingOn() && !logsOn()) releaseContext();
+    });
     this.instance = { id: deps.instanceId, hostname: hostname(), pid: process.pid };
     this.tracing = new Tracing({
       instanceId: deps.instanceId,

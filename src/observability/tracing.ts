@@ -34,10 +34,20 @@ export interface TracingOptions {
  * The context manager is process-wide by OpenTelemetry's design (context.active() is a global API);
  * registering one AsyncLocalStorage manager is all any platform needs, so the first one installs it.
  */
-let contextManagerInstalled = false;
+let contextManager: AsyncLocalStorageContextManager | undefined;
 function installContextManager(): void {
-  if (contextManagerInstalled) return;
-  contextManagerInstalled = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (contextManager) return;
+  const manager = new AsyncLocalStorageContextManager().enable();
+  if (context.setGlobalContextManager(manager)) contextManager = manager;
+}
+
+/**
+ * Switches off AsyncLocalStorage's promise hooks, which once enabled cost every promise in the process
+ * something (about 4% of a cached route), when neither tracing nor log correlation needs a context.
+ * The next `context.with` enables them again.
+ */
+export function releaseContext(): void {
+  contextManager?.disable();
 }
 
 export class Tracing {

@@ -128,7 +128,7 @@ describe('observability on a platform', () => {
     expect(database.slowestStatements[0]).toMatchObject({ statement: expect.any(String), count: expect.any(Number), p95: expect.any(Number) });
   });
 
-  it('exports the trading engine’s order counters and the task queue depth', async () => {
+  it('exports the trading engine’s order counters, cache hits and misses by class and tier, and the task queue depth', async () => {
     const rejected = 'tachyon_orders_total{outcome="rejected"}';
     const byReason = 'tachyon_order_rejections_total{reason="invalid_tick_size"}';
     const before = await scrape();
@@ -138,6 +138,8 @@ describe('observability on a platform', () => {
     expect(valueOf(after, rejected) - valueOf(before, rejected)).toBe(1);
     expect(valueOf(after, byReason) - valueOf(before, byReason)).toBe(1);
     for (const series of ['tachyon_orders_total{outcome="accepted"}', 'tachyon_fills_total', 'tachyon_task_queue_depth']) expect(after).toContain(`\n${series} `);
+    expect(after).toMatch(/\ntachyon_cache_hits_total\{class="marketSnapshot",tier="l1"\} \d+/);
+    expect(after).toMatch(/\ntachyon_cache_misses_total\{class="marketSnapshot",tier="l2"\} \d+/);
   });
 
   it('answers the performance API under /performance and /api/performance alike, to admins only', async () => {
