@@ -9,6 +9,7 @@ import { ConfigError } from '../kernel/errors.ts';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
 import { Observers } from './database.ts';
+import { INITDB_PARAMS, initEmbeddedDataDir, isInitialized } from './pglite-init.ts';
 
 /**
  * One process at a time may open an embedded data directory (PGlite is not multi-process):
@@ -42,9 +43,18 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     unlock = lockDataDir(dataDir);
+    if (!isInitialized(dataDir)) {
+      try {
+        await initEmbeddedDataDir(dataDir);
+      } catch (error) {
+        unlock();
+        throw error;
+      }
+    }
   }
   const db = new PGlite({
     ...(dataDir ? { dataDir } : {}),
+    initDbStartParams: INITDB_PARAMS,
     // int8 columns hold fixed-point money and ids, always inside the safe-integer range.
     parsers: { [types.INT8]: (value: string) => Number(value) },
   });
