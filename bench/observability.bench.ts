@@ -1,16 +1,17 @@
 /**
  * Cost of observability: throughput and latency of a cached route (GET /api/market-data/quotes/AAPL)
- * with every instrumentation flag on (HTTP metrics and windows, database metrics, tracing at the
- * default sampling with the in-memory trace buffer, log correlation) versus all of them off — the
+ * with every instrumentation flag at its default (HTTP metrics and windows, database metrics, tracing at
+ * the default sampling with the in-memory trace buffer, log correlation) versus all of them off — the
  * reference, measured in the same run on the same platform process: the flags are switched through
  * the admin API between short rotating rounds and medians are compared, so JIT state is shared and
  * background load (the 2-core machine is shared by the load generator, the server and other
  * engineers' processes) hits every mode alike. Also measured: each instrument alone, and everything
- * on with the `observability.lazy-traces` optimization off (before/after). Target: overhead under 10%.
+ * on with the `observability.lazy-traces` optimization off (before/after), and with the opt-in log-context. Target: overhead under 10%.
  * BENCH_PER_INSTRUMENT=0 measures only on/off; OBS_PROFILE_DIR=<dir> writes the server's --cpu-prof there.
  * Writes bench/results/observability.json and the observability section of docs/benchmarks.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from './support/processes.ts';
 import { machine, printTable, writeResults } from './support/results.ts';
@@ -25,16 +26,20 @@ const WARMUP_S = 2;
 const PATH = '/api/market-data/quotes/AAPL';
 const INSTRUMENTS = ['observability.http', 'observability.database', 'observability.tracing', 'observability.logs'];
 const LAZY_TRACES = 'observability.lazy-traces';
-const FLAGS = [...INSTRUMENTS, LAZY_TRACES];
+/** Off by default: the request id in every request's async context (AsyncLocalStorage). */
+const LOG_CONTEXT = 'observability.log-context';
+const DEFAULTS = [...INSTRUMENTS, LAZY_TRACES];
+const FLAGS = [...DEFAULTS, LOG_CONTEXT];
 
 /** Each mode: the flags it switches on (the rest off). `off` is the reference. */
 const MODES: Record<string, string[]> = {
   off: [],
-  on: FLAGS,
+  on: DEFAULTS,
   ...(PER_INSTRUMENT
     ? {
         ...Object.fromEntries(INSTRUMENTS.map((f) => [`only ${f.replace('observability.', '')}`, f === 'observability.tracing' ? [f, LAZY_TRACES] : [f]])),
         'on, lazy-traces off': INSTRUMENTS,
+        'on + log-context': FLAGS,
       }
     : {}),
 };
@@ -126,13 +131,13 @@ const m = machine();
 const section = `${START}
 ## Observability overhead (\`npm run bench:observability\`)
 
-Throughput of the cached route \`GET ${PATH}\` (autocannon, ${CONNECTIONS} keep-alive connections, ${DURATION_S} s per round after a ${WARMUP_S} s warm-up per mode, median of ${ROUNDS} rotating rounds per mode on one platform process, no history seeding, flags switched through the admin API between rounds) with every observability flag on versus all off (\`${FLAGS.join('`, `')}\`), each instrument alone, and everything on without the lazy-traces optimization. The reference is the same platform with instrumentation off, measured in the same run. Tracing samples every trace (default \`OTEL_TRACES_SAMPLER_ARG=1\`) into the in-memory slowest-traces buffer; with \`lazy-traces\` a request without a caller's traceparent gets its (back-dated) server span only when it ends slow enough to log or to keep.
+Throughput of the cached route \`GET ${PATH}\` (autocannon, ${CONNECTIONS} keep-alive connections, ${DURATION_S} s per round after a ${WARMUP_S} s warm-up per mode, median of ${ROUNDS} rotating rounds per mode on one platform process, no history seeding, flags switched through the admin API between rounds) with every observability flag at its default (on: \`${DEFAULTS.join('`, `')}\`) versus all off, each instrument alone, everything on without the lazy-traces optimization, and everything on plus the opt-in \`${LOG_CONTEXT}\`. The reference is the same platform with instrumentation off, measured in the same run. Tracing samples every trace (default \`OTEL_TRACES_SAMPLER_ARG=1\`) into the in-memory slowest-traces buffer; with \`lazy-traces\` a request without a caller's traceparent gets its (back-dated) server span only when it ends slow enough to log or to keep.
 
 | mode | flags on | req/s | throughput cost % | server CPU µs/req | CPU cost % | p50 ms | p99 ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.map((r) => `| ${r.instrumentation} | ${r.flags} | ${r['req/s']} | ${r['cost %']} | ${r['CPU µs/req']} | ${r['CPU cost %']} | ${r['p50 ms']} | ${r['p99 ms']} |`).join('\n')}
 
-Overhead: **${overheadPercent}%** of throughput (target < 10%). Measured ${String(m.date).slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, Node ${m.node}; the load generator, the server and other engineers' processes shared the two cores, so single rounds vary by several percent.
+Overhead: **${overheadPercent}%** of throughput (target < 10%), **${cpuCostPercent('on')}%** more server CPU per request. Measured ${String(m.date).slice(0, 10)} on ${m.cpus} × ${m.cpuModel}, Node ${m.node}; the load generator, the server and other engineers' processes shared the two cores (load average ${loadavg()[0]!.toFixed(1)} at the end of the run), so single rounds vary widely and the CPU time per request is the steadier measure.
 ${END}`;
 const existing = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n\nEach benchmark measures its reference in the same run; figures are from shared 2-core machines.\n';
 const updated = existing.includes(START) ? existing.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`;

@@ -28,7 +28,8 @@ export interface HttpTelemetryOptions {
   slowRequestMs: number;
   /** The latency SLO's threshold: a response slower than this is a bad event. */
   latencySloMs: number;
-  enabled: { metrics(): boolean; logs(): boolean };
+  /** `logContext`: enter an async context for every request, not only traced ones (see `observability.log-context`). */
+  enabled: { metrics(): boolean; logs(): boolean; logContext(): boolean };
 }
 
 export const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unmatched';
@@ -56,7 +57,8 @@ export class HttpTelemetry {
     app.addHook('onRequest', (request, _reply, done) => {
       // Deferred (lazy) traces start no span and enter no context here: see lateSpan.
       const live = tracing.enabled && !(tracing.lazy && request.headers.traceparent === undefined);
-      if (!live && !enabled.logs()) return done();
+      // Requests Fastify's request.log serves carry reqId anyway; the context is for spans and root-logger lines.
+      if (!live && !enabled.logContext()) return done();
       let ctx = withRequestId(ROOT_CONTEXT, request.id);
       if (live) {
         const parent = tracing.extract(request.headers, ctx);

@@ -1,7 +1,8 @@
 /**
  * Log correlation: the request id travels in the OpenTelemetry context (AsyncLocalStorage), so every
- * log line written while serving a request—by any component, with any logger—carries the request
- * id and the trace id, without passing a child logger down the call chain.
+ * log line written while serving a traced request (any request with `observability.log-context`)—by
+ * any component, with any logger—carries the request id and the trace id, without passing a child
+ * logger down the call chain. Lines written through Fastify's `request.log` carry the request id always.
  */
 import { context, createContextKey, trace, type Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';

@@ -8,16 +8,20 @@ import { ManualClock } from '../../src/kernel/clock.ts';
 import { HttpTelemetry } from '../../src/observability/http.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { Tracing } from '../../src/observability/tracing.ts';
+import { logCorrelation } from '../../src/observability/log-context.ts';
+import pino from 'pino';
 
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 
-async function setup(lazy: boolean) {
+async function setup(lazy: boolean, logContext = false) {
   const clock = new ManualClock();
   const tracing = new Tracing({ instanceId: 't', version: '0', clock, sampleRatio: 1, otlpEndpoint: undefined, bufferSize: 10, enabled: () => true, lazy: () => lazy });
-  const http = new HttpTelemetry({ metrics: new Metrics(), tracing, clock, slowRequestMs: 60_000, latencySloMs: 100, enabled: { metrics: () => true, logs: () => false } });
+  const http = new HttpTelemetry({ metrics: new Metrics(), tracing, clock, slowRequestMs: 60_000, latencySloMs: 100, enabled: { metrics: () => true, logs: () => false, logContext: () => logContext } });
   const app = Fastify();
   http.install(app);
   app.get('/x', async () => ({ ok: true }));
+  // What the pino mixin adds to a line the root logger writes while serving this request.
+  app.get('/log', async () => logCorrelation({}, 30, pino({ enabled: false })));
   await app.ready();
   const startSpan = vi.spyOn(tracing.tracer, 'startSpan');
   return { app, tracing, startSpan, buffer: tracing.slowest! };
@@ -53,5 +57,11 @@ describe('lazy request traces (observability.lazy-traces)', () => {
     const { app, startSpan } = await setup(false);
     for (let i = 0; i < 3; i++) await app.inject({ url: '/x' });
     expect(startSpan).toHaveBeenCalledTimes(3);
+  });
+
+  it('put the request id in an untraced request’s context only with observability.log-context', async () => {
+    expect((await (await setup(true)).app.inject({ url: '/log' })).json()).toEqual({});
+    const withContext = (await (await setup(true, true)).app.inject({ url: '/log' })).json();
+    expect(withContext).toEqual({ reqId: expect.any(String) });
   });
 });
