@@ -88,9 +88,10 @@ export class HttpTelemetry {
     if (this.options.enabled.metrics()) {
       this.duration.series(request.method, route, String(status)).observe(ms / 1000);
       const error = status >= 500;
-      this.overall.record(ms, error);
-      this.window(route).record(ms, error);
-      this.slo.record(error, ms > this.options.latencySloMs);
+      const now = this.options.clock.now();
+      this.overall.record(ms, error, now);
+      this.window(route).record(ms, error, now);
+      this.slo.record(error, ms > this.options.latencySloMs, now);
     }
     const span = request.otelSpan ?? (this.options.tracing.enabled ? this.lateSpan(request, ms) : undefined);
     if (span) {
@@ -124,7 +125,7 @@ export class HttpTelemetry {
 
   private window(route: string): LatencyWindow {
     let window = this.byRoute.get(route);
-    if (!window) this.byRoute.set(route, (window = new LatencyWindow(this.options.clock)));
+    if (!window) this.byRoute.set(route, (window = new LatencyWindow(this.options.clock, 2)));
     return window;
   }
 

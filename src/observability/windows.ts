@@ -7,7 +7,8 @@
  * - SloCounts: 1 min slots of plain counts over 6 hours, the longest window a burn-rate alert reads.
  */
 import type { Clock } from '../kernel/clock.ts';
-import { createHistogram, mergeHistograms, percentileMs, recordMs, type Histogram } from '../loadtest/histogram.ts';
+import * as hdr from 'hdr-histogram-js';
+import { mergeHistograms, percentileMs, recordMs, type Histogram } from '../loadtest/histogram.ts';
 
 export const MINUTE_MS = 60_000;
 export const WINDOWS = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS } as const;
@@ -34,20 +35,32 @@ interface LatencySlot {
   errors: number;
 }
 
+/**
+ * Slots are flat (32-bit) HDR histograms: a record costs ~50 ns against ~700 ns for the packed form
+ * (it ran twice per HTTP request), for ~10-60 KB per slot at 3 digits, ~2-8 KB at 2. Windows kept
+ * per route use 2 significant digits (1% precision) to bound that memory.
+ */
+function slotHistogram(digits: 2 | 3): Histogram {
+  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: digits, lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true });
+}
+
 export class LatencyWindow {
   private readonly slots: (LatencySlot | undefined)[] = new Array(LATENCY_SLOTS);
   private readonly since: number;
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly digits: 2 | 3 = 3,
+  ) {
     this.since = clock.now();
   }
 
-  record(ms: number, error = false): void {
-    const now = this.clock.now();
+  /** `now` lets a caller recording into several windows read the clock once. */
+  record(ms: number, error = false, now = this.clock.now()): void {
     const start = now - (now % LATENCY_SLOT_MS);
     const index = (start / LATENCY_SLOT_MS) % LATENCY_SLOTS;
     let slot = this.slots[index];
-    if (!slot) slot = this.slots[index] = { start, histogram: createHistogram(), errors: 0 };
+    if (!slot) slot = this.slots[index] = { start, histogram: slotHistogram(this.digits), errors: 0 };
     else if (slot.start !== start) {
       // The slot is a lap old: reuse its histogram rather than allocate one every 10 s.
       slot.start = start;
@@ -93,8 +106,7 @@ export class SloCounts {
 
   constructor(private readonly clock: Clock) {}
 
-  record(error: boolean, slow: boolean): void {
-    const now = this.clock.now();
+  record(error: boolean, slow: boolean, now = this.clock.now()): void {
     const start = now - (now % MINUTE_MS);
     const i = (start / MINUTE_MS) % SLO_SLOTS;
     if (this.starts[i] !== start) {
