@@ -82,6 +82,8 @@ export async function startPlatform(env: Record<string, string> = {}, nodeArgs: 
       TACHYON_DATA_DIR: dataDir,
       TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN,
       TACHYON_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      // No background seeding competing with the measurement; a bench that needs history sets it.
+      TACHYON_SEED_DAYS: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

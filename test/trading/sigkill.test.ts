@@ -31,12 +31,12 @@ async function load(url: string, until: () => boolean): Promise<Ack[]> {
     while (!until()) {
       const i = n++;
       const symbol = SYMBOLS[i % SYMBOLS.length]!;
-      const body = i % 3 === 0
-        ? { symbol, side: 'buy', type: 'market', quantity: 1 }
-        : i % 3 === 1
-          ? { symbol, side: 'sell', type: 'market', quantity: 1 }
-          : { symbol, side: 'buy', type: 'limit', limitPrice: await lastPrice(pool, symbol), quantity: 1, timeInForce: 'gtc', clientOrderId: `k${i}` };
       try {
+        const body = i % 3 === 0
+          ? { symbol, side: 'buy', type: 'market', quantity: 1 }
+          : i % 3 === 1
+            ? { symbol, side: 'sell', type: 'market', quantity: 1 }
+            : { symbol, side: 'buy', type: 'limit', limitPrice: await lastPrice(pool, symbol), quantity: 1, timeInForce: 'gtc', clientOrderId: `k${i}` };
         const res = await pool.request({ path: '/api/orders', method: 'POST', headers: { authorization: `Bearer ${DEMO}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
         const text = await res.body.text();
         if (res.statusCode === 201) acks.push(JSON.parse(text) as Ack);
