@@ -62,7 +62,10 @@ export async function run(): Promise<number> {
     deadline.unref();
     seeding.abort();
     seeded.then(() => platform.stop()).then(
-      () => process.exit(0),
+      () => {
+        platform.logger.info({ signal }, 'stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         platform.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
