@@ -58,7 +58,7 @@ export class Observability {
     const httpOn = flag('http', 'HTTP request metrics (Prometheus histogram, sliding HDR windows, SLO counts)');
     const dbOn = flag('database', 'Database query metrics and spans from Database.observe');
     const tracingOn = flag('tracing', 'OpenTelemetry spans for HTTP, database and wrapped calls');
-    const logsOn = flag('logs', 'Trace ids on log lines written inside a traced request; slow-request log lines');
+    const logsOn = flag('logs', 'Slow-request log lines (request and trace ids, route, status, duration)');
     const logContext = flag('log-context', 'Request id in the async context of every request, so lines the root logger writes while serving one carry it too (AsyncLocalStorage promise hooks: a few % of a cached route)', false);
     const lazyTraces = flag('lazy-traces', 'Without OTLP, start a request trace only when it ends slow enough for the slowest-traces buffer (or to be logged)');
 
