@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { installAccessControl } from './access.ts';
+import { lazyChildLogger } from './lazy-child-logger.ts';
 import { installProblemHandlers } from './problem.ts';
 import { installRateLimit } from './rate-limit.ts';
 
@@ -26,6 +27,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     loggerInstance: options.logger as FastifyBaseLogger,
     // Per-request access logs cost throughput; slow and failed requests are logged by observability.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     requestIdHeader: 'x-request-id',
