@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
@@ -9,7 +9,7 @@ describe('lazy per-request child logger', () => {
     const lines: string[] = [];
     const logger = pino({ redact: ['req.headers.authorization'] }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
     const child = vi.spyOn(logger, 'child');
-    const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger, disableRequestLogging: true });
+    const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
     app.get('/quiet', async () => ({ ok: true }));
     app.get('/loud', async (request) => {
       request.log.info({ step: 1 }, 'handled');

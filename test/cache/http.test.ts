@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { HASHED_ETAG_MIN_BYTES } from '../../src/cache/http/http-optimizations.ts';
 
 describe('HTTP caching (PGlite platform)', () => {
   let t: TestPlatform;
@@ -63,9 +64,15 @@ describe('HTTP caching (PGlite platform)', () => {
     expect(again.body).toBe('');
     expect((await inject({ url, headers: { ...t.trader, 'if-none-match': `W/${etag}` } })).statusCode).toBe(304);
     expect((await inject({ url, headers: { ...t.trader, 'if-none-match': '"other"' } })).statusCode).toBe(200);
-    // Uncached routes get an ETag from their body too.
-    const quotes = await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: t.trader });
-    expect((await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: { ...t.trader, 'if-none-match': quotes.headers.etag as string } })).statusCode).toBe(304);
+    // Uncached routes get an ETag from their body too, when the body is large enough to be worth hashing.
+    const symbols = (JSON.parse((await inject({ url: '/api/instruments?limit=30', headers: t.trader })).body) as { items: Array<{ symbol: string }> }).items.map((i) => i.symbol);
+    const quotesUrl = `/api/market-data/quotes?symbols=${symbols.join(',')}`;
+    const quotes = await inject({ url: quotesUrl, headers: t.trader });
+    expect(quotes.body.length).toBeGreaterThanOrEqual(HASHED_ETAG_MIN_BYTES);
+    expect((await inject({ url: quotesUrl, headers: { ...t.trader, 'if-none-match': quotes.headers.etag as string } })).statusCode).toBe(304);
+    const small = await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: t.trader });
+    expect(small.statusCode).toBe(200);
+    expect(small.headers.etag).toBeUndefined();
   });
 
   it('negotiates brotli, gzip or nothing above the size threshold', async () => {
