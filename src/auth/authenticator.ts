@@ -42,6 +42,17 @@ export class Authenticator {
     return principal;
   }
 
+  /**
+   * The principal of a header whose token is cached and live, without a promise (the hot path of
+   * every authenticated request); undefined otherwise, and the caller falls back to `authenticate`.
+   */
+  cachedPrincipal(header: string | undefined): Principal | undefined {
+    const token = parseBearer(header);
+    if (!token) return undefined;
+    const cached = this.cache.get(token);
+    return cached && cached.expires > this.clock.now() ? cached.principal : undefined;
+  }
+
   async resolve(token: string): Promise<Principal | undefined> {
     const now = this.clock.now();
     const cached = this.cache.get(token);

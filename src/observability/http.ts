@@ -37,6 +37,8 @@ export const routeOf = (request: FastifyRequest): string => request.routeOptions
 export class HttpTelemetry {
   readonly overall: LatencyWindow;
   readonly slo: SloCounts;
+  /** When a request last entered an async context (the idle release of its promise hooks reads it). */
+  lastContextAt = 0;
   private readonly byRoute = new Map<string, LatencyWindow>();
   private readonly duration: SeriesHistogram<'method' | 'route' | 'status_code'>;
 
@@ -59,6 +61,7 @@ export class HttpTelemetry {
       const live = tracing.enabled && !(tracing.lazy && request.headers.traceparent === undefined);
       // Requests Fastify's request.log serves carry reqId anyway; the context is for spans and root-logger lines.
       if (!live && !enabled.logContext()) return done();
+      this.lastContextAt = this.options.clock.now();
       let ctx = withRequestId(ROOT_CONTEXT, request.id);
       if (live) {
         const parent = tracing.extract(request.headers, ctx);
