@@ -115,7 +115,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
 
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
-    const cacheModule = await createCacheModule({ config, flags, bus, db, logger });
+    const cacheModule = await createCacheModule({ config, flags, bus, db, logger, span: (name, attributes, fn) => observability.tracing.childSpan(name, attributes, fn) });
     observability.metrics.registerCollector('cache', () => cacheModule.cache.stats.metrics(), CACHE_METRICS_SHAPE);
 
     // ---- trading: in-memory risk and portfolio, paper broker, group-committed journal; rebuilt from the database ----

@@ -17,7 +17,7 @@ import { installHttpOptimizations } from './http/http-optimizations.ts';
 import { routeCache, type RouteCache } from './http/route-cache.ts';
 import { wireInvalidation } from './invalidation.ts';
 import { DATA_CLASSES, DEFAULT_POLICIES, type CachePolicies } from './policies.ts';
-import { TieredCache } from './tiered-cache.ts';
+import { TieredCache, type SpanRunner } from './tiered-cache.ts';
 
 export interface CacheModule {
   cache: TieredCache;
@@ -32,8 +32,8 @@ export interface CacheModule {
 /** Expired rows of the database tier are dropped this often (reads already ignore them). */
 const PURGE_EVERY_MS = 10 * 60_000;
 
-export async function createCacheModule(deps: { config: TachyonConfig; flags: FeatureFlags; bus: MessageBus; db: Queryable; logger: Logger }): Promise<CacheModule> {
-  const { config, flags, bus, db, logger } = deps;
+export async function createCacheModule(deps: { config: TachyonConfig; flags: FeatureFlags; bus: MessageBus; db: Queryable; logger: Logger; span?: SpanRunner }): Promise<CacheModule> {
+  const { config, flags, bus, db, logger, span } = deps;
   const computed = new ComputedResults(db);
   const cacheFlags = registerCacheFlags(flags);
   const httpFlags = registerHttpFlags(flags);
@@ -52,6 +52,7 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
     flags: cacheFlags,
     logger,
     computed,
+    span,
   });
   const unwire = wireInvalidation(bus, cache, logger);
   const purge = setInterval(() => {

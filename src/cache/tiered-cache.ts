@@ -40,7 +40,11 @@ export interface TieredCacheOptions {
   logger: Logger;
   /** The database tier for classes whose policy says `persist` (absent: two tiers). */
   computed?: ComputedResults;
+  /** Runs a load inside a child span of the caller's trace (observability's tracing); hits stay span-free. */
+  span?: SpanRunner;
 }
+
+export type SpanRunner = <T>(name: string, attributes: Record<string, string>, fn: () => Promise<T>) => Promise<T>;
 
 /** RFC 9211 vocabulary: a hit (fresh or stale), a miss we loaded, a miss that joined another load, or no cache at all. */
 export type CacheStatus = 'hit' | 'stale' | 'miss' | 'collapsed' | 'bypass';
@@ -249,7 +253,10 @@ export class TieredCache {
     let lockToken: string | undefined;
     let discarded: Envelope<T> | undefined;
 
-    const factory = async (ctx: GetSetFactoryContext): Promise<Envelope<T> | undefined> => {
+    const span = this.options.span;
+    const factory = (ctx: GetSetFactoryContext): Promise<Envelope<T> | undefined> =>
+      span ? span('cache.load', { 'cache.class': cls, 'cache.key': key }, () => produce(ctx)) : produce(ctx);
+    const produce = async (ctx: GetSetFactoryContext): Promise<Envelope<T> | undefined> => {
       ran = true;
       stats.loads++;
       if (this.lock && this.options.flags.distributedLock()) {

@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry tracing without auto-instrumentation (its monkey-patching costs throughput): spans
- * come from the HTTP hooks, the database observer and explicit `withSpan` wrappers (cache, Redis,
- * queue tasks, broker calls). Each platform has its own provider—none is registered globally—so two
+ * come from the HTTP hooks, the database observer, cache loads (`childSpan`) and explicit `withSpan`
+ * wrappers. Each platform has its own provider—none is registered globally—so two
  * platforms in one process keep separate traces. W3C traceparent is extracted from requests and
  * injected into outgoing carriers (HTTP headers, task payloads).
  * Export: OTLP/HTTP when an endpoint is configured, otherwise the in-memory slowest-traces buffer.
@@ -112,6 +112,14 @@ export class Tracing {
     } finally {
       span.end();
     }
+  }
+
+  /**
+   * Like `withSpan`, but only inside a trace already in progress (a traced request): work that runs
+   * for no traced caller (background refreshes, untraced requests) starts no trace of its own.
+   */
+  childSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+    return this.enabled && trace.getSpan(context.active()) ? this.withSpan(name, attributes, fn) : fn();
   }
 
   async shutdown(): Promise<void> {

@@ -155,7 +155,7 @@ describe('observability on a platform', () => {
     expect(PERFORMANCE_PREFIXES).toEqual(['/api/performance', '/performance']);
   });
 
-  it('continues the caller’s W3C trace across an HTTP call, with the database span inside it', async () => {
+  it('continues the caller’s W3C trace across an HTTP call, with the cache load and database spans inside it', async () => {
     const { tracing } = platform.observability;
     let client: { traceId: string; spanId: string } | undefined;
     await tracing.withSpan('client call', {}, async (span) => {
@@ -170,9 +170,13 @@ describe('observability on a platform', () => {
     const server = served.spans.find((s: { name: string }) => s.name === 'GET /api/market-data/bars/:symbol');
     expect(server.parentSpanId).toBe(client!.spanId);
     expect(server.attributes).toMatchObject({ 'http.route': '/api/market-data/bars/:symbol', 'http.response.status_code': 200 });
+    // The route's cache miss is a child span of the request; the queries it ran are inside it.
+    const load = served.spans.find((s: { name: string }) => s.name === 'cache.load');
+    expect(load).toMatchObject({ parentSpanId: server.spanId, attributes: { 'cache.class': expect.any(String) } });
     const queries = served.spans.filter((s: { name: string }) => s.name === 'db.query');
     expect(queries.length).toBeGreaterThan(0);
-    expect(queries.every((s: { parentSpanId: string }) => s.parentSpanId === server.spanId)).toBe(true);
+    expect(queries.every((s: { parentSpanId: string }) => s.parentSpanId === server.spanId || s.parentSpanId === load.spanId)).toBe(true);
+    expect(queries.some((s: { parentSpanId: string }) => s.parentSpanId === load.spanId)).toBe(true);
   });
 
   it('logs JSON with request and trace ids and never leaks authorization headers, tokens or passwords', async () => {
