@@ -79,7 +79,8 @@ await holder.stop();
 const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-memory-'));
 const env = { TACHYON_DATA_DIR: dataDir, TACHYON_RATE_LIMIT: '0' };
 try {
-  const first = await startPlatform(env);
+  // startPlatform switches background seeding off by default; the first start here is the real one.
+  const first = await startPlatform({ ...env, TACHYON_SEED_DAYS: '2' });
   rows.push(await measure('tachyon, first start (seeding history)', first, ROUTE, auth));
   await first.stop();
   const again = await startPlatform(env);
