@@ -28,7 +28,7 @@ import { Runtime } from './runtime.ts';
 import { releaseContext, Tracing } from './tracing.ts';
 
 /** How long without a traced request before the async-context hooks are released. */
-const CONTEXT_IDLE_MS = 10_000;
+export const CONTEXT_IDLE_MS = 10_000;
 
 export interface ObservabilityDeps {
   config: TachyonConfig;
@@ -125,9 +125,7 @@ export class Observability {
     // Once any context is entered, AsyncLocalStorage's promise hooks tax every promise in the process
     // (12% of a cached read measured) until released: with lazy traces, one traced call would otherwise
     // leave them on for good. Released after a quiet interval; the next traced request enables them again.
-    this.contextTimer = setInterval(() => {
-      if (!this.contextAlwaysNeeded() && this.deps.clock.now() - this.http.lastContextAt >= CONTEXT_IDLE_MS) releaseContext();
-    }, CONTEXT_IDLE_MS).unref();
+    this.contextTimer = setInterval(() => this.releaseIdleContext(), CONTEXT_IDLE_MS).unref();
     const port = this.deps.config.observability.metricsPort;
     if (port !== undefined) {
       const server = createServer((req, res) => {
@@ -140,6 +138,13 @@ export class Observability {
       this.scrapeServer = server;
       await new Promise<void>((resolve) => server.listen(port, this.deps.config.host, resolve));
     }
+  }
+
+  /** Releases the async-context hooks when nothing needs them and no request entered a context for a while; true if released. */
+  releaseIdleContext(now = this.deps.clock.now()): boolean {
+    if (this.contextAlwaysNeeded() || now - this.http.lastContextAt < CONTEXT_IDLE_MS) return false;
+    releaseContext();
+    return true;
   }
 
   /** Where the separate scrape port listens, if it does. */

@@ -5,12 +5,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { context, createContextKey } from '@opentelemetry/api';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 import { logCorrelation } from '../../src/observability/log-context.ts';
+import { CONTEXT_IDLE_MS } from '../../src/observability/observability.ts';
 import { PERFORMANCE_PREFIXES } from '../../src/observability/routes.ts';
 import { buildPlatform, type Platform } from '../../src/platform.ts';
 import { pglite } from '../support/engines.ts';
@@ -177,6 +179,24 @@ describe('observability on a platform', () => {
     expect(queries.length).toBeGreaterThan(0);
     expect(queries.every((s: { parentSpanId: string }) => s.parentSpanId === server.spanId || s.parentSpanId === load.spanId)).toBe(true);
     expect(queries.some((s: { parentSpanId: string }) => s.parentSpanId === load.spanId)).toBe(true);
+  });
+
+  it('releases the async-context hooks once no traced request has entered a context for a while', async () => {
+    const { observability, flags } = platform;
+    await inject({ url: '/api/market-data/quotes/AAPL', headers: { ...trader, traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` } });
+    const entered = observability.http.lastContextAt;
+    expect(entered).toBeGreaterThan(0);
+    expect(observability.releaseIdleContext(entered + 1)).toBe(false);
+    flags.set('observability.log-context', true);
+    expect(observability.releaseIdleContext(entered + CONTEXT_IDLE_MS)).toBe(false);
+    flags.set('observability.log-context', false);
+    // A context active at the release is gone after it: the hooks really were switched off.
+    const marker = createContextKey('marker');
+    await context.with(context.active().setValue(marker, 1), async () => {
+      expect(context.active().getValue(marker)).toBe(1);
+      expect(observability.releaseIdleContext(entered + CONTEXT_IDLE_MS)).toBe(true);
+      expect(context.active().getValue(marker)).toBeUndefined();
+    });
   });
 
   it('logs JSON with request and trace ids and never leaks authorization headers, tokens or passwords', async () => {
