@@ -16,6 +16,11 @@ export class TachyonError extends Error {
   }
 }
 
+/** The caller's mistake (a 4xx): repeating the same work cannot succeed, so it is never retried. */
+export function isClientError(error: unknown): boolean {
+  return error instanceof TachyonError && error.status < 500;
+}
+
 export class BadRequestError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(400, 'bad_request', message, details);

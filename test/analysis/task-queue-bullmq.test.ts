@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullMqTaskQueue } from '../../src/analysis/task-queue/bullmq.ts';
 import type { TaskPriority } from '../../src/analysis/task-queue/port.ts';
+import { NotFoundError } from '../../src/kernel/errors.ts';
 import { REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 
 // Under CI=true a missing Redis throws here and fails the file; elsewhere it warns and skips.
@@ -107,6 +108,16 @@ describe.skipIf(!available)('BullMQ task queue on Redis', () => {
     const bad = await q.enqueue({ type: 'flaky', payload: 'y', maxAttempts: 1 });
     expect(await q.waitFor(bad, 30_000)).toMatchObject({ status: 'failed', error: 'transient' });
     expect((await q.stats()).byType.flaky).toMatchObject({ completed: 1, failed: 1, retried: 1 });
+  });
+
+  it('never retries a client error', async () => {
+    const q = open();
+    let calls = 0;
+    q.register<string, string>({ type: 'lookup', backoffMs: 10, handler: async (tasks) => tasks.map(() => (calls++, new NotFoundError('unknown symbol ZZZZ'))) });
+    const id = await q.enqueue({ type: 'lookup', payload: 'ZZZZ', maxAttempts: 3 });
+    expect(await q.waitFor(id, 30_000)).toMatchObject({ status: 'failed', error: 'unknown symbol ZZZZ' });
+    expect(calls).toBe(1);
+    expect((await q.stats()).byType.lookup).toMatchObject({ failed: 1, retried: 0 });
   });
 
   it('cancels a waiting task, and a running one on the instance that runs it', async () => {

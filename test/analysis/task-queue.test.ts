@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessTaskQueue } from '../../src/analysis/task-queue/in-process.ts';
 import type { TaskContext, TaskPriority } from '../../src/analysis/task-queue/port.ts';
-import { BadRequestError } from '../../src/kernel/errors.ts';
+import { BadRequestError, NotFoundError } from '../../src/kernel/errors.ts';
 
 /** A promise the test resolves by hand: holds the queue's only slot busy without timing. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -95,6 +95,20 @@ describe('in-process task queue', () => {
     const stats = await queue.stats();
     expect(stats.byType.flaky).toMatchObject({ completed: 1, failed: 1, retried: 3 });
     expect(stats.completionRate).toBe(0.5);
+  });
+
+  it('never retries a client error (a 4xx such as an unknown symbol)', async () => {
+    queue = new InProcessTaskQueue();
+    let calls = 0;
+    queue.register<string, string>({
+      type: 'lookup',
+      backoffMs: 1,
+      handler: async (tasks) => tasks.map(() => (calls++, new NotFoundError('unknown symbol ZZZZ'))),
+    });
+    const id = await queue.enqueue({ type: 'lookup', payload: 'ZZZZ', maxAttempts: 3 });
+    expect(await queue.waitFor(id)).toMatchObject({ status: 'failed', attempts: 1, error: 'unknown symbol ZZZZ' });
+    expect(calls).toBe(1);
+    expect((await queue.stats()).byType.lookup).toMatchObject({ failed: 1, retried: 0 });
   });
 
   it('a handler that throws fails the attempt; the queue keeps working', async () => {

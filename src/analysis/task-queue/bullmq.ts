@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { BadRequestError } from '../../kernel/errors.ts';
+import { BadRequestError, isClientError } from '../../kernel/errors.ts';
 import { Batcher, Semaphore } from './batcher.ts';
 import { QueueMetrics } from './metrics.ts';
 import {
@@ -242,9 +242,11 @@ export class BullMqTaskQueue implements TaskQueue {
       return result;
     } catch (error) {
       const cancelled = signal?.aborted === true;
-      const outcome = cancelled ? 'cancelled' : attempt >= maxAttempts ? 'failed' : 'retried';
+      const permanent = isClientError(error);
+      const outcome = cancelled ? 'cancelled' : attempt >= maxAttempts || permanent ? 'failed' : 'retried';
       await this.redis.hincrby(this.keys.stats, `${outcome}:${type}`, 1);
       if (cancelled) throw new UnrecoverableError('cancelled');
+      if (permanent) throw new UnrecoverableError((error as Error).message);
       if (deadline.aborted) throw new Error(`task exceeded its ${job.data.timeoutMs} ms deadline`);
       throw error;
     }

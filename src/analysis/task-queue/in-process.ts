@@ -6,7 +6,7 @@
  * adapter when that matters).
  */
 import { randomUUID } from 'node:crypto';
-import { BadRequestError, NotFoundError } from '../../kernel/errors.ts';
+import { BadRequestError, isClientError, NotFoundError } from '../../kernel/errors.ts';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import { QueueMetrics } from './metrics.ts';
 import {
@@ -326,7 +326,7 @@ export class InProcessTaskQueue implements TaskQueue {
   private fail(lane: Lane, entry: Entry, error: Error): void {
     entry.record.error = error.message;
     entry.controller = undefined;
-    if (entry.record.attempts >= entry.record.maxAttempts) {
+    if (entry.record.attempts >= entry.record.maxAttempts || isClientError(error)) {
       this.finish(entry, 'failed');
       return;
     }
