@@ -104,6 +104,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
 
   const db = options.db ?? (await openDatabase(config, { inMemory: options.inMemory }));
   const ownsDb = !options.db;
+  // What holds connections, threads or timers, closed in reverse if a later step of the build fails.
+  const built: Array<() => unknown> = [];
   try {
     await migrate(db);
     const users = new UserStore(db);
@@ -116,12 +118,14 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
 
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
     const cacheModule = await createCacheModule({ config, flags, bus, db, logger, span: (name, attributes, fn) => observability.tracing.childSpan(name, attributes, fn) });
+    built.push(() => cacheModule.close());
     observability.metrics.registerCollector('cache', () => cacheModule.cache.stats.metrics(), CACHE_METRICS_SHAPE);
 
     // ---- trading: in-memory risk and portfolio, paper broker, group-committed journal; rebuilt from the database ----
     const lotSizes = new Map(marketData.instruments.map((i) => [i.id, i.lotSize]));
     const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
     const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, config: config.trading });
+    built.push(() => tradingEngine.stop());
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
     registerTradingCounters(observability.metrics, tradingEngine.counts);
 
@@ -129,6 +133,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const busBridge = config.redisUrl
       ? await RedisBusBridge.attach(bus, { url: config.redisUrl, channel: config.realtime.busChannel, origin: instanceId, logger })
       : undefined;
+    built.push(() => busBridge?.close());
     // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
     const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
     const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
@@ -140,6 +145,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const taskQueue: TaskQueue = config.redisUrl
       ? new BullMqTaskQueue({ redisUrl: config.redisUrl, prefix: analysisConfig.queuePrefix, concurrency: analysisConfig.queueConcurrency })
       : new InProcessTaskQueue({ concurrency: analysisConfig.queueConcurrency, clock });
+    built.push(() => analysisPool.close(), () => taskQueue.close());
     const analysis = new AnalysisService({
       pool: analysisPool,
       queue: taskQueue,
@@ -242,6 +248,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       },
     };
   } catch (error) {
+    for (const close of built.reverse()) await Promise.resolve().then(close).catch(() => {});
     if (ownsDb) await db.close().catch(() => {});
     throw error;
   }
