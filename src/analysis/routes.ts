@@ -131,6 +131,11 @@ const BacktestResultSchema = Type.Object({
   bars: Type.Integer(),
 });
 
+const ComputingSchema = Type.Object({ status: Type.Literal('computing'), strategyId: Type.Integer() });
+
+/** A strategy whose first performance is still queued: 202, not 404 (the strategy exists). */
+class PerformancePending extends Error {}
+
 const QueuedSchema = Type.Object({ status: Type.Literal('queued'), taskId: Type.String(), location: Type.String() });
 
 const TaskSchema = Type.Object({
@@ -286,19 +291,24 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       {
         schema: {
           tags: ['analysis'],
-          summary: 'Total return, CAGR, Sharpe, Sortino, max drawdown, win rate, trades and the equity curve (cached 15 min; recomputed on change and on new bars)',
+          summary: 'Total return, CAGR, Sharpe, Sortino, max drawdown, win rate, trades and the equity curve (cached 15 min; recomputed on change and on new bars); 202 while the first computation is queued',
           params: IdParam,
-          response: { 200: PerformanceSchema },
+          response: { 200: PerformanceSchema, 202: ComputingSchema },
         },
       },
       async (request, reply) => {
         const userId = principalOf(request).userId;
         const id = request.params.id;
-        return cached(request, reply, { cls: 'strategyPerformance', key: `strategy:${id}:performance`, account: userId, tags: [tags.strategy(id)] }, async () => {
-          const record = await strategies.performance(userId, id);
-          if (!record) throw new NotFoundError(`strategy ${id} has no performance yet: it is being computed`);
-          return record;
-        });
+        try {
+          return await cached(request, reply, { cls: 'strategyPerformance', key: `strategy:${id}:performance`, account: userId, tags: [tags.strategy(id)] }, async () => {
+            const record = await strategies.performance(userId, id);
+            if (!record) throw new PerformancePending();
+            return record;
+          });
+        } catch (error) {
+          if (!(error instanceof PerformancePending)) throw error;
+          return reply.code(202).header('retry-after', '1').header('cache-control', 'no-store').send({ status: 'computing', strategyId: id });
+        }
       },
     );
 
