@@ -2,7 +2,7 @@
 import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { jsonCodec, msgpackCodec, Outgoing } from '../../src/realtime/codec.ts';
-import { Connection, type Transport } from '../../src/realtime/connection.ts';
+import { Connection, MAX_FRAMES_IN_FLIGHT, type Transport } from '../../src/realtime/connection.ts';
 import { RealtimeMetrics } from '../../src/realtime/metrics.ts';
 import type { BatchFrame } from '../../src/realtime/protocol.ts';
 
@@ -10,8 +10,13 @@ class FakeTransport implements Transport {
   bufferedAmount = 0;
   readonly frames: BatchFrame[] = [];
   closed: { code: number; reason: string } | undefined;
-  send(data: string | Buffer): void {
+  /** Frames not yet written: a test can hold them to play a compression backlog. */
+  holdWrites = false;
+  readonly unwritten: Array<() => void> = [];
+  send(data: string | Buffer, written: () => void): void {
     this.frames.push((typeof data === 'string' ? JSON.parse(data) : unpack(data)) as BatchFrame);
+    if (this.holdWrites) this.unwritten.push(written);
+    else written();
   }
   ping(): void {}
   close(code: number, reason: string): void {
@@ -70,6 +75,28 @@ describe('per-connection delivery', () => {
     connection.close(4008, 'slow consumer');
     expect(transport.closed?.code).toBe(4008);
     expect(metrics.dropped).toBe(1);
+  });
+
+  it('counts frames not yet written (a deflate backlog) as congestion: quotes conflate until they drain', () => {
+    const { transport, connection } = setup();
+    transport.holdWrites = true;
+    for (let frame = 1; frame <= MAX_FRAMES_IN_FLIGHT; frame++) {
+      connection.deliver(quote('AAA', frame, frame), true);
+      expect(connection.flush(frame, LIMITS)).toBe('sent');
+    }
+    for (let i = 100; i <= 200; i++) connection.deliver(quote('AAA', i, i), true);
+    expect(connection.flush(10, LIMITS)).toBe('pending'); // bufferedAmount is 0, yet nothing more goes out
+    expect(transport.frames).toHaveLength(MAX_FRAMES_IN_FLIGHT);
+    for (const written of transport.unwritten.splice(0)) written();
+    expect(connection.flush(11, LIMITS)).toBe('sent');
+    expect(transport.frames.at(-1)!.messages).toEqual([expect.objectContaining({ channel: 'quotes:AAA', seq: 200 })]);
+    // A backlog that never drains is a slow consumer like a full buffer.
+    connection.deliver(quote('AAA', 201, 1), true);
+    connection.deliver(quote('AAA', 202, 1), true);
+    expect(connection.flush(12, LIMITS)).toBe('sent');
+    connection.deliver(quote('AAA', 203, 1), true);
+    expect(connection.flush(13, LIMITS)).toBe('pending');
+    expect(connection.flush(13 + LIMITS.slowConsumerMs + 1, LIMITS)).toBe('slow');
   });
 
   it('holds everything while a snapshot is being read, so events follow their subscribed frame', () => {
