@@ -69,6 +69,7 @@ describe('HTTP caching (PGlite platform)', () => {
     const quotesUrl = `/api/market-data/quotes?symbols=${symbols.join(',')}`;
     const quotes = await inject({ url: quotesUrl, headers: t.trader });
     expect(quotes.body.length).toBeGreaterThanOrEqual(HASHED_ETAG_MIN_BYTES);
+    expect(quotes.headers.etag).toMatch(/^W\/".+"$/); // weak: compression may follow
     expect((await inject({ url: quotesUrl, headers: { ...t.trader, 'if-none-match': quotes.headers.etag as string } })).statusCode).toBe(304);
     const small = await inject({ url: '/api/market-data/quotes?symbols=AAPL', headers: t.trader });
     expect(small.statusCode).toBe(200);
@@ -105,8 +106,14 @@ describe('HTTP caching (PGlite platform)', () => {
     const identity = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br;q=0, gzip;q=0' } });
     expect(identity.headers['content-encoding']).toBeUndefined();
     expect(gunzipSync(hit.rawPayload).toString()).toBe(identity.body);
-    const revalidated = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br', 'if-none-match': hit.headers.etag as string } });
+    // Each encoding is its own representation with its own strong ETag.
+    expect(hit.headers.etag).not.toBe(identity.headers.etag);
+    const revalidated = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'gzip', 'if-none-match': hit.headers.etag as string } });
     expect(revalidated.statusCode).toBe(304);
+    const otherEncoding = await inject({ url, headers: { ...t.trader, 'accept-encoding': 'br', 'if-none-match': hit.headers.etag as string } });
+    expect(otherEncoding.statusCode).toBe(200);
+    expect(otherEncoding.headers['content-encoding']).toBe('br');
+    expect(otherEncoding.headers.etag).not.toBe(hit.headers.etag);
   });
 
   it('closed historical ranges are immutable for shared caches; open ones are not', async () => {

@@ -50,7 +50,8 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
     if (!etag) {
       if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
       if (payload.length < HASHED_ETAG_MIN_BYTES) return done(null, payload);
-      etag = etagOf(payload);
+      // Weak: @fastify/compress may still encode this body, and a weak tag may cover every encoding.
+      etag = `W/${etagOf(payload)}`;
       reply.header('etag', etag);
     }
     if (matches(request.headers['if-none-match'], etag)) {
@@ -68,6 +69,7 @@ export function etagOf(body: string | Buffer): string {
 function matches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header === '*') return true;
-  // Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+  // Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires: W/"x" matches "x".
+  const opaque = etag.replace(/^W\//, '');
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === opaque);
 }

@@ -74,16 +74,17 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
         ? await cache.get(spec.cls, key, loader, spec.tags)
         : await shared(`${spec.cls}:${key}`, () => cache.get(spec.cls, key, loader, spec.tags));
 
+    // Length in characters stands for bytes: the JSON bodies here are ASCII but for rare names.
+    const encoding = flags.compression() && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
     reply.header('content-type', 'application/json; charset=utf-8');
-    reply.header('etag', result.value.etag);
+    // A strong ETag names one representation (RFC 9110 §8.8.3): each encoding gets its own.
+    reply.header('etag', encoding ? `${result.value.etag.slice(0, -1)}-${encoding}"` : result.value.etag);
     if (flags.cacheHeaders()) {
       const now = Date.now();
       reply.header('cache-control', cacheControl(policy.visibility, spec.immutable === true, result.expiresAt - now));
       reply.header('cache-status', cacheStatus(result, now));
       if (result.status === 'hit' || result.status === 'stale') reply.header('age', Math.max(0, Math.floor((now - result.createdAt) / 1000)));
     }
-    // Length in characters stands for bytes: the JSON bodies here are ASCII but for rare names.
-    const encoding = flags.compression() && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
     if (!encoding) return reply.send(result.value.body);
     reply.header('content-encoding', encoding);
     reply.header('vary', 'accept-encoding');
