@@ -2,14 +2,13 @@
  * The platform with REDIS_URL: analysis tasks go through BullMQ on Redis (the scaled deployment),
  * and the API answers the same way as on the in-process queue.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BullMqTaskQueue } from '../../src/analysis/task-queue/bullmq.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { seedHistory } from '../../src/market-data/history-seeder.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
+import { deleteRedisKeys, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 
 const available = await redisAvailable();
 const prefix = redisPrefix('analysis-api').replace(/:$/, '');
@@ -32,14 +31,7 @@ describe.skipIf(!available)('analysis API with REDIS_URL (BullMQ queue)', () => 
 
   afterAll(async () => {
     await t?.close();
-    const redis = new Redis(REDIS_TEST_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisKeys(prefix);
   });
 
   it('queues a large backtest on Redis and serves its result through GET /api/tasks/:id', async () => {

@@ -1,9 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullMqTaskQueue } from '../../src/analysis/task-queue/bullmq.ts';
 import type { TaskPriority } from '../../src/analysis/task-queue/port.ts';
 import { NotFoundError } from '../../src/kernel/errors.ts';
-import { REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
+import { deleteRedisKeys, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 
 // Under CI=true a missing Redis throws here and fails the file; elsewhere it warns and skips.
 const available = await redisAvailable();
@@ -29,14 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.skipIf(!available)('BullMQ task queue on Redis', () => {
   afterAll(async () => {
     await Promise.all(opened.map((q) => q.close()));
-    const redis = new Redis(REDIS_TEST_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisKeys(prefix);
   });
 
   it('two workers share one queue and complete every task', async () => {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const PG_ADMIN_URL = process.env.TACHYON_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
@@ -59,6 +60,18 @@ export async function createTempDatabase(label = 'test'): Promise<TempDatabase> 
       await client.end();
     },
   };
+}
+
+/** Deletes every key under a run's prefix (suites call it after they close). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_TEST_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
 }
 
 /** A Redis key prefix unique to this run. */
