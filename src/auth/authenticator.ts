@@ -48,15 +48,13 @@ export class Authenticator {
    */
   cachedPrincipal(header: string | undefined): Principal | undefined {
     const token = parseBearer(header);
-    if (!token) return undefined;
-    const cached = this.cache.get(token);
-    return cached && cached.expires > this.clock.now() ? cached.principal : undefined;
+    return token === undefined ? undefined : this.live(token, this.clock.now())?.principal;
   }
 
   async resolve(token: string): Promise<Principal | undefined> {
     const now = this.clock.now();
-    const cached = this.cache.get(token);
-    if (cached && cached.expires > now) return cached.principal;
+    const cached = this.live(token, now);
+    if (cached) return cached.principal;
     const principal = await this.users.principalForHash(hashToken(token));
     if (this.cache.size >= this.maxEntries) {
       // Maps iterate in insertion order: dropping the first key evicts the oldest entry.
@@ -65,6 +63,12 @@ export class Authenticator {
     }
     this.cache.set(token, { principal, expires: now + this.ttlMs });
     return principal;
+  }
+
+  /** The cached answer for a token, if it has not expired (positive or negative). */
+  private live(token: string, now: number): Entry | undefined {
+    const cached = this.cache.get(token);
+    return cached && cached.expires > now ? cached : undefined;
   }
 
   /** Forgets cached principals (after a user gains an account or a key is revoked). */
