@@ -84,8 +84,12 @@ export class Connection {
   send(frame: ServerFrame): void {
     if (this.closed) return;
     if (frame.type === 'error') this.metrics.errorFrames++;
+    this.write(this.codec.encode(frame));
+  }
+
+  private write(data: string | Buffer): void {
     this.framesInFlight++;
-    this.transport.send(this.codec.encode(frame), this.written);
+    this.transport.send(data, this.written);
   }
 
   /**
@@ -127,8 +131,7 @@ export class Connection {
     const messages = this.outbox.take(!congested);
     if (messages.length > 0) {
       const frame = this.codec.batch(messages);
-      this.framesInFlight++;
-      this.transport.send(frame, this.written);
+      this.write(frame);
       // JSON frames are ASCII here (symbols, numbers, ids), so length is the byte count.
       this.metrics.recordSent(messages.length, frame.length);
       for (const message of messages) this.metrics.recordLatency(now - message.ts);
