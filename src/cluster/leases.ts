@@ -1,0 +1,93 @@
+/**
+ * Leases in PostgreSQL: the one coordination primitive of the scaled deployment (account shard
+ * ownership, the feed leader, run-once jobs). Every operation is one statement, atomic on both
+ * engines, timed by the database's clock. See 007_cluster.sql for the fencing rule.
+ */
+import type { Queryable } from '../db/database.ts';
+
+export interface Lease {
+  name: string;
+  holder: string;
+  epoch: number;
+  /** Epoch milliseconds (database time) at which the lease lapses unless renewed. */
+  expiresAt: number;
+  address: string | null;
+}
+
+interface LeaseRow {
+  name: string;
+  holder: string;
+  epoch: string | number;
+  expires_at: Date | string;
+  address: string | null;
+}
+
+const COLUMNS = 'name, holder, epoch, expires_at, address';
+
+function toLease(row: LeaseRow): Lease {
+  return { name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: new Date(row.expires_at).getTime(), address: row.address };
+}
+
+export class LeaseStore {
+  constructor(
+    private readonly db: Queryable,
+    /** This instance's identity as a holder. */
+    readonly holder: string,
+    /** Where this instance answers forwarded requests (published with every lease it holds). */
+    private readonly address: string | null = null,
+  ) {}
+
+  /**
+   * Takes every named lease that is free, lapsed or already ours, for `ttlMs` from now. Returns the
+   * leases this instance holds afterwards among `names`. A lapsed lease taken again (even by its
+   * previous holder) gets a new epoch: whatever the holder had loaded under the old one is stale.
+   */
+  async acquire(names: readonly string[], ttlMs: number): Promise<Lease[]> {
+    if (names.length === 0) return [];
+    const { rows } = await this.db.query<LeaseRow>(
+      `INSERT INTO cluster_leases AS l (name, holder, epoch, expires_at, address)
+         SELECT n, $2, 1, now() + $3 * interval '1 millisecond', $4 FROM unnest($1::text[]) AS n
+       ON CONFLICT (name) DO UPDATE SET
+         holder = EXCLUDED.holder,
+         epoch = CASE WHEN l.holder = EXCLUDED.holder AND l.expires_at >= now() THEN l.epoch ELSE l.epoch + 1 END,
+         expires_at = EXCLUDED.expires_at,
+         address = EXCLUDED.address
+       WHERE l.holder = EXCLUDED.holder OR l.expires_at < now()
+       RETURNING ${COLUMNS}`,
+      [names, this.holder, ttlMs, this.address],
+    );
+    return rows.map(toLease);
+  }
+
+  /**
+   * Extends the leases among `names` that this instance still holds and that have not lapsed; returns
+   * them. A lease missing from the answer is lost (or lapsed): its state must be dropped or reloaded.
+   */
+  async renew(names: readonly string[], ttlMs: number): Promise<Lease[]> {
+    if (names.length === 0) return [];
+    const { rows } = await this.db.query<LeaseRow>(
+      `UPDATE cluster_leases SET expires_at = now() + $3 * interval '1 millisecond', address = $4
+        WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at >= now()
+        RETURNING ${COLUMNS}`,
+      [names, this.holder, ttlMs, this.address],
+    );
+    return rows.map(toLease);
+  }
+
+  /** Lets the named leases lapse now (after the holder's last write), so another instance takes them at once. */
+  async release(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.db.query(`UPDATE cluster_leases SET expires_at = now() - interval '1 millisecond' WHERE name = ANY($1::text[]) AND holder = $2`, [
+      names,
+      this.holder,
+    ]);
+  }
+
+  /** The current rows for `names` (all leases when omitted), lapsed ones included. */
+  async list(names?: readonly string[]): Promise<Lease[]> {
+    const { rows } = names
+      ? await this.db.query<LeaseRow>(`SELECT ${COLUMNS} FROM cluster_leases WHERE name = ANY($1::text[]) ORDER BY name`, [names])
+      : await this.db.query<LeaseRow>(`SELECT ${COLUMNS} FROM cluster_leases ORDER BY name`);
+    return rows.map(toLease);
+  }
+}
