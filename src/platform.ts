@@ -51,6 +51,9 @@ import { tradingRoutes } from './trading/routes.ts';
 import { loadTestRoutes } from './loadtest/api/routes.ts';
 import { LoadTestService } from './loadtest/api/service.ts';
 import { RunStore } from './loadtest/api/store.ts';
+import { MemoryWatch } from './profiling/memory-watch.ts';
+import { profilingRoutes } from './profiling/routes.ts';
+import { ProfilingSessions } from './profiling/sessions.ts';
 import { VERSION } from './version.ts';
 
 export interface PlatformOptions {
@@ -85,6 +88,8 @@ export interface Platform {
   readonly loadTests: LoadTestService;
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
   readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
+  /** Profiling sessions through the process's inspector and the post-GC heap watch (admin). */
+  readonly profiling: { sessions: ProfilingSessions; memory: MemoryWatch };
   readonly app: FastifyInstance;
   /** Credentials created on this start (first start, or tokens from configuration). */
   readonly demo: DemoCredentials | undefined;
@@ -190,6 +195,12 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await loadTestStore.abandonStale(db.kind === 'embedded' ? 0 : config.loadtest.maxDurationMs + 60_000);
     const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger });
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
+    // ---- profiling sessions and leak detection (admin) ----
+    const profiling = new ProfilingSessions(config.profiling, clock, logger);
+    built.push(() => profiling.close());
+    const memoryWatch = new MemoryWatch({ ...config.profiling.leak, maxSnapshotBytes: config.profiling.maxSnapshotBytes, dir: config.profiling.dir }, logger);
+    observability.metrics.registerCollector('memory', () => memoryWatch.metrics());
+    await app.register(profilingRoutes(profiling, memoryWatch, config.profiling.maxDurationMs));
     await app.ready();
 
     let started = false;
@@ -211,6 +222,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
       loadTests,
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
+      profiling: { sessions: profiling, memory: memoryWatch },
       app,
       demo,
       async listen() {
@@ -221,6 +233,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         equitySnapshots.start();
         analysisPool.warm();
         strategyPerformance.start();
+        memoryWatch.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
         loadTests.setDefaultTarget(address);
@@ -231,6 +244,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           shuttingDown = true;
           // A load test aimed at this instance must stop before the server drains.
           await loadTests.close();
+          await profiling.close();
+          await memoryWatch.stop();
           realtime.stop();
           await app.close();
           equitySnapshots.stop();

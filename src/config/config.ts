@@ -5,7 +5,8 @@
  * and what it accepts.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../kernel/errors.ts';
 import { parseFlagOverrides } from './flags.ts';
 
@@ -157,6 +158,24 @@ export interface TachyonConfig {
     /** How often strategies whose symbols got new bars are recomputed. */
     performanceRefreshMs: number;
   };
+  /** Profiling sessions and leak detection (src/profiling), admin only. */
+  profiling: {
+    dir: string;
+    maxDurationMs: number;
+    maxSnapshotBytes: number;
+    keep: number;
+    cpuSamplingIntervalUs: number;
+    heapSamplingIntervalBytes: number;
+    leak: {
+      windowMs: number;
+      minSamples: number;
+      minGrowthBytesPerMinute: number;
+      minR2: number;
+      snapshots: boolean;
+      snapshotGapMs: number;
+      snapshotCooldownMs: number;
+    };
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -261,6 +280,23 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       inlineSymbolBars: read.int('TACHYON_ANALYSIS_INLINE_SYMBOL_BARS', 600_000, 0, 1_000_000_000),
       performanceRefreshMs: read.int('TACHYON_ANALYSIS_PERFORMANCE_REFRESH_MS', 60_000, 100, 86_400_000),
     },
+    profiling: {
+      dir: resolve(read.string('TACHYON_PROFILE_DIR', join(tmpdir(), 'tachyon-profiles'))),
+      maxDurationMs: read.int('TACHYON_PROFILE_MAX_DURATION_MS', 120_000, 100, 3_600_000),
+      maxSnapshotBytes: read.int('TACHYON_PROFILE_MAX_SNAPSHOT_MB', 512, 1, 65_536) * 1_048_576,
+      keep: read.int('TACHYON_PROFILE_KEEP', 20, 1, 1000),
+      cpuSamplingIntervalUs: read.int('TACHYON_PROFILE_CPU_INTERVAL_US', 1000, 50, 1_000_000),
+      heapSamplingIntervalBytes: read.int('TACHYON_PROFILE_HEAP_INTERVAL_BYTES', 32_768, 512, 16 * 1_048_576),
+      leak: {
+        windowMs: read.int('TACHYON_LEAK_WINDOW_MS', 15 * 60_000, 1_000, 86_400_000),
+        minSamples: read.int('TACHYON_LEAK_MIN_SAMPLES', 10, 3, 100_000),
+        minGrowthBytesPerMinute: read.int('TACHYON_LEAK_MIN_GROWTH_BYTES_PER_MIN', 1_048_576, 1, 1_073_741_824),
+        minR2: read.fraction('TACHYON_LEAK_MIN_R2', 0.8),
+        snapshots: read.bool('TACHYON_LEAK_SNAPSHOTS', true),
+        snapshotGapMs: read.int('TACHYON_LEAK_SNAPSHOT_GAP_MS', 30_000, 0, 3_600_000),
+        snapshotCooldownMs: read.int('TACHYON_LEAK_SNAPSHOT_COOLDOWN_MS', 3_600_000, 0, 86_400_000),
+      },
+    },
   };
   read.throwIfInvalid();
   return config;
@@ -279,6 +315,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     realtime: { ...base.realtime, ...overrides.realtime },
     trading: { ...base.trading, ...overrides.trading },
     analysis: { ...base.analysis, ...overrides.analysis },
+    profiling: { ...base.profiling, ...overrides.profiling },
   };
 }
 

@@ -1,0 +1,188 @@
+/**
+ * Profiling sessions (admin): one at a time per instance, each with a hard cap on duration and size,
+ * kept on disk as the file DevTools opens plus a summary computed here. Older sessions' files are
+ * deleted when more than `keep` sessions exist, so profiling cannot fill the disk.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../kernel/clock.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../kernel/errors.ts';
+import { CpuProfiler, HeapSampler, writeHeapSnapshot } from './inspector.ts';
+import { ownedSizesByConstructor, sizesByConstructor, summarizeCpuProfile, summarizeHeapSampling, topConstructors, type HeapSnapshot } from './summaries.ts';
+
+export const PROFILE_KINDS = ['cpu', 'heap-sampling', 'heap-snapshot'] as const;
+export type ProfileKind = (typeof PROFILE_KINDS)[number];
+
+const EXTENSION: Record<ProfileKind, string> = { cpu: 'cpuprofile', 'heap-sampling': 'heapprofile', 'heap-snapshot': 'heapsnapshot' };
+
+export interface ProfilingConfig {
+  /** Where profile files are written. */
+  dir: string;
+  /** Hard cap on a session's duration; a session stops by itself then. */
+  maxDurationMs: number;
+  /** Hard cap on a heap snapshot's size. */
+  maxSnapshotBytes: number;
+  /** Sessions (and their files) kept. */
+  keep: number;
+  cpuSamplingIntervalUs: number;
+  heapSamplingIntervalBytes: number;
+}
+
+export interface ProfilingSession {
+  id: string;
+  kind: ProfileKind;
+  state: 'running' | 'completed' | 'failed';
+  startedBy: string;
+  startedAt: string;
+  endedAt: string | null;
+  /** The duration asked for (the cap applies); a heap snapshot is instantaneous. */
+  durationLimitMs: number;
+  fileName: string | null;
+  bytes: number | null;
+  summary: unknown;
+  error: string | null;
+}
+
+interface Running {
+  session: ProfilingSession;
+  timer: NodeJS.Timeout;
+  finish(): Promise<void>;
+}
+
+export class ProfilingSessions {
+  private readonly sessions: ProfilingSession[] = [];
+  private running: Running | undefined;
+  private snapshotting: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: ProfilingConfig,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  list(): ProfilingSession[] {
+    return [...this.sessions].reverse();
+  }
+
+  get(id: string): ProfilingSession {
+    const session = this.sessions.find((s) => s.id === id);
+    if (!session) throw new NotFoundError(`no profiling session ${id}`);
+    return session;
+  }
+
+  /** The file of a completed session, for download. */
+  file(id: string): { path: string; fileName: string } {
+    const session = this.get(id);
+    if (session.state !== 'completed' || !session.fileName) throw new ConflictError(`profiling session ${id} is ${session.state}: no file to download`);
+    return { path: join(this.config.dir, session.fileName), fileName: session.fileName };
+  }
+
+  async start(kind: ProfileKind, durationMs: number, startedBy: string): Promise<ProfilingSession> {
+    if (this.running || this.snapshotting) throw new ConflictError('a profiling session is already running on this instance: stop it first', { running: this.running?.session.id });
+    if (durationMs > this.config.maxDurationMs) {
+      throw new UnprocessableError('profiling_too_long', `durationMs is capped at ${this.config.maxDurationMs} ms on this instance`, { maxDurationMs: this.config.maxDurationMs });
+    }
+    mkdirSync(this.config.dir, { recursive: true });
+    const session: ProfilingSession = {
+      id: randomUUID(),
+      kind,
+      state: 'running',
+      startedBy,
+      startedAt: new Date(this.clock.now()).toISOString(),
+      endedAt: null,
+      durationLimitMs: kind === 'heap-snapshot' ? 0 : durationMs,
+      fileName: null,
+      bytes: null,
+      summary: null,
+      error: null,
+    };
+    this.remember(session);
+    if (kind === 'heap-snapshot') {
+      // Answer at once; the snapshot pauses the process while V8 walks the heap.
+      this.snapshotting = this.snapshot(session).finally(() => (this.snapshotting = undefined));
+      return session;
+    }
+    const profiler = kind === 'cpu' ? new CpuProfiler() : new HeapSampler();
+    if (profiler instanceof CpuProfiler) await profiler.start(this.config.cpuSamplingIntervalUs);
+    else await profiler.start(this.config.heapSamplingIntervalBytes);
+    let finishing: Promise<void> | undefined;
+    const finish = () =>
+      (finishing ??= (async () => {
+        clearTimeout(running.timer);
+        try {
+          const profile = await profiler.stop();
+          const json = JSON.stringify(profile);
+          const fileName = `${session.id}.${EXTENSION[kind]}`;
+          await writeFile(join(this.config.dir, fileName), json);
+          Object.assign(session, {
+            fileName,
+            bytes: Buffer.byteLength(json),
+            summary: profiler instanceof CpuProfiler ? summarizeCpuProfile(profile as never) : summarizeHeapSampling(profile as never),
+          });
+          this.complete(session);
+        } catch (error) {
+          this.fail(session, error);
+        } finally {
+          this.running = undefined;
+        }
+      })());
+    const running: Running = { session, timer: setTimeout(() => void finish(), durationMs), finish };
+    running.timer.unref();
+    this.running = running;
+    return session;
+  }
+
+  /** Stops the running session now and returns it with its result. */
+  async stop(): Promise<ProfilingSession> {
+    const running = this.running;
+    if (running) {
+      await running.finish();
+      return running.session;
+    }
+    throw new ConflictError('no profiling session is running on this instance');
+  }
+
+  /** Stops a running session (platform shutdown); files stay for the operator. */
+  async close(): Promise<void> {
+    await this.running?.finish();
+    await this.snapshotting;
+  }
+
+  private async snapshot(session: ProfilingSession): Promise<void> {
+    const fileName = `${session.id}.${EXTENSION['heap-snapshot']}`;
+    const path = join(this.config.dir, fileName);
+    try {
+      const bytes = await writeHeapSnapshot(path, this.config.maxSnapshotBytes);
+      const parsed = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshot;
+      Object.assign(session, { fileName, bytes, summary: { byConstructor: topConstructors(sizesByConstructor(parsed)), ownedByConstructor: topConstructors(ownedSizesByConstructor(parsed)) } });
+      this.complete(session);
+    } catch (error) {
+      rmSync(path, { force: true });
+      this.fail(session, error);
+    }
+  }
+
+  private complete(session: ProfilingSession): void {
+    session.state = 'completed';
+    session.endedAt = new Date(this.clock.now()).toISOString();
+    this.logger.info({ profiling: session.id, kind: session.kind, bytes: session.bytes }, 'profiling session completed');
+  }
+
+  private fail(session: ProfilingSession, error: unknown): void {
+    session.state = 'failed';
+    session.endedAt = new Date(this.clock.now()).toISOString();
+    session.error = (error as Error).message;
+    this.logger.warn({ err: error, profiling: session.id }, 'profiling session failed');
+  }
+
+  private remember(session: ProfilingSession): void {
+    this.sessions.push(session);
+    while (this.sessions.length > this.config.keep) {
+      const old = this.sessions.shift()!;
+      if (old.fileName) rmSync(join(this.config.dir, old.fileName), { force: true });
+    }
+  }
+}
