@@ -7,6 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/routes.ts';
+import { DatabaseAdvisor } from './advisor/advisor.ts';
+import { IndexAdvisor } from './advisor/index-advisor.ts';
+import { PlanSampler } from './advisor/plans.ts';
+import { advisorRoutes } from './advisor/routes.ts';
 import { StrategyPerformance } from './analysis/performance.ts';
 import { analysisRoutes } from './analysis/routes.ts';
 import { AnalysisService } from './analysis/service.ts';
@@ -88,6 +92,8 @@ export interface Platform {
   readonly loadTests: LoadTestService;
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
   readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
+  /** Statement statistics, plans of slow statements, index advice (admin). */
+  readonly advisor: DatabaseAdvisor;
   /** Profiling sessions through the process's inspector and the post-GC heap watch (admin). */
   readonly profiling: { sessions: ProfilingSessions; memory: MemoryWatch };
   readonly app: FastifyInstance;
@@ -121,6 +127,17 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
 
+    // ---- database advisor: plans of slow statements, index advice (admin) ----
+    const planSampling = flags.register({ name: 'observability.plan-sampling', description: 'Capture EXPLAIN ANALYZE plans of statements slower than TACHYON_PLAN_THRESHOLD_MS (rate-limited)', default: true });
+    const { advisor: advisorConfig } = config;
+    const plans = new PlanSampler(db, { thresholdMs: advisorConfig.planThresholdMs, minIntervalMs: advisorConfig.planMinIntervalMs, perStatementMs: advisorConfig.planPerStatementMs, keep: advisorConfig.plansKept }, logger, planSampling);
+    built.push(() => plans.close());
+    const advisor = new DatabaseAdvisor({
+      db,
+      plans,
+      indexes: new IndexAdvisor(db, plans, { minCostReduction: advisorConfig.minCostReduction, scratchMaxRows: advisorConfig.scratchMaxRows }, logger),
+      statementStats: (limit) => observability.database.statementStats(limit),
+    });
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
     const cacheModule = await createCacheModule({ config, flags, bus, db, logger, span: (name, attributes, fn) => observability.tracing.childSpan(name, attributes, fn) });
     built.push(() => cacheModule.close());
@@ -188,7 +205,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       analysisRoutes({ analysis, performance: strategyPerformance, strategies, queue: taskQueue, owners: new TaskOwners(db), clock, cached: cacheModule.routeCache }),
     );
     await cacheModule.routes(app);
-    await app.register(performanceRoutes({ observability, authenticator, db, metricsToken: config.metricsToken }));
+    await app.register(performanceRoutes({ observability, authenticator, db, metricsToken: config.metricsToken, statements: () => advisor.statements() }));
+    await app.register(advisorRoutes(advisor));
     await app.register(realtimeRoutes(realtime, authenticator, config.realtime));
     // ---- load tests (admin API) ----
     const loadTestStore = new RunStore(db);
@@ -222,6 +240,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
       loadTests,
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
+      advisor,
       profiling: { sessions: profiling, memory: memoryWatch },
       app,
       demo,
@@ -246,6 +265,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await loadTests.close();
           await profiling.close();
           await memoryWatch.stop();
+          plans.close();
+          await plans.idle();
           realtime.stop();
           await app.close();
           equitySnapshots.stop();

@@ -158,6 +158,15 @@ export interface TachyonConfig {
     /** How often strategies whose symbols got new bars are recomputed. */
     performanceRefreshMs: number;
   };
+  /** The database advisor (src/advisor): plan sampling of slow statements and index advice. */
+  advisor: {
+    planThresholdMs: number;
+    planMinIntervalMs: number;
+    planPerStatementMs: number;
+    plansKept: number;
+    minCostReduction: number;
+    scratchMaxRows: number;
+  };
   /** Profiling sessions and leak detection (src/profiling), admin only. */
   profiling: {
     dir: string;
@@ -280,6 +289,14 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       inlineSymbolBars: read.int('TACHYON_ANALYSIS_INLINE_SYMBOL_BARS', 600_000, 0, 1_000_000_000),
       performanceRefreshMs: read.int('TACHYON_ANALYSIS_PERFORMANCE_REFRESH_MS', 60_000, 100, 86_400_000),
     },
+    advisor: {
+      planThresholdMs: read.int('TACHYON_PLAN_THRESHOLD_MS', 100, 1, 3_600_000),
+      planMinIntervalMs: read.int('TACHYON_PLAN_MIN_INTERVAL_MS', 10_000, 0, 3_600_000),
+      planPerStatementMs: read.int('TACHYON_PLAN_PER_STATEMENT_MS', 300_000, 0, 86_400_000),
+      plansKept: read.int('TACHYON_PLANS_KEPT', 3, 1, 100),
+      minCostReduction: read.fraction('TACHYON_ADVISOR_MIN_COST_REDUCTION', 0.5),
+      scratchMaxRows: read.int('TACHYON_ADVISOR_SCRATCH_MAX_ROWS', 1_000_000, 0, 1_000_000_000),
+    },
     profiling: {
       dir: resolve(read.string('TACHYON_PROFILE_DIR', join(tmpdir(), 'tachyon-profiles'))),
       maxDurationMs: read.int('TACHYON_PROFILE_MAX_DURATION_MS', 120_000, 100, 3_600_000),
@@ -315,6 +332,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     realtime: { ...base.realtime, ...overrides.realtime },
     trading: { ...base.trading, ...overrides.trading },
     analysis: { ...base.analysis, ...overrides.analysis },
+    advisor: { ...base.advisor, ...overrides.advisor },
     profiling: { ...base.profiling, ...overrides.profiling },
   };
 }

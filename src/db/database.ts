@@ -26,6 +26,13 @@ export interface QueryObservation {
   ok: boolean;
   /** `primary` or `replica`. */
   target: 'primary' | 'replica';
+  /** Rows returned or affected (0 when the query failed). */
+  rows: number;
+  /**
+   * The query's parameters, by reference: an observer that keeps them (to explain a slow statement
+   * later) keeps only the ones it samples, and never changes them.
+   */
+  params: readonly unknown[] | undefined;
 }
 
 export type QueryObserver = (observation: QueryObservation) => void;
@@ -61,15 +68,15 @@ export class Observers {
     for (const observer of this.list) observer(observation);
   }
   /** Wraps a query so its duration is reported when anyone listens. */
-  async time<R>(sql: string, target: 'primary' | 'replica', run: () => Promise<R>): Promise<R> {
+  async time<R extends { rowCount: number }>(sql: string, params: readonly unknown[] | undefined, target: 'primary' | 'replica', run: () => Promise<R>): Promise<R> {
     if (this.list.size === 0) return run();
     const start = performance.now();
     try {
       const result = await run();
-      this.emit({ sql, durationMs: performance.now() - start, ok: true, target });
+      this.emit({ sql, durationMs: performance.now() - start, ok: true, target, rows: result.rowCount, params });
       return result;
     } catch (error) {
-      this.emit({ sql, durationMs: performance.now() - start, ok: false, target });
+      this.emit({ sql, durationMs: performance.now() - start, ok: false, target, rows: 0, params });
       throw error;
     }
   }

@@ -79,14 +79,14 @@ class ServerDatabase implements Database {
         : {
             query: <T>(sql: string, params?: readonly unknown[]) => {
               const target = replicaQueryables[this.nextReplica++ % replicaQueryables.length]!;
-              return this.observers.time(sql, 'replica', () => target.query<T>(sql, params));
+              return this.observers.time(sql, params, 'replica', () => target.query<T>(sql, params));
             },
             exec: (sql: string) => this.exec(sql),
           };
   }
 
   query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.observers.time(sql, 'primary', () => this.plain.query<T>(sql, params));
+    return this.observers.time(sql, params, 'primary', () => this.plain.query<T>(sql, params));
   }
 
   exec(sql: string): Promise<void> {

@@ -93,7 +93,7 @@ class EmbeddedDatabase implements Database {
   }
 
   query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.observers.time(sql, 'primary', () => this.plain.query<T>(sql, params));
+    return this.observers.time(sql, params, 'primary', () => this.plain.query<T>(sql, params));
   }
 
   exec(sql: string): Promise<void> {

@@ -22,10 +22,50 @@ export interface DatabaseTelemetryOptions {
   enabled: () => boolean;
 }
 
+/** Every this many calls of a statement, the call site is sampled again (a stack trace costs ~10 µs). */
+const SOURCE_SAMPLE_EVERY = 1000;
+
+/** In-app statement statistics (what pg_stat_statements keeps, plus percentiles and the call site). */
+interface StatementEntry {
+  histogram: Histogram;
+  calls: number;
+  errors: number;
+  totalMs: number;
+  rows: number;
+  /** The first frame outside the database and telemetry layers, from a sampled stack. */
+  source: string | undefined;
+}
+
+export interface StatementStats {
+  statement: string;
+  calls: number;
+  errors: number;
+  totalMs: number;
+  meanMs: number;
+  p95Ms: number;
+  p99Ms: number;
+  rows: number;
+  source: string | null;
+}
+
+const cwd = `${process.cwd()}/`;
+
+/** `Class.method (src/x/y.ts:12)` from a stack: the first caller outside the database and telemetry layers. */
+export function callSite(stack: string | undefined): string | undefined {
+  for (const line of stack?.split('\n').slice(1) ?? []) {
+    const match = /at (?:async )?(?:(.+?) \()?(?:file:\/\/)?([^()]+?):(\d+):\d+\)?$/.exec(line.trim());
+    if (!match) continue;
+    const [, fn, file, lineNo] = match;
+    if (!file!.startsWith(cwd) || /\/node_modules\/|\/src\/(db|observability)\//.test(file!)) continue;
+    return `${fn ?? '(anonymous)'} (${file!.slice(cwd.length)}:${lineNo})`;
+  }
+  return undefined;
+}
+
 export class DatabaseTelemetry {
   readonly window: LatencyWindow;
   private readonly names = new StatementNames();
-  private readonly statements = new Map<string, Histogram>();
+  private readonly statements = new Map<string, StatementEntry>();
   private readonly duration: SeriesHistogram<'statement' | 'target' | 'outcome'>;
   private readonly unobserve: () => void;
 
@@ -48,9 +88,13 @@ export class DatabaseTelemetry {
     const statement = this.names.of(o.sql);
     this.duration.series(statement, o.target, o.ok ? 'ok' : 'error').observe(o.durationMs / 1000);
     this.window.record(o.durationMs, !o.ok);
-    let histogram = this.statements.get(statement);
-    if (!histogram) this.statements.set(statement, (histogram = createHistogram()));
-    recordMs(histogram, o.durationMs);
+    let entry = this.statements.get(statement);
+    if (!entry) this.statements.set(statement, (entry = { histogram: createHistogram(), calls: 0, errors: 0, totalMs: 0, rows: 0, source: undefined }));
+    recordMs(entry.histogram, o.durationMs);
+    if (entry.calls++ % SOURCE_SAMPLE_EVERY === 0) entry.source = callSite(new Error().stack) ?? entry.source;
+    if (!o.ok) entry.errors++;
+    entry.totalMs += o.durationMs;
+    entry.rows += o.rows;
     this.span(o, statement);
   }
 
@@ -72,8 +116,19 @@ export class DatabaseTelemetry {
   /** Statements by p95 since start (the pg_stat_statements view, with percentiles). */
   slowest(limit = 10) {
     return [...this.statements]
-      .map(([statement, h]) => ({ statement, ...latencyStats(h) }))
+      .map(([statement, e]) => ({ statement, ...latencyStats(e.histogram) }))
       .sort((a, b) => b.p95 - a.p95)
+      .slice(0, limit);
+  }
+
+  /** Per-statement statistics since start, by total time (where the database's time goes). */
+  statementStats(limit = 20): StatementStats[] {
+    return [...this.statements]
+      .map(([statement, e]) => {
+        const stats = latencyStats(e.histogram);
+        return { statement, calls: e.calls, errors: e.errors, totalMs: e.totalMs, meanMs: e.totalMs / e.calls, p95Ms: stats.p95, p99Ms: stats.p99, rows: e.rows, source: e.source ?? null };
+      })
+      .sort((a, b) => b.totalMs - a.totalMs)
       .slice(0, limit);
   }
 

@@ -16,6 +16,8 @@ export interface PerformanceRouteDeps {
   authenticator: Authenticator;
   db: Database;
   metricsToken: string | undefined;
+  /** Top statements by total time from every source (the database advisor). */
+  statements: () => Promise<object>;
 }
 
 const admin = { access: 'admin' } as const;
@@ -72,6 +74,7 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
       engine: deps.db.kind,
       queries: o.database.window.all(),
       slowestStatements: o.database.slowest(),
+      topStatements: await deps.statements(),
       pool: deps.db.stats(),
     }));
 

@@ -1,0 +1,45 @@
+/**
+ * Database advisor routes (admin), under each of the performance prefixes:
+ * `GET /database/statements`, `GET /database/statements/:id`, `GET /database/advice`,
+ * `POST /database/advice` (analyze the sampled statements now), `POST /database/advice/:id/apply`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { PERFORMANCE_PREFIXES } from '../observability/routes.ts';
+import type { DatabaseAdvisor } from './advisor.ts';
+
+const admin = { access: 'admin' } as const;
+const tags = ['database advisor'];
+const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) });
+
+export function advisorRoutes(advisor: DatabaseAdvisor) {
+  async function api(fastify: FastifyInstance): Promise<void> {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.get('/database/statements', { config: admin, schema: { tags, summary: 'Top statements by total time: in-app statistics joined with pg_stat_statements' } }, async () =>
+      advisor.statements(),
+    );
+
+    app.get('/database/statements/:id', { config: admin, schema: { tags, summary: 'One statement: statistics, last plans with costly nodes, index suggestions', params: Id } }, async (request) =>
+      advisor.statement(request.params.id),
+    );
+
+    app.get('/database/advice', { config: admin, schema: { tags, summary: 'Index suggestions so far, unused and duplicate indexes' } }, async () => ({
+      suggestions: advisor.indexes.list(),
+      ...(await advisor.indexHealth()),
+    }));
+
+    app.post('/database/advice', { config: admin, schema: { tags, summary: 'Test candidate indexes for the sampled slow statements now (HypoPG on a server that has it)' } }, async () => ({
+      ...(await advisor.indexes.advise()),
+      ...(await advisor.indexHealth()),
+    }));
+
+    app.post('/database/advice/:id/apply', { config: admin, schema: { tags, summary: 'Build a suggested index (CONCURRENTLY on a server) and measure the statement before and after', params: Id } }, async (request) =>
+      advisor.indexes.apply(request.params.id),
+    );
+  }
+
+  return async function plugin(fastify: FastifyInstance): Promise<void> {
+    for (const prefix of PERFORMANCE_PREFIXES) await fastify.register(api, { prefix });
+  };
+}
