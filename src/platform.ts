@@ -10,7 +10,8 @@ import { adminRoutes } from './admin/routes.ts';
 import { DatabaseAdvisor } from './advisor/advisor.ts';
 import { IndexAdvisor } from './advisor/index-advisor.ts';
 import { PlanSampler } from './advisor/plans.ts';
-import { advisorRoutes } from './advisor/routes.ts';
+import { Recommendations } from './advisor/recommendations.ts';
+import { advisorRoutes, recommendationRoutes } from './advisor/routes.ts';
 import { StrategyPerformance } from './analysis/performance.ts';
 import { analysisRoutes } from './analysis/routes.ts';
 import { AnalysisService } from './analysis/service.ts';
@@ -58,6 +59,8 @@ import { RunStore } from './loadtest/api/store.ts';
 import { MemoryWatch } from './profiling/memory-watch.ts';
 import { profilingRoutes } from './profiling/routes.ts';
 import { ProfilingSessions } from './profiling/sessions.ts';
+import type { FrameCost } from './profiling/summaries.ts';
+import { WINDOWS } from './observability/windows.ts';
 import { VERSION } from './version.ts';
 
 export interface PlatformOptions {
@@ -219,6 +222,31 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const memoryWatch = new MemoryWatch({ ...config.profiling.leak, maxSnapshotBytes: config.profiling.maxSnapshotBytes, dir: config.profiling.dir }, logger);
     observability.metrics.registerCollector('memory', () => memoryWatch.metrics());
     await app.register(profilingRoutes(profiling, memoryWatch, config.profiling.maxDurationMs));
+    // ---- recommendations: rules over what every component above measures ----
+    const recommendations = new Recommendations(db, {
+      cacheClasses: () => {
+        const { hits, misses } = cacheModule.cache.stats.metrics();
+        return Object.entries(hits.byTier).map(([name, h]) => ({ name, hits: h.l1! + h.l2! + h.db!, misses: misses.byTier[name]!.db! }));
+      },
+      cacheHitTarget: 0.95,
+      indexSuggestions: () => advisor.indexes.list(),
+      indexHealth: () => advisor.indexHealth(),
+      pool: () => db.stats(),
+      eventLoopDelayP99Ms: async () => ((await observability.metrics.registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds')?.get())?.values[0]?.value ?? 0) * 1000,
+      latestCpuProfile: () => (profiling.list().find((p) => p.kind === 'cpu' && p.state === 'completed')?.summary as { topSelf: FrameCost[] } | undefined)?.topSelf,
+      memory: () => {
+        const status = memoryWatch.status();
+        return { suspected: status.suspected, trend: status.trend, growth: status.lastReport?.growth ?? null };
+      },
+      routes: () => observability.http.routes(WINDOWS['5m']),
+      queueDepth: async () => (await taskQueue.stats()).depth,
+      websocket: async () => realtime.stats(),
+      flags: () => flags.list(),
+      barPartitions: async () =>
+        (await db.query<{ name: string }>(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'bars_1m'::regclass ORDER BY 1`)).rows.map((r) => r.name),
+      now: () => clock.now(),
+    });
+    await app.register(recommendationRoutes(recommendations));
     await app.ready();
 
     let started = false;

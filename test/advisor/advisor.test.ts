@@ -9,6 +9,12 @@ import type { IndexSuggestion } from '../../src/advisor/index-advisor.ts';
 import { engines } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
+async function recommendations(t: TestPlatform) {
+  const res = await t.platform.app.inject({ url: '/api/performance/recommendations', headers: t.admin });
+  expect(res.statusCode).toBe(200);
+  return res.json<{ recommendations: Array<{ id: string; rule: string; state: string; apply: string; evidence: Record<string, unknown> }> }>().recommendations;
+}
+
 const PROBE = 'SELECT id, payload FROM advisor_probe WHERE account = $1 AND status = $2';
 
 describe.each(await engines())('database advisor on $name', (engine) => {
@@ -66,6 +72,10 @@ describe.each(await engines())('database advisor on $name', (engine) => {
     expect(advice.unused.map((u) => u.index)).toContain('advisor_probe_payload');
     expect(advice.duplicate).toContainEqual(expect.objectContaining({ index: 'advisor_probe_payload_again', coveredBy: 'advisor_probe_payload' }));
 
+    const recommended = await recommendations(t);
+    expect(recommended.find((r) => r.id === `missing-index:${suggestion!.id}`)).toMatchObject({ state: 'new', apply: expect.stringContaining(`/advice/${suggestion!.id}/apply`) });
+    expect(recommended.find((r) => r.id === 'duplicate-index:advisor_probe_payload_again')).toBeDefined();
+
     const applied = await t.platform.app.inject({ method: 'POST', url: `/api/performance/database/advice/${suggestion!.id}/apply`, headers: t.admin });
     expect(applied.statusCode).toBe(200);
     const result = applied.json<IndexSuggestion>();
@@ -73,6 +83,25 @@ describe.each(await engines())('database advisor on $name', (engine) => {
     expect(result.applied!.costAfter!).toBeLessThan(result.applied!.costBefore! / 2);
     const again = await t.platform.app.inject({ method: 'POST', url: `/api/performance/database/advice/${suggestion!.id}/apply`, headers: t.admin });
     expect(again.statusCode).toBe(409);
+    const after = (await recommendations(t)).find((r) => r.id === `missing-index:${suggestion!.id}`);
+    expect(after).toMatchObject({ state: 'applied', evidence: { measured: { costBefore: result.applied!.costBefore } } });
+  });
+
+  it('recommendations: admin only, state set and kept, bad input refused', async () => {
+    expect((await t.platform.app.inject({ url: '/api/performance/recommendations', headers: t.trader })).statusCode).toBe(403);
+    t.platform.flags.set('http.coalesce', false);
+    try {
+      expect((await recommendations(t)).find((r) => r.id === 'flag-off:http.coalesce')).toMatchObject({ rule: 'flag-off', state: 'new' });
+      const put = (state: unknown, id = 'flag-off:http.coalesce') =>
+        t.platform.app.inject({ method: 'PUT', url: `/performance/recommendations/${encodeURIComponent(id)}`, headers: t.admin, payload: { state } });
+      expect((await put('dismissed')).json()).toMatchObject({ id: 'flag-off:http.coalesce', state: 'dismissed' });
+      expect((await recommendations(t)).find((r) => r.id === 'flag-off:http.coalesce')?.state).toBe('dismissed');
+      expect((await put('ignored')).statusCode).toBe(400);
+      expect((await put('applied', 'flag-off:no.such.flag')).statusCode).toBe(404);
+    } finally {
+      t.platform.flags.set('http.coalesce', true);
+    }
+    expect((await recommendations(t)).find((r) => r.id === 'flag-off:http.coalesce')).toBeUndefined();
   });
 
   it('the database metrics show the top statements by total time with both sources', async () => {
