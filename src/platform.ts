@@ -27,6 +27,7 @@ import { UserStore } from './auth/user-store.ts';
 import type { TachyonConfig } from './config/config.ts';
 import { FeatureFlags } from './config/flags.ts';
 import { createCacheModule } from './cache/module.ts';
+import { capacityRoutes } from './capacity/routes.ts';
 import { CACHE_METRICS_SHAPE } from './cache/stats.ts';
 import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Database } from './db/database.ts';
@@ -247,6 +248,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       now: () => clock.now(),
     });
     await app.register(recommendationRoutes(recommendations));
+    await app.register(capacityRoutes());
     await app.ready();
 
     let started = false;

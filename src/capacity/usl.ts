@@ -76,6 +76,7 @@ export function fitUsl(points: readonly UslPoint[]): UslFit {
   const r2 = total > 0 ? 1 - error(lambda) / total : 1;
   const peakConcurrency = kappa > 0 ? Math.sqrt((1 - sigma) / kappa) : Infinity;
   const fit = { lambda, sigma, kappa, r2, peakConcurrency, peakThroughput: 0 };
-  fit.peakThroughput = Number.isFinite(peakConcurrency) ? uslThroughput(fit, peakConcurrency) : lambda / Math.max(sigma, 1e-12);
+  // Without coherency the curve rises towards λ/σ (Amdahl); with neither, it has no ceiling.
+  fit.peakThroughput = Number.isFinite(peakConcurrency) ? uslThroughput(fit, peakConcurrency) : sigma > 0 ? lambda / sigma : Infinity;
   return fit;
 }

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   seed: { summary: 'generate historical 1-minute bars: seed --days N', load: async () => (await import('./seed.ts')).run },
   reconcile: { summary: 'check positions against fills and cash against its flows; exits 1 on any difference', load: async () => (await import('./reconcile.ts')).run },
   users: { summary: 'manage users: users create --name N --role trader|admin [--cash 100000]', load: async () => (await import('./users.ts')).run },
+  capacity: { summary: 'instances, cores, memory for a load: capacity --users N --requests-per-user R [--target-p95 MS] [--write-docs]', load: async () => (await import('./capacity.ts')).run },
   loadtest: { summary: 'run a load-test scenario: loadtest --scenario spike --target URL [--report DIR]', load: async () => (await import('./loadtest.ts')).run },
 };
 

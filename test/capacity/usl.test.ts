@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { loadMeasurements } from '../../src/capacity/measurements.ts';
+import { renderMarkdown, renderSvg, spliceGenerated } from '../../src/capacity/report.ts';
 import { planCapacity, type InstanceProfile } from '../../src/capacity/plan.ts';
 import { fitUsl, uslThroughput } from '../../src/capacity/usl.ts';
 import { createRandom } from '../../src/market-data/random.ts';
@@ -62,5 +67,51 @@ describe('capacity plan', () => {
   it('says when the target cannot be met', () => {
     const answer = planCapacity(profile, { users: 10, requestsPerUserPerSecond: 1, targetP95Ms: 1, headroom: 0.3 });
     expect(answer.infeasible).toMatch(/above the 1 ms target/);
+  });
+});
+
+describe('capacity from measurements', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tachyon-capacity-'));
+  const file = join(dir, 'capacity.json');
+  const truth = { lambda: 1000, sigma: 0.05, kappa: 0.001 };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      machine: { date: '2026-11-25T00:00:00Z' },
+      points: [1, 2, 4, 8, 16, 32].map((n) => ({ concurrency: n, throughput: uslThroughput(truth, n), meanMs: 1, p95Ms: 2 })),
+      p95ToMean: 2,
+      instance: { cores: 1, memoryBytes: 200 * 1_048_576, databaseConnections: 20 },
+    }),
+  );
+
+  it('the CLI answers from the file and writes the docs section with its plot; mistakes are one line', async () => {
+    const { run } = await import('../../src/cli/capacity.ts');
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const err = vi.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
+    try {
+      expect(await run(['--users', '10000', '--requests-per-user', '1', '--target-p95', '5', '--measurements', file])).toBe(0);
+      expect(JSON.parse(lines[0]!).answer).toMatchObject({ instances: 2, perInstance: { concurrency: 21 } });
+      expect(await run(['--users', 'Infinity', '--requests-per-user', '1', '--measurements', file])).toBe(2);
+      expect(lines.at(-1)).toMatch(/--users must be a positive number/);
+      expect(await run(['--users', '10', '--requests-per-user', '1', '--measurements', join(dir, 'missing.json')])).toBe(2);
+      expect(lines.at(-1)).toMatch(/run `npm run bench:capacity` first/);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+  });
+
+  it('renders the generated section between its markers, keeping the prose around it', () => {
+    const measurements = loadMeasurements(file);
+    const answer = planCapacity(measurements.profile, { users: 1000, requestsPerUserPerSecond: 10, targetP95Ms: 5, headroom: 0.3 });
+    const section = renderMarkdown(measurements, { users: 1000, requestsPerUserPerSecond: 10, targetP95Ms: 5, headroom: 0.3 }, answer, 'plot.svg');
+    const page = spliceGenerated(spliceGenerated('# Capacity\n\nprose', section), section);
+    expect(page.match(/capacity:generated:start/g)).toHaveLength(1);
+    expect(page).toContain('prose');
+    expect(page).toContain(`| instances | **${answer.instances}** |`);
+    const svg = renderSvg(measurements);
+    expect(svg).toMatch(/^<svg [^>]+>/);
+    expect(svg.match(/<circle /g)).toHaveLength(6);
   });
 });
