@@ -10,7 +10,7 @@ import { tags } from '../cache/invalidation.ts';
 import { principalOf } from '../http/access.ts';
 import { Timestamp, parseTime } from '../http/validation.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../kernel/errors.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import type { StrategyPerformance } from './performance.ts';
 import { BACKTEST_TASK, CLIENT_TASK_TYPES, type AnalysisService, type BacktestRequest } from './service.ts';
 import { STRATEGIES, catalogue } from './strategies/catalogue.ts';

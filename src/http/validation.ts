@@ -6,7 +6,7 @@
  * - Numbers are finite. ajv's coercion turns "Infinity" or "1e400" into Infinity, and its
  *   minimum/maximum skip non-finite values, so without this `limit=Infinity` passed `maximum: 1000`.
  * - Integers stay within ±Number.MAX_SAFE_INTEGER (inside int8) unless the route says narrower.
- * - Text is well-formed UTF-16 without NUL (PostgreSQL text and jsonb refuse NUL) and at most
+ * - Text is storable (kernel/storable.ts: no NUL, which text and jsonb refuse) and at most
  *   MAX_TEXT_LENGTH characters unless the route says otherwise; so are the keys of records.
  * - Free-form JSON (strategy parameters, …) is checked deeply and nested at most MAX_JSON_DEPTH.
  * - Dates use `Timestamp`/`EpochMs` and `parseTime`: within kernel/time-range.ts, 400 otherwise.
@@ -14,6 +14,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyServerOptions, RouteOptions } from 'fastify';
 import { BadRequestError } from '../kernel/errors.ts';
+import { textIssue } from '../kernel/storable.ts';
 import { EARLIEST_TIME_MS, LATEST_TIME_MS, inTimeRange } from '../kernel/time-range.ts';
 
 export const STORABLE_KEYWORD = 'x-storable';
@@ -21,7 +22,6 @@ export const MAX_TEXT_LENGTH = 10_000;
 export const MAX_JSON_DEPTH = 32;
 
 const REQUEST_PARTS = ['params', 'querystring', 'body', 'headers'] as const;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 type Schema = Record<string, unknown>;
 interface Issue {
@@ -29,10 +29,9 @@ interface Issue {
   message: string;
 }
 
-function textIssue(text: string, path: string): Issue | undefined {
-  if (text.includes('\u0000')) return { path, message: 'must not contain NUL characters' };
-  if (LONE_SURROGATE.test(text)) return { path, message: 'must be well-formed Unicode text' };
-  return undefined;
+function textAt(text: string, path: string): Issue | undefined {
+  const message = textIssue(text);
+  return message === undefined ? undefined : { path, message };
 }
 
 /** `deep`: free-form JSON, walked to its leaves; otherwise one scalar the schema already typed. */
@@ -40,13 +39,13 @@ function issueOf(data: unknown, deep: boolean, path: string, depth: number): Iss
   if (typeof data === 'number') return Number.isFinite(data) ? undefined : { path, message: 'must be a finite number' };
   if (typeof data === 'string') {
     if (deep && data.length > MAX_TEXT_LENGTH) return { path, message: `must NOT have more than ${MAX_TEXT_LENGTH} characters` };
-    return textIssue(data, path);
+    return textAt(data, path);
   }
   if (!deep || data === null || typeof data !== 'object') return undefined;
   if (depth >= MAX_JSON_DEPTH) return { path, message: `must not be nested more than ${MAX_JSON_DEPTH} levels deep` };
   for (const [key, value] of Object.entries(data)) {
     const at = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    const issue = textIssue(key, at) ?? issueOf(value, true, at, depth + 1);
+    const issue = textAt(key, at) ?? issueOf(value, true, at, depth + 1);
     if (issue) return issue;
   }
   return undefined;
