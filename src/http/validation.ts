@@ -8,7 +8,8 @@
  * - Integers stay within ±Number.MAX_SAFE_INTEGER (inside int8) unless the route says narrower.
  * - Text is storable (kernel/storable.ts: no NUL, which text and jsonb refuse) and at most
  *   MAX_TEXT_LENGTH characters unless the route says otherwise; so are the keys of records.
- * - Free-form JSON (strategy parameters, …) is checked deeply and nested at most MAX_JSON_DEPTH.
+ * - Free-form JSON (untyped values, open objects such as strategy parameters) is checked deeply and
+ *   nested at most MAX_JSON_DEPTH.
  * - Dates use `Timestamp`/`EpochMs` and `parseTime`: within kernel/time-range.ts, 400 otherwise.
  */
 import { Type } from '@sinclair/typebox';
@@ -96,8 +97,10 @@ export function harden(input: unknown): unknown {
   }
   const scalar = types.some((t) => t === 'integer' || t === 'number' || t === 'string');
   const untyped = types.length === 0 && !schema.anyOf && !schema.oneOf && !schema.allOf && !fixed;
+  // An object that takes any property (`additionalProperties` true or absent) carries free-form JSON.
+  const open = types.includes('object') && (schema.additionalProperties === undefined || schema.additionalProperties === true);
   if (scalar && !fixed) schema[STORABLE_KEYWORD] = true;
-  else if (untyped) schema[STORABLE_KEYWORD] = 'deep';
+  else if (untyped || open) schema[STORABLE_KEYWORD] = 'deep';
   return schema;
 }
 

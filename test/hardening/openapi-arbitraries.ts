@@ -79,6 +79,7 @@ function hostileJson(): fc.Arbitrary<unknown> {
 /** Values a route might accept, by parameter or property name (a random symbol is never a real one). */
 const HINTS: Record<string, fc.Arbitrary<unknown>> = {
   symbol: fc.constantFrom('AAPL', 'MSFT', 'aapl', 'ZZZZZZ'),
+  symbols: fc.array(fc.constantFrom('AAPL', 'MSFT', 'KO'), { minLength: 1, maxLength: 3 }),
   cursor: fc.constantFrom(base64url('1700000000000:1'), base64url('1'), 'AAAA'),
 };
 
@@ -140,7 +141,7 @@ function valueOf(schema: Schema, name: string | undefined, depth: number): fc.Ar
 
 /** Text a URL carries for a value; hostile text is sent as is (percent-encoded where it can be). */
 function urlText(value: unknown): string {
-  const text = typeof value === 'string' ? value : value instanceof RawNumber ? value.text : JSON.stringify(value) ?? '';
+  const text = typeof value === 'string' ? value : value instanceof RawNumber ? value.text : Array.isArray(value) ? value.join(',') : (JSON.stringify(value) ?? '');
   // A lone surrogate has no UTF-8 form, so no URL can carry one (bodies do, as JSON escapes).
   return encodeURIComponent(text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 }
