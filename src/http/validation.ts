@@ -62,8 +62,10 @@ interface KeywordError {
 /** The ajv keyword: `true` checks one typed scalar, `"deep"` a free-form JSON value. */
 function storable(mode: true | 'deep', data: unknown, _parent?: unknown, context?: { instancePath: string }): boolean {
   const issue = issueOf(data, mode === 'deep', context?.instancePath ?? '', 0);
-  storable.errors = issue ? [{ keyword: STORABLE_KEYWORD, instancePath: issue.path, message: issue.message, params: {} }] : [];
-  return issue === undefined;
+  if (issue === undefined) return true;
+  // ajv reads the errors only after a `false`: nothing is allocated on the passing path.
+  storable.errors = [{ keyword: STORABLE_KEYWORD, instancePath: issue.path, message: issue.message, params: {} }];
+  return false;
 }
 storable.errors = [] as KeywordError[];
 
