@@ -18,9 +18,9 @@ import { BadRequestError } from '../kernel/errors.ts';
 import { textIssue } from '../kernel/storable.ts';
 import { EARLIEST_TIME_MS, LATEST_TIME_MS, inTimeRange } from '../kernel/time-range.ts';
 
-export const STORABLE_KEYWORD = 'x-storable';
-export const MAX_TEXT_LENGTH = 10_000;
-export const MAX_JSON_DEPTH = 32;
+const STORABLE_KEYWORD = 'x-storable';
+const MAX_TEXT_LENGTH = 10_000;
+const MAX_JSON_DEPTH = 32;
 
 const REQUEST_PARTS = ['params', 'querystring', 'body', 'headers'] as const;
 
@@ -79,7 +79,7 @@ const schemaMap = (value: unknown): Schema | undefined =>
   value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, schema]) => [key, harden(schema)])) : undefined;
 
 /** A copy of a JSON schema with the platform's bounds added wherever the route left them open. */
-export function harden(input: unknown): unknown {
+function harden(input: unknown): unknown {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
   const schema: Schema = { ...(input as Schema) };
   for (const key of ['properties', 'patternProperties'] as const) if (schema[key]) schema[key] = schemaMap(schema[key]);
