@@ -8,8 +8,9 @@ import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provi
 import type { RouteCache } from '../cache/http/route-cache.ts';
 import { tags } from '../cache/invalidation.ts';
 import { principalOf } from '../http/access.ts';
+import { Timestamp, parseTime } from '../http/validation.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../kernel/errors.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import type { StrategyPerformance } from './performance.ts';
 import { BACKTEST_TASK, CLIENT_TASK_TYPES, type AnalysisService, type BacktestRequest } from './service.ts';
 import { STRATEGIES, catalogue } from './strategies/catalogue.ts';
@@ -30,7 +31,7 @@ export interface AnalysisRoutesDeps {
 const Interval = Type.Union(['1m', '5m', '15m', '1h', '1d'].map((i) => Type.Literal(i as '1m' | '5m' | '15m' | '1h' | '1d')));
 const SymbolName = Type.String({ minLength: 1, maxLength: 12, pattern: '^[A-Za-z0-9.\\-]+$' });
 const Priority = Type.Union(PRIORITIES.map((p) => Type.Literal(p)), { default: 'normal' });
-const Time = Type.Union([Type.Integer({ minimum: 0, description: 'epoch ms' }), Type.String({ maxLength: 40, description: 'ISO 8601' })]);
+const Time = Timestamp();
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()]);
 const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 const TaskIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -186,12 +187,6 @@ const PredictionSchema = Type.Object({
 
 const taskLocation = (id: string) => `/api/tasks/${id}`;
 
-function epochMs(value: number | string, field: string): number {
-  const ms = typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new BadRequestError(`${field} must be epoch milliseconds or an ISO 8601 time`, { field });
-  return ms;
-}
-
 function taskDto(record: TaskRecord): Static<typeof TaskSchema> {
   return { ...record, location: taskLocation(record.id) };
 }
@@ -324,7 +319,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       },
       async (request, reply) => {
         const { priority, ...body } = request.body;
-        const backtest: BacktestRequest = { ...body, from: epochMs(body.from, 'from'), to: epochMs(body.to, 'to'), strategy: { type: body.strategy.type, params: body.strategy.params ?? {} } };
+        const backtest: BacktestRequest = { ...body, from: parseTime(body.from, 'body.from'), to: parseTime(body.to, 'body.to'), strategy: { type: body.strategy.type, params: body.strategy.params ?? {} } };
         const answer = await analysis.backtest(backtest, priority);
         if (answer.status === 'completed') return answer.result;
         await owners.record(answer.taskId, principalOf(request).userId, BACKTEST_TASK);

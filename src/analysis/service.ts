@@ -140,7 +140,8 @@ export class AnalysisService {
     this.requireSymbol(request.symbol, 'symbol');
     const options = validatePredictOptions(request.options);
     const series = await this.deps.bars.recent(request.symbol, request.interval, options.window);
-    const work = options.window * (options.order ?? options.maxOrder);
+    // Sized by the bars actually loaded: too short a history is refused inline, where its typed 422 survives (a worker's would not).
+    const work = Math.min(options.window, series.length) * (options.order ?? options.maxOrder);
     return work <= INLINE_PREDICT_WORK ? predict(series, options) : this.deps.pool.predict(series, options);
   }
 

@@ -11,6 +11,7 @@ import { installAccessControl } from './access.ts';
 import { lazyChildLogger } from './lazy-child-logger.ts';
 import { installProblemHandlers } from './problem.ts';
 import { installRateLimit } from './rate-limit.ts';
+import { hardenRoute, storableKeyword } from './validation.ts';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -33,10 +34,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false }, plugins: [storableKeyword] },
   });
 
   installProblemHandlers(app);
+  // Every route's request schema gets the bounds the database needs (validation.ts), before swagger documents it.
+  app.addHook('onRoute', hardenRoute);
   // Docs routes are public; everything else is decided per route.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };

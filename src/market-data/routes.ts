@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteCache } from '../cache/http/route-cache.ts';
 import { tags } from '../cache/invalidation.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Timestamp, parseTime } from '../http/validation.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { BadRequestError } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
@@ -47,15 +48,11 @@ const BarSchema = Type.Object({
   volume: Type.Integer(),
 });
 
-const Timestamp = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], {
-  description: 'epoch milliseconds or an ISO 8601 date-time',
-});
-
 const BarsQuery = Type.Object(
   {
     interval: Type.Union(INTERVALS.map((i) => Type.Literal(i)), { default: '1m' }),
-    from: Type.Optional(Timestamp),
-    to: Type.Optional(Timestamp),
+    from: Type.Optional(Timestamp()),
+    to: Type.Optional(Timestamp()),
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   },
   { additionalProperties: false },
@@ -86,13 +83,6 @@ function toInstrumentDto(i: StoredInstrument): Static<typeof InstrumentSchema> {
 
 function toBarDto(b: Bar): Static<typeof BarSchema> {
   return { ts: b.ts, open: fromUnits(b.open), high: fromUnits(b.high), low: fromUnits(b.low), close: fromUnits(b.close), volume: b.volume };
-}
-
-function parseTime(value: number | string | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new BadRequestError(`query.${field} is not a valid time`);
-  return ms;
 }
 
 /** Bars older than this are written for sure (the writer lags a minute's close by a little). */
@@ -163,9 +153,9 @@ export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: 
       },
       async (request, reply) => {
         const { interval, limit } = request.query;
-        const from = parseTime(request.query.from, 'from');
+        const from = request.query.from === undefined ? undefined : parseTime(request.query.from, 'query.from');
         const now = clock.now();
-        const requestedTo = parseTime(request.query.to, 'to');
+        const requestedTo = request.query.to === undefined ? undefined : parseTime(request.query.to, 'query.to');
         const to = requestedTo ?? now + 60_000;
         if (from !== undefined && from >= to) throw new BadRequestError('query.from must be before query.to');
         const instrument = marketData.instrument(request.params.symbol);

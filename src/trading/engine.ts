@@ -283,8 +283,9 @@ export class TradingEngine implements ExecutionListener {
       createdAt: now,
       updatedAt: now,
     };
-    if (order.clientOrderId !== null) account.rememberClientId(order.clientOrderId, order.id);
+    // Recorded first: a row the database would refuse fails this command alone, before any state changes.
     this.journal.order(order);
+    if (order.clientOrderId !== null) account.rememberClientId(order.clientOrderId, order.id);
     if (!decision.ok) {
       this.emitOrder(order, 'rejected');
       return order;

@@ -9,8 +9,16 @@
  * Rows are copied when recorded, never read back from live objects at flush time: a batch holds
  * exactly the state its commands produced, even if later commands change the same order meanwhile.
  * Within a batch the last copy of an order, position or account wins.
+ *
+ * One bad row must not fail a batch (and halt the engine for every account): an order row is
+ * checked against its columns when recorded, and one the database would refuse is refused there,
+ * as that command's 422, before anything is recorded. Other rows derive from checked orders and
+ * market prices; a batch that still fails is a database failure, and the owner rebuilds.
  */
 import type { Queryable } from '../db/database.ts';
+import { UnprocessableError } from '../kernel/errors.ts';
+import { isBigint, isInt4, textIssue } from '../kernel/storable.ts';
+import { inTimeRange } from '../kernel/time-range.ts';
 import type { Order } from './order.ts';
 import type { Position } from './position.ts';
 
@@ -84,7 +92,12 @@ export class Journal {
     private readonly options: JournalOptions,
   ) {}
 
+  /** Records an order's row; throws (recording nothing) when a value could not be stored. */
   order(order: Order): void {
+    const field = unstorableField(order);
+    if (field !== undefined) {
+      throw new UnprocessableError('unstorable_value', `order field ${field} holds a value the database cannot store`, { field, orderId: order.id });
+    }
     const { symbol: _symbol, ...row } = order;
     this.pending.orders.set(order.id, row);
     this.added();
@@ -185,6 +198,33 @@ export class Journal {
       [...batch.accounts.keys()], [...batch.accounts.values()],
     ]);
   }
+}
+
+const SIDES = new Set(['buy', 'sell']);
+const TYPES = new Set(['market', 'limit', 'stop', 'stop_limit']);
+const TIMES_IN_FORCE = new Set(['day', 'gtc', 'ioc', 'fok']);
+const storableText = (value: string | null) => value === null || textIssue(value) === undefined;
+const storablePrice = (value: number | null) => value === null || isBigint(value);
+
+/** The first column of an order row that its column (type or CHECK) would refuse. */
+function unstorableField(order: Order): string | undefined {
+  if (!isBigint(order.id)) return 'id';
+  if (!isBigint(order.accountId)) return 'accountId';
+  if (!isInt4(order.instrumentId)) return 'instrumentId';
+  if (!isBigint(order.quantity) || order.quantity <= 0) return 'quantity';
+  if (!storablePrice(order.limitPrice)) return 'limitPrice';
+  if (!storablePrice(order.stopPrice)) return 'stopPrice';
+  if (!isBigint(order.filledQuantity)) return 'filledQuantity';
+  if (!isBigint(order.filledNotional)) return 'filledNotional';
+  if (!SIDES.has(order.side)) return 'side';
+  if (!TYPES.has(order.type)) return 'type';
+  if (!TIMES_IN_FORCE.has(order.timeInForce)) return 'timeInForce';
+  if (!storableText(order.clientOrderId)) return 'clientOrderId';
+  if (!storableText(order.rejectReason)) return 'rejectReason';
+  if (!storableText(order.rejectMessage)) return 'rejectMessage';
+  if (!inTimeRange(order.createdAt)) return 'createdAt';
+  if (!inTimeRange(order.updatedAt)) return 'updatedAt';
+  return undefined;
 }
 
 // Timestamps travel as epoch milliseconds (float8) and become timestamptz in SQL.

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { accountOf, principalOf } from '../http/access.ts';
+import { EpochMs } from '../http/validation.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { BadRequestError, NotFoundError } from '../kernel/errors.ts';
 import { fromUnits, parseAmount } from '../kernel/money.ts';
@@ -259,8 +260,8 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
           querystring: Type.Object(
             {
               ...AccountQuery,
-              from: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms; default 30 days ago' })),
-              to: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms; default now' })),
+              from: Type.Optional(EpochMs('epoch ms; default 30 days before `to`')),
+              to: Type.Optional(EpochMs('epoch ms; default now')),
               limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
             },
             { additionalProperties: false },

@@ -4,6 +4,7 @@
  */
 import type { Database } from '../db/database.ts';
 import { BadRequestError } from '../kernel/errors.ts';
+import { inTimeRange } from '../kernel/time-range.ts';
 import type { Order, OrderStatus } from './order.ts';
 import type { Position } from './position.ts';
 
@@ -119,7 +120,7 @@ export class TradingStore {
     if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
     if (filter.instrumentId !== undefined) where += ` AND instrument_id = $${params.push(filter.instrumentId)}`;
     if (filter.cursor) {
-      const [createdAt, id] = decodeCursor(filter.cursor, 2);
+      const [createdAt, id] = decodeCursor(filter.cursor, 2, (values) => inTimeRange(values[0]!));
       where += ` AND (created_at, id) < (to_timestamp($${params.push(createdAt)} / 1000.0), $${params.push(id)})`;
     }
     const { rows } = await this.db.query<OrderRow>(
@@ -202,9 +203,9 @@ function encodeCursor(values: number[]): string {
   return Buffer.from(values.join(':')).toString('base64url');
 }
 
-/** Opaque cursors are ours to parse; a tampered one is the client's error. */
-function decodeCursor(cursor: string, parts: number): number[] {
+/** Opaque cursors are ours to parse; a tampered one (or one the database could not compare) is the client's error. */
+function decodeCursor(cursor: string, parts: number, valid: (values: number[]) => boolean = () => true): number[] {
   const values = Buffer.from(cursor, 'base64url').toString().split(':').map(Number);
-  if (values.length !== parts || !values.every(Number.isSafeInteger)) throw new BadRequestError('query.cursor is not a cursor this API returned', { field: 'query.cursor' });
+  if (values.length !== parts || !values.every(Number.isSafeInteger) || !valid(values)) throw new BadRequestError('query.cursor is not a cursor this API returned', { field: 'query.cursor' });
   return values;
 }
