@@ -194,7 +194,14 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- load tests (admin API) ----
     const loadTestStore = new RunStore(db);
     await loadTestStore.abandonStale(db.kind === 'embedded' ? 0 : config.loadtest.maxDurationMs + 60_000);
-    const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger });
+    const runTokens = {
+      issue: (userId: number, ttlMs: number) => users.issueToken(userId, 'loadtest-run', { expiresInMs: ttlMs }),
+      revoke: async (token: string) => {
+        await users.revokeToken(token);
+        authenticator.forget(token);
+      },
+    };
+    const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger, tokens: runTokens });
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
     await app.ready();
 

@@ -137,6 +137,12 @@ export class Authenticator {
     return { known: this.known.size, rejected: this.rejected.size };
   }
 
+  /** Forgets one token's cached answer (it was just revoked here): no fresh or stale use of it remains. */
+  forget(token: string): void {
+    this.known.delete(token);
+    this.rejected.delete(token);
+  }
+
   /** Forgets cached answers (after a user gains an account or a key is revoked). */
   invalidate(): void {
     this.known.clear();

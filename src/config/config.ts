@@ -291,7 +291,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
 
 /** Builds a configuration for tests and tools: defaults, then the given overrides. */
 export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfig {
-  const base = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0' });
+  // No load shedding by default: test machines are shared and noisy, and a stall there is not overload.
+  const base = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' });
   return {
     ...base,
     ...overrides,
