@@ -73,10 +73,12 @@ export class Authenticator {
       const seconds = Math.ceil(blockedMs / 1000);
       throw new TooManyRequestsError(`Too many failed authentication attempts from this address; retry in ${seconds} s.`, undefined, seconds);
     }
-    const principal = token === undefined ? undefined : await this.resolve(token);
+    // A missing token costs nothing and guesses nothing: only a refused token counts as a failure.
+    if (token === undefined) throw new UnauthorizedError();
+    const principal = await this.resolve(token);
     if (principal) return principal;
     limiter?.recordFailure(address!);
-    throw token === undefined ? new UnauthorizedError() : new UnauthorizedError('The API token is unknown or revoked.');
+    throw new UnauthorizedError('The API token is unknown or revoked.');
   }
 
   /**

@@ -1,0 +1,45 @@
+/**
+ * Load shedding: once the event loop has lagged past the threshold, new requests answer 503
+ * problem+json with Retry-After at once, while health probes still answer; when the lag is gone,
+ * requests are served again. The stall is made with a synchronous busy loop and observed through
+ * under-pressure's own event-loop-delay monitor (no wall-clock assertions).
+ */
+import '@fastify/under-pressure';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testConfig } from '../../src/config/config.ts';
+import { pglite } from '../support/engines.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await startTestPlatform(pglite, { http: { ...testConfig().http, shedEventLoopDelayMs: 100 } });
+}, 60_000);
+afterAll(() => t?.close());
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await tick();
+  expect(condition()).toBe(true);
+}
+
+it('sheds with 503 + Retry-After under event-loop pressure, never health, and recovers', async () => {
+  const app = t.platform.app;
+  await until(() => !app.isUnderPressure());
+  expect((await app.inject({ url: '/api/instruments', headers: t.trader })).statusCode).toBe(200);
+
+  // Stall the loop well past the threshold, then wait for the monitor's next sample to see it.
+  const stallUntil = performance.now() + 1500;
+  while (performance.now() < stallUntil);
+  await until(() => app.isUnderPressure());
+
+  const shed = await app.inject({ url: '/api/instruments', headers: t.trader });
+  expect(shed.statusCode).toBe(503);
+  expect(shed.headers['content-type']).toContain('application/problem+json');
+  expect(Number(shed.headers['retry-after'])).toBeGreaterThan(0);
+  expect(shed.json()).toMatchObject({ status: 503, code: 'unavailable', pressure: 'eventLoopDelay' });
+  expect((await app.inject({ url: '/api/health' })).statusCode).toBe(200);
+
+  await until(() => !app.isUnderPressure());
+  expect((await app.inject({ url: '/api/instruments', headers: t.trader })).statusCode).toBe(200);
+}, 30_000);
