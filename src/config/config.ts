@@ -210,7 +210,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       authFailureLimit: read.int('TACHYON_AUTH_FAILURE_LIMIT', 30, 0, 1_000_000),
       authFailureWindowMs: read.int('TACHYON_AUTH_FAILURE_WINDOW_MS', 60_000, 100, 86_400_000),
       authStaleIfErrorMs: read.int('TACHYON_AUTH_STALE_IF_ERROR_MS', 600_000, 0, 86_400_000),
-      shedEventLoopDelayMs: read.int('TACHYON_SHED_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
+      shedEventLoopDelayMs: read.int('TACHYON_SHED_EVENT_LOOP_DELAY_MS', 50, 0, 60_000),
       shedHeapPercent: read.int('TACHYON_SHED_HEAP_PERCENT', 90, 0, 100),
     },
     seedDemo: read.bool('TACHYON_SEED_DEMO', true),
