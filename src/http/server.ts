@@ -57,7 +57,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   installProblemHandlers(app);
-  await installSecurityHeaders(app);
+  installSecurityHeaders(app);
   // Before access control: shedding must cost less than the work it saves.
   await installLoadShedding(app, options.shedding);
   // Docs routes are public; everything else is decided per route.

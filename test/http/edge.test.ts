@@ -118,6 +118,7 @@ describe('parser and router errors are problem+json', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(await res.json()).toMatchObject({ status: 400, code: 'bad_url', detail: expect.any(String) });
+    for (const header of SECURITY_HEADERS) expect(res.headers.get(header), header).toBeTruthy();
   });
 
   it('a path parameter longer than the router accepts', async () => {
