@@ -23,13 +23,21 @@ const RETRY_AFTER_SECONDS = 2;
 
 export async function installLoadShedding(app: FastifyInstance, options: SheddingOptions): Promise<void> {
   if (options.eventLoopDelayMs <= 0 && options.heapPercent <= 0) return;
+  const sampleInterval = options.sampleIntervalMs ?? 1000;
+  // Armed two samples after listening: the first sample would otherwise count start-up's own
+  // stalls (migrations, opening the database) as pressure and shed the first requests served.
+  let armed = false;
+  app.addHook('onListen', (done) => {
+    setTimeout(() => (armed = true), 2 * sampleInterval).unref();
+    done();
+  });
   await app.register(underPressure, {
     maxEventLoopDelay: options.eventLoopDelayMs,
     maxHeapUsedBytes: options.heapPercent > 0 ? Math.floor((getHeapStatistics().heap_size_limit * options.heapPercent) / 100) : 0,
-    sampleInterval: options.sampleIntervalMs ?? 1000,
+    sampleInterval,
     // A rejected promise goes to the error handler as problem+json (with Retry-After); undefined lets the request through.
     pressureHandler: (request, _reply, type) =>
-      request.routeOptions.config.access === 'public'
+      !armed || request.routeOptions.config.access === 'public'
         ? undefined
         : Promise.reject(new ServiceUnavailableError('The server is overloaded; retry shortly.', { pressure: type }, RETRY_AFTER_SECONDS)),
   });
