@@ -57,7 +57,7 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 /** Seconds a client should wait before retrying when the database is away. */
-export const DATABASE_RETRY_AFTER_SECONDS = 2;
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
   const problem: Problem = {
@@ -142,11 +142,9 @@ export function clientErrorProblem(error: NodeJS.ErrnoException, socket: Socket)
   const [status, code, detail] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'request_timeout', 'The request (headers and body) was not received in time.']
-      : error.code === 'HPE_HEADER_OVERFLOW'
+      : error.code === 'HPE_HEADER_OVERFLOW' // the request line counts: an over-long URI lands here too
         ? [431, 'headers_too_large', 'The request line and headers are larger than this server accepts.']
-        : error.code === 'HPE_URI_TOO_LONG' || error.code === 'HPE_URL_TOO_LONG'
-          ? [414, 'uri_too_long', 'The request URI is longer than this server accepts.']
-          : [400, 'bad_request', 'The request is not valid HTTP.'];
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
   const body = JSON.stringify({ type: `urn:tachyon:problem:${code}`, title: TITLES[status] ?? STATUS_CODES[status], status, detail, code });
   if (socket.writable) {
     socket.write(

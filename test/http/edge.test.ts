@@ -133,7 +133,7 @@ describe('parser and router errors are problem+json', () => {
       `GET /api/instruments HTTP/1.1\r\nHost: t\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`,
     ]) {
       const { status, contentType, body } = problemOf((await raw(request)).response);
-      expect([414, 431]).toContain(status);
+      expect(status).toBe(431);
       expect(contentType).toContain('application/problem+json');
       expect(body).toMatchObject({ status, detail: expect.any(String) });
     }
