@@ -79,7 +79,6 @@ export class LoadTestService {
     if (this.active) throw new ConflictError(`load test ${this.active.id} is already running on this instance; cancel it or wait`);
     const target = request.target ?? this.defaultTarget;
     if (!target) throw new ConflictError('this instance is not listening yet; give a target');
-    const ownTarget = this.isThisInstance(target);
     const { scenario, target: _target, ...options } = request;
     const controller = new AbortController();
     // Claim the slot before the first await, so two concurrent starts cannot both pass the check.
@@ -93,7 +92,7 @@ export class LoadTestService {
     try {
       // Guardrail and validation refusals are answered now (4xx), before a row, a token or any load exists.
       await checkRun(path, runOptions);
-      if (ownTarget) {
+      if (this.isThisInstance(target)) {
         runToken = await this.deps.tokens.issue(caller.userId, (this.deps.guardrails.maxDurationMs ?? DEFAULT_MAX_DURATION_MS) + RUN_TOKEN_MARGIN_MS);
         env.TACHYON_ADMIN_TOKEN = runToken;
       }
