@@ -29,12 +29,17 @@ it('sheds with 503 + Retry-After under event-loop pressure, never health, and re
   await until(() => !app.isUnderPressure());
   expect((await app.inject({ url: '/api/instruments', headers: t.trader })).statusCode).toBe(200);
 
-  // Stall the loop well past the threshold, then wait for the monitor's next sample to see it.
-  // Until shedding is armed (start-up grace) the stalled instance still serves: stall again.
+  // Stall the loop well past the threshold, then let the monitor's next sample see it. Until
+  // shedding is armed (start-up grace) the stalled instance still serves: stall again. Each step
+  // waits on timers, so the monitor's sampling timer (and the arming one) get their turn.
   let shed = await app.inject({ url: '/api/health' });
   for (let attempt = 0; attempt < 5 && shed.statusCode !== 503; attempt++) {
+    // Start right after a sample, so the stall dominates the next one (not diluted by idle ticks).
+    const previous = app.memoryUsage().eventLoopDelay;
+    await until(() => app.memoryUsage().eventLoopDelay !== previous);
     const stallUntil = performance.now() + 1500;
     while (performance.now() < stallUntil);
+    await tick();
     await until(() => app.isUnderPressure());
     shed = await app.inject({ url: '/api/instruments', headers: t.trader });
   }
