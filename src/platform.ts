@@ -23,6 +23,7 @@ import { InProcessTaskQueue } from './analysis/task-queue/in-process.ts';
 import type { TaskQueue } from './analysis/task-queue/port.ts';
 import { AnalysisPool } from './analysis/worker-pool.ts';
 import { Authenticator } from './auth/authenticator.ts';
+import { FailedAuthLimiter } from './auth/failed-auth-limiter.ts';
 import { UserStore } from './auth/user-store.ts';
 import type { TachyonConfig } from './config/config.ts';
 import { FeatureFlags } from './config/flags.ts';
@@ -124,7 +125,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
   try {
     await migrate(db);
     const users = new UserStore(db);
-    const authenticator = new Authenticator(users, clock);
+    const authenticator = new Authenticator(users, clock, {
+      staleIfErrorMs: config.http.authStaleIfErrorMs,
+      failedAuth: new FailedAuthLimiter({ maxFailures: config.http.authFailureLimit, windowMs: config.http.authFailureWindowMs, maxAddresses: 100_000 }, clock),
+    });
     const marketData = await MarketData.create({ db, bus, clock, logger, market: config.market });
     const demo = config.seedDemo ? await seedDemoUsers(users, config) : undefined;
 
@@ -198,6 +202,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       rateLimitPerSecond: config.http.rateLimitPerSecond,
       trustProxy: config.http.trustProxy,
       version: VERSION,
+      timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, idleMs: config.http.idleTimeoutMs },
+      shedding: { eventLoopDelayMs: config.http.shedEventLoopDelayMs, heapPercent: config.http.shedHeapPercent },
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
@@ -215,7 +221,14 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- load tests (admin API) ----
     const loadTestStore = new RunStore(db);
     await loadTestStore.abandonStale(db.kind === 'embedded' ? 0 : config.loadtest.maxDurationMs + 60_000);
-    const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger });
+    const runTokens = {
+      issue: (userId: number, ttlMs: number) => users.issueToken(userId, 'loadtest-run', { expiresInMs: ttlMs }),
+      revoke: async (token: string) => {
+        await users.revokeToken(token);
+        authenticator.forget(token);
+      },
+    };
+    const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger, tokens: runTokens });
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
     // ---- profiling sessions and leak detection (admin) ----
     const profiling = new ProfilingSessions(config.profiling, clock, logger);

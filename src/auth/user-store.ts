@@ -60,8 +60,11 @@ export class UserStore {
     return rows[0]!.n;
   }
 
-  /** Issues a new token for an existing user, optionally revoking that user's earlier keys with the same label. */
-  async issueToken(userId: number, label: string, opts: { token?: string; revokeSameLabel?: boolean } = {}): Promise<string> {
+  /**
+   * Issues a new token for an existing user, optionally revoking that user's earlier keys with the
+   * same label; with `expiresInMs` the key stops authenticating after that long.
+   */
+  async issueToken(userId: number, label: string, opts: { token?: string; revokeSameLabel?: boolean; expiresInMs?: number } = {}): Promise<string> {
     const token = opts.token ?? generateToken();
     await this.db.transaction(async (tx) => {
       if (opts.revokeSameLabel) {
@@ -69,9 +72,13 @@ export class UserStore {
       }
       const hash = hashToken(token);
       const existing = await tx.query('SELECT 1 FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL', [hash]);
-      if (existing.rowCount === 0) await insertKey(tx, userId, token, label);
+      if (existing.rowCount === 0) await insertKey(tx, userId, token, label, opts.expiresInMs);
     });
     return token;
+  }
+
+  async revokeToken(token: string): Promise<void> {
+    await this.db.query('UPDATE api_keys SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL', [hashToken(token)]);
   }
 
   /** Resolves a token hash to its principal, or undefined for an unknown or revoked token. */
@@ -80,7 +87,7 @@ export class UserStore {
       `SELECT u.id AS user_id, u.name, u.role,
               (SELECT array_agg(a.id ORDER BY a.id) FROM accounts a WHERE a.user_id = u.id) AS account_ids
          FROM api_keys k JOIN users u ON u.id = k.user_id
-        WHERE k.token_hash = $1 AND k.revoked_at IS NULL`,
+        WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
       [hash],
     );
     const row = rows[0];
@@ -89,6 +96,10 @@ export class UserStore {
   }
 }
 
-async function insertKey(tx: Queryable, userId: number, token: string, label: string): Promise<void> {
-  await tx.query('INSERT INTO api_keys (user_id, token_hash, prefix, label) VALUES ($1, $2, $3, $4)', [userId, hashToken(token), tokenHint(token), label]);
+async function insertKey(tx: Queryable, userId: number, token: string, label: string, expiresInMs?: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO api_keys (user_id, token_hash, prefix, label, expires_at)
+     VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint IS NULL THEN NULL ELSE now() + $5::bigint * interval '1 millisecond' END)`,
+    [userId, hashToken(token), tokenHint(token), label, expiresInMs ?? null],
+  );
 }

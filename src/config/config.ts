@@ -45,6 +45,21 @@ export interface TachyonConfig {
     /** Grace period for in-flight work at shutdown. */
     shutdownTimeoutMs: number;
     trustProxy: boolean;
+    /** Time to receive a whole request, headers and body (a trickled body is cut with 408). */
+    requestTimeoutMs: number;
+    /** Time to receive the request line and headers. */
+    headersTimeoutMs: number;
+    /** A connection with no traffic either way for this long is closed (0: never). */
+    idleTimeoutMs: number;
+    /** Failed authentications (a token given and refused) per client address per window; 0: unlimited. */
+    authFailureLimit: number;
+    authFailureWindowMs: number;
+    /** How long a known token keeps authenticating from memory while the database is away. */
+    authStaleIfErrorMs: number;
+    /** Load shedding: 503 when the mean event-loop delay over a second passes this (0: off). */
+    shedEventLoopDelayMs: number;
+    /** Load shedding: 503 when the V8 heap in use passes this percentage of its limit (0: off). */
+    shedHeapPercent: number;
   };
   /** Seed demo data (instruments, demo users) on first start against an empty database. */
   seedDemo: boolean;
@@ -217,6 +232,14 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       rateLimitPerSecond: read.int('TACHYON_RATE_LIMIT', 1000, 0, 1_000_000),
       shutdownTimeoutMs: read.int('TACHYON_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
       trustProxy: read.bool('TACHYON_TRUST_PROXY', false),
+      requestTimeoutMs: read.int('TACHYON_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      headersTimeoutMs: read.int('TACHYON_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+      idleTimeoutMs: read.int('TACHYON_IDLE_TIMEOUT_MS', 120_000, 0, 86_400_000),
+      authFailureLimit: read.int('TACHYON_AUTH_FAILURE_LIMIT', 30, 0, 1_000_000),
+      authFailureWindowMs: read.int('TACHYON_AUTH_FAILURE_WINDOW_MS', 60_000, 100, 86_400_000),
+      authStaleIfErrorMs: read.int('TACHYON_AUTH_STALE_IF_ERROR_MS', 600_000, 0, 86_400_000),
+      shedEventLoopDelayMs: read.int('TACHYON_SHED_EVENT_LOOP_DELAY_MS', 50, 0, 60_000),
+      shedHeapPercent: read.int('TACHYON_SHED_HEAP_PERCENT', 90, 0, 100),
     },
     seedDemo: read.bool('TACHYON_SEED_DEMO', true),
     seedDays: read.int('TACHYON_SEED_DAYS', 2, 0, 3650),
@@ -321,7 +344,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
 
 /** Builds a configuration for tests and tools: defaults, then the given overrides. */
 export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfig {
-  const base = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0' });
+  // No load shedding by default: test machines are shared and noisy, and a stall there is not overload.
+  const base = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', TACHYON_TICK_RATE: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' });
   return {
     ...base,
     ...overrides,

@@ -36,6 +36,9 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
+/** A probe that answers 503 says when to look again, like every other 503. */
+const RETRY_AFTER_SECONDS = '2';
+
 export function healthRoutes(deps: HealthDeps) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -43,13 +46,13 @@ export function healthRoutes(deps: HealthDeps) {
     app.addHook('onClose', async () => loopDelay.disable());
 
     app.get('/api/health', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness: the process serves requests' } }, async (_request, reply) => {
-      if (deps.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });
+      if (deps.isShuttingDown()) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'shutting_down' });
       return { status: 'ok' };
     });
 
     app.get('/api/health/db', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: a database round trip and its latency' } }, async (_request, reply) => {
       const result = await timeDb(deps.db);
-      if (!result.ok || deps.isShuttingDown()) reply.code(503);
+      if (!result.ok || deps.isShuttingDown()) reply.code(503).header('retry-after', RETRY_AFTER_SECONDS);
       return { status: result.ok ? 'ok' : 'down', engine: deps.db.kind, latencyMs: result.latencyMs, ...(result.error ? { error: result.error } : {}) };
     });
 
@@ -60,7 +63,7 @@ export function healthRoutes(deps: HealthDeps) {
       ]);
       const dependencies = [database!, ...others];
       const ok = dependencies.every((d) => d.ok);
-      if (!ok) reply.code(503);
+      if (!ok) reply.code(503).header('retry-after', RETRY_AFTER_SECONDS);
       const memory = process.memoryUsage();
       return {
         status: ok ? 'ok' : 'degraded',

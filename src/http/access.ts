@@ -28,7 +28,7 @@ export function installAccessControl(app: FastifyInstance, authenticator: Authen
     if (access === 'public') return done();
     const cached = authenticator.cachedPrincipal(request.headers.authorization);
     if (cached) return done(admit(request, access, cached));
-    authenticator.authenticate(request.headers.authorization).then((principal) => done(admit(request, access, principal)), done);
+    authenticator.authenticate(request.headers.authorization, request.ip).then((principal) => done(admit(request, access, principal)), done);
   });
 }
 

@@ -1,10 +1,17 @@
 /**
  * RFC 9457 problem+json for every error. Typed domain errors map to their status; Fastify's own
  * client errors (validation, body too large, bad JSON, bad media type) keep their 4xx status with a
- * clear message; anything else is a 500 with a generic message and the request id — never a stack.
+ * clear message; a database that is away is a 503 with Retry-After; anything else is a 500 with a
+ * generic message and the request id — never a stack. Errors the HTTP parser raises before Fastify
+ * has a request (headers too large, timeouts, malformed request lines) and the router's (bad
+ * percent-encoding) are problem+json too.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { TachyonError } from '../kernel/errors.ts';
+import { applySecurityHeaders } from './security-headers.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -26,11 +33,14 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -42,7 +52,12 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
   FST_ERR_VALIDATION: 'validation_failed',
   FST_ERR_RATE_LIMIT_EXCEEDED: 'rate_limited',
+  FST_ERR_BAD_URL: 'bad_url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
 };
+
+/** Seconds a client should wait before retrying when the database is away. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
   const problem: Problem = {
@@ -84,7 +99,13 @@ export function describeValidation(context: string | undefined, issues: readonly
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof TachyonError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, request, error.status, error.code, error.message, error.details);
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, request, 503, 'database_unavailable', 'The database is unavailable; retry shortly.');
     }
     if (error.validation) {
       const { detail, errors } = describeValidation(error.validationContext, error.validation as ValidationIssue[]);
@@ -103,4 +124,32 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, 404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
   );
+}
+
+/** Fastify's `frameworkErrors`: router failures (bad percent-encoding, a path parameter too long). */
+export function frameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  applySecurityHeaders(request.raw, reply.raw); // no route, so no onRequest hook ran
+  const status = error.statusCode ?? 400;
+  sendProblem(reply, request, status, (error.code && FASTIFY_CODES[error.code]) ?? 'bad_request', status === 414 ? 'A path parameter is longer than this server accepts.' : 'The request URL is malformed (bad percent-encoding).');
+}
+
+/**
+ * Fastify's `clientErrorHandler`: the HTTP parser failed (or a request timed out) before any
+ * request object exists, so the problem is written to the socket by hand, then the socket closed.
+ */
+export function clientErrorProblem(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'The request (headers and body) was not received in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW' // the request line counts: an over-long URI lands here too
+        ? [431, 'headers_too_large', 'The request line and headers are larger than this server accepts.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ type: `urn:tachyon:problem:${code}`, title: TITLES[status] ?? STATUS_CODES[status], status, detail, code });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,6 +1,7 @@
 /**
  * The Fastify instance: JSON schema validation (TypeBox), schema-driven serialization, problem+json
- * errors, access control, OpenAPI at /docs. Capabilities register their routes as plugins on it.
+ * errors (the HTTP parser's and the router's too), security headers, load shedding, request
+ * timeouts, access control, OpenAPI at /docs. Capabilities register their routes as plugins on it.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -9,8 +10,10 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { installAccessControl } from './access.ts';
 import { lazyChildLogger } from './lazy-child-logger.ts';
-import { installProblemHandlers } from './problem.ts';
+import { installLoadShedding, type SheddingOptions } from './load-shedding.ts';
+import { clientErrorProblem, frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installRateLimit } from './rate-limit.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 import { hardenRoute, storableKeyword } from './validation.ts';
 
 export interface HttpServerOptions {
@@ -21,6 +24,14 @@ export interface HttpServerOptions {
   rateLimitPerSecond: number;
   trustProxy: boolean;
   version: string;
+  timeouts: {
+    /** Whole request (headers and body): a body trickled slower than this is cut with 408. */
+    requestMs: number;
+    headersMs: number;
+    /** No traffic either way on a connection (0: never). */
+    idleMs: number;
+  };
+  shedding: SheddingOptions;
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
@@ -34,10 +45,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    requestTimeout: options.timeouts.requestMs,
+    connectionTimeout: options.timeouts.idleMs,
+    http: {
+      headersTimeout: Math.min(options.timeouts.headersMs, options.timeouts.requestMs),
+      // Node checks the two timeouts above on this interval (30 s by default, so a 1 s limit could hold 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(Math.min(options.timeouts.headersMs, options.timeouts.requestMs) / 4))),
+    },
+    clientErrorHandler: clientErrorProblem,
+    frameworkErrors: frameworkErrorProblem,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false }, plugins: [storableKeyword] },
   });
 
   installProblemHandlers(app);
+  installSecurityHeaders(app);
+  // Before access control: shedding must cost less than the work it saves.
+  await installLoadShedding(app, options.shedding);
   // Every route's request schema gets the bounds the database needs (validation.ts), before swagger documents it.
   app.addHook('onRoute', hardenRoute);
   // Docs routes are public; everything else is decided per route.

@@ -6,13 +6,16 @@ export class TachyonError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: Record<string, unknown> | undefined;
+  /** Sent as Retry-After (seconds) when set: when a retry may succeed (429, 503). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>, retryAfterSeconds?: number) {
     super(message);
     this.name = new.target.name;
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -59,14 +62,15 @@ export class UnprocessableError extends TachyonError {
 }
 
 export class TooManyRequestsError extends TachyonError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super(429, 'rate_limited', message, details);
+  constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds?: number) {
+    super(429, 'rate_limited', message, details, retryAfterSeconds);
   }
 }
 
+/** A retryable outage (database away, overload, recovery): always says when to retry. */
 export class ServiceUnavailableError extends TachyonError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super(503, 'unavailable', message, details);
+  constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds = 1) {
+    super(503, 'unavailable', message, details, retryAfterSeconds);
   }
 }
 

@@ -3,6 +3,7 @@
  * it describes: in scaled mode each instance reports itself and the load balancer decides which one
  * answers, so dashboards aggregate from Prometheus, not from this API.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -27,12 +28,15 @@ const tags = ['performance'];
 
 export function performanceRoutes(deps: PerformanceRouteDeps) {
   const { observability: o } = deps;
+  // Compared as SHA-256 digests with timingSafeEqual: equal lengths always, and no early exit that
+  // would let response timing reveal how much of a guessed token is right.
+  const metricsDigest = deps.metricsToken ? digest(`Bearer ${deps.metricsToken}`) : undefined;
 
   /** Prometheus sends a static bearer token: the configured METRICS_TOKEN or an admin's API token. */
   async function authorizeScrape(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization;
-    if (deps.metricsToken && header === `Bearer ${deps.metricsToken}`) return;
-    const principal = await deps.authenticator.authenticate(header);
+    if (metricsDigest && header !== undefined && timingSafeEqual(digest(header), metricsDigest)) return;
+    const principal = await deps.authenticator.authenticate(header, request.ip);
     if (principal.role !== 'admin') throw new ForbiddenError('/metrics needs METRICS_TOKEN or an admin token.');
   }
 
@@ -135,3 +139,6 @@ export function performanceRoutes(deps: PerformanceRouteDeps) {
   };
 }
 
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

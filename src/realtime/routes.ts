@@ -34,7 +34,7 @@ export function realtimeRoutes(gateway: RealtimeGateway, authenticator: Authenti
         config: { access: 'public' },
         schema: { hide: true },
         preValidation: async (request) => {
-          if (request.headers.authorization !== undefined) request.principal = await authenticator.authenticate(request.headers.authorization);
+          if (request.headers.authorization !== undefined) request.principal = await authenticator.authenticate(request.headers.authorization, request.ip);
         },
       },
       (socket, request) => {

@@ -1,11 +1,15 @@
 /**
  * Load tests started through the admin API: one at a time per instance (a second start is a 409, so
  * two runs never share — and skew — one generator), run in the background, cancellable, recorded in
- * `load_test_runs`. The run acts with its starter's admin token (it creates the VU accounts) and
- * targets this instance unless told otherwise, within the configured guardrails.
+ * `load_test_runs`. Targets this instance unless told otherwise, within the configured guardrails.
+ * Credentials never leave with the load: a target URL carrying `user:pass@` is refused before
+ * anything is stored, and the starter's own token is never used. A run against this platform acts
+ * with a token minted for it (the starter's role, expiring with the longest run allowed, revoked
+ * when the run ends), because its setup creates the VU accounts; a run against any other target
+ * gets no token at all.
  */
 import type { Logger } from 'pino';
-import { ConflictError, NotFoundError } from '../../kernel/errors.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../../kernel/errors.ts';
 import { isBuiltin, scenarioPath } from '../builtin.ts';
 import type { Guardrails } from '../guardrails.ts';
 import { latencyStats } from '../histogram.ts';
@@ -33,12 +37,24 @@ interface ActiveRun {
   progress: Progress | undefined;
 }
 
+/** Mints the short-lived token a run acts with on this platform, and revokes it when the run ends. */
+export interface RunTokens {
+  issue(userId: number, ttlMs: number): Promise<string>;
+  revoke(token: string): Promise<void>;
+}
+
 export interface LoadTestServiceDeps {
   store: RunStore;
   guardrails: Partial<Guardrails>;
   instanceId: string;
   logger: Logger;
+  tokens: RunTokens;
 }
+
+/** A run token outlives the longest run allowed by this much (setup, graceful stop, teardown). */
+const RUN_TOKEN_MARGIN_MS = 5 * 60_000;
+const DEFAULT_MAX_DURATION_MS = 30 * 60_000;
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export class LoadTestService {
   private active: ActiveRun | undefined;
@@ -54,8 +70,12 @@ export class LoadTestService {
     this.defaultTarget = url.origin;
   }
 
-  async start(request: StartRequest, caller: { userId: number; token: string }): Promise<RunRow> {
+  async start(request: StartRequest, caller: { userId: number }): Promise<RunRow> {
     if (!isBuiltin(request.scenario)) throw new NotFoundError(`unknown scenario "${request.scenario}"`);
+    // Checked first, and the URL never echoed: a refused target must not reach the record or the answer.
+    if (request.target !== undefined && hasCredentials(request.target)) {
+      throw new BadRequestError('target must not carry credentials (user:password@); load tests authenticate with a token minted for the run');
+    }
     if (this.active) throw new ConflictError(`load test ${this.active.id} is already running on this instance; cancel it or wait`);
     const target = request.target ?? this.defaultTarget;
     if (!target) throw new ConflictError('this instance is not listening yet; give a target');
@@ -65,18 +85,25 @@ export class LoadTestService {
     const active: ActiveRun = { id: 0, controller, done: Promise.resolve(), progress: undefined };
     this.active = active;
     const path = scenarioPath(scenario);
-    const runOptions = { ...options, target, name: scenario, guardrails: this.deps.guardrails, signal: controller.signal, env: { TACHYON_ADMIN_TOKEN: caller.token } };
+    const env: Record<string, string> = {};
+    const runOptions = { ...options, target, name: scenario, guardrails: this.deps.guardrails, signal: controller.signal, env };
     let row: RunRow;
+    let runToken: string | undefined;
     try {
-      // Guardrail and validation refusals are answered now (4xx), before a row or any load exists.
+      // Guardrail and validation refusals are answered now (4xx), before a row, a token or any load exists.
       await checkRun(path, runOptions);
+      if (this.isThisInstance(target)) {
+        runToken = await this.deps.tokens.issue(caller.userId, (this.deps.guardrails.maxDurationMs ?? DEFAULT_MAX_DURATION_MS) + RUN_TOKEN_MARGIN_MS);
+        env.TACHYON_ADMIN_TOKEN = runToken;
+      }
       row = await this.deps.store.create({ instanceId: this.deps.instanceId, scenario, target, options, createdBy: caller.userId });
     } catch (error) {
       this.active = undefined;
+      if (runToken) await this.revoke(runToken);
       throw error;
     }
     active.id = row.id;
-    const run = runLoadTest(path, { ...runOptions, onProgress: (p) => (active.progress = p) });
+    const run = runLoadTest(path, { ...runOptions, onProgress: (p) => (active.progress = p) }).finally(() => (runToken ? this.revoke(runToken) : undefined));
     active.done = run.then(
       (result) => this.deps.store.finish(row.id, { status: statusOf(result), summary: summarize(result), result }),
       (error: unknown) => {
@@ -88,6 +115,19 @@ export class LoadTestService {
         if (this.active === active) this.active = undefined;
       });
     return row;
+  }
+
+  /** Whether `target` is this instance's own address (loopback names are one host). */
+  private isThisInstance(target: string): boolean {
+    if (!this.defaultTarget) return false;
+    const own = new URL(this.defaultTarget);
+    const url = new URL(target);
+    const host = (u: URL) => (LOOPBACK.has(u.hostname) ? 'loopback' : u.hostname);
+    return url.protocol === own.protocol && url.port === own.port && host(url) === host(own);
+  }
+
+  private async revoke(token: string): Promise<void> {
+    await this.deps.tokens.revoke(token).catch((error: unknown) => this.deps.logger.error({ err: error }, 'could not revoke a load test run token; it expires on its own'));
   }
 
   /** Live progress of the run in progress on this instance, if it is `id`. */
@@ -113,6 +153,15 @@ export class LoadTestService {
     if (!active) return;
     active.controller.abort('instance shutting down');
     await active.done;
+  }
+}
+
+function hasCredentials(target: string): boolean {
+  try {
+    const url = new URL(target);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false; // not a URL: the guardrails refuse it
   }
 }
 
