@@ -325,7 +325,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       async (request, reply) => {
         const { priority, ...body } = request.body;
         const backtest: BacktestRequest = { ...body, from: epochMs(body.from, 'from'), to: epochMs(body.to, 'to'), strategy: { type: body.strategy.type, params: body.strategy.params ?? {} } };
-        const answer = await analysis.backtest(backtest, priority);
+        const answer = await analysis.backtest(backtest, priority, principalOf(request).userId);
         if (answer.status === 'completed') return answer.result;
         await owners.record(answer.taskId, principalOf(request).userId, BACKTEST_TASK);
         const location = taskLocation(answer.taskId);
@@ -350,7 +350,8 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
         const load = async () => ({ symbol, interval, ...(await analysis.predict({ symbol, interval, options })) });
         // A forecast changes only with a new bar: keyed by minute and dropped by the symbol's bar events.
         const key = `predict:${symbol}|${interval}|${options.model}|${options.horizon}|${options.window}|${options.confidence}|open@${Math.floor(deps.clock.now() / 60_000)}`;
-        return cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load);
+        // The user's limit wraps the cache too: a computation another user's request joins is never refused on this user's count.
+        return analysis.userLimits.run('predictions', principalOf(request).userId, () => cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load));
       },
     );
 
@@ -366,7 +367,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       },
       async (request, reply) => {
         const { type, payload, priority } = request.body;
-        const id = await analysis.enqueue(type, payload, priority);
+        const id = await analysis.enqueue(type, payload, priority, principalOf(request).userId);
         await owners.record(id, principalOf(request).userId, type);
         return reply.code(202).header('location', taskLocation(id)).send(taskDto(await recordOf(queue, id)));
       },

@@ -84,6 +84,7 @@ export function describeValidation(context: string | undefined, issues: readonly
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof TachyonError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, request, error.status, error.code, error.message, error.details);
     }
     if (error.validation) {

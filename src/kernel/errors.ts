@@ -6,6 +6,8 @@ export class TachyonError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: Record<string, unknown> | undefined;
+  /** Sent as Retry-After (seconds) when set: the caller may retry after this long. */
+  retryAfterSeconds: number | undefined;
 
   constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
     super(message);
@@ -59,8 +61,9 @@ export class UnprocessableError extends TachyonError {
 }
 
 export class TooManyRequestsError extends TachyonError {
-  constructor(message: string, details?: Record<string, unknown>) {
+  constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds?: number) {
     super(429, 'rate_limited', message, details);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
