@@ -10,6 +10,7 @@ import { NotFoundError } from '../kernel/errors.ts';
 import { PRICE_SCALE } from '../kernel/money.ts';
 import { TimeSlicer } from '../kernel/time-slicer.ts';
 import type { Bar } from '../market-data/bar.ts';
+import { latestFrom } from '../market-data/bar-store.ts';
 import type { MarketData } from '../market-data/service.ts';
 import { allocPanel, allocSeries, type BarInterval, type BarPanel, type BarSeries } from './series.ts';
 import { estimateBars, type BarSource } from './service.ts';
@@ -42,8 +43,22 @@ export class StoreBarSource implements BarSource {
   }
 
   async recent(symbol: string, interval: BarInterval, bars: number): Promise<BarSeries> {
-    const rows = await this.marketData.bars(symbol, interval, { to: this.clock.now() + 1, limit: bars });
-    return decode([rows]);
+    const to = this.clock.now() + 1;
+    if (this.engine !== 'embedded') return decode([await this.marketData.bars(symbol, interval, { to, limit: bars })]);
+    // The store's look-back, read newest window first until `bars` are in hand (a forecast's 100,000).
+    const windows = readWindows(interval, latestFrom(interval, to, bars), to);
+    const slicer = new TimeSlicer(SLICE_MS);
+    const parts: Bar[][] = [];
+    let read = 0;
+    for (let w = windows.length - 1; w >= 0 && read < bars; w--) {
+      const [start, end] = windows[w]!;
+      // Every bar of the window (its newest ones are wanted); the excess is skipped when decoding.
+      const rows = await this.marketData.bars(symbol, interval, { from: start, to: end, limit: estimateBars(interval, start, end) });
+      parts.unshift(rows);
+      read += rows.length;
+      await slicer.pause();
+    }
+    return decode(parts, Math.max(0, read - bars));
   }
 
   /**
@@ -114,13 +129,18 @@ function writeBar(s: BarSeries, i: number, bar: Bar): void {
   s.volume[i] = bar.volume;
 }
 
-/** Stored bars (prices in units) into one float series; the row objects become garbage at once. */
-function decode(parts: Bar[][]): BarSeries {
-  let n = 0;
+/** Stored bars (prices in units), but the first `skip`, into one float series; the row objects become garbage at once. */
+function decode(parts: Bar[][], skip = 0): BarSeries {
+  let n = -skip;
   for (const rows of parts) n += rows.length;
   const series = allocSeries(n);
-  let i = 0;
-  for (const rows of parts) for (const bar of rows) writeBar(series, i++, bar);
+  let i = -skip;
+  for (const rows of parts) {
+    for (const bar of rows) {
+      if (i >= 0) writeBar(series, i, bar);
+      i++;
+    }
+  }
   return series;
 }
 

@@ -7,6 +7,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
+import { StoreBarSource } from '../../src/analysis/store-bar-source.ts';
+import { systemClock } from '../../src/kernel/clock.ts';
 import { seedHistory } from '../../src/market-data/history-seeder.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -61,6 +63,19 @@ describe('analysis cost limits (embedded engine)', () => {
     expect(maxDelayMs).toBeLessThan(MAX_LOOP_DELAY_MS);
     // The same symbol in another case is the same symbol.
     expect((await post('/api/backtests', backtestBody([symbols[0]!, symbols[0]!.toLowerCase()]))).statusCode).toBe(400);
+  });
+
+  it('reads the same bars in time-sliced windows as in one query per symbol', async () => {
+    const windowed = new StoreBarSource(t.platform.marketData, systemClock, 'embedded');
+    const whole = new StoreBarSource(t.platform.marketData, systemClock, 'server');
+    const some = symbols.slice(0, 3);
+    for (const interval of ['1m', '15m', '1h', '1d'] as const) {
+      // Ranges that start off any window boundary and span several windows.
+      const from = now - 2 * DAY + 7 * 60_000 + 13;
+      expect(await windowed.panel(some, interval, from, now)).toEqual(await whole.panel(some, interval, from, now));
+      for (const bars of [1, 50, 900]) expect(await windowed.recent(some[0]!, interval, bars)).toEqual(await whole.recent(some[0]!, interval, bars));
+    }
+    expect((await windowed.recent(some[0]!, '1m', 900)).length).toBe(900);
   });
 
   it('refuses symbols × bars above the cap with a 422 naming the limit', async () => {
