@@ -22,7 +22,7 @@ const SLICE_MS = 4;
  * run on the main thread: a read stays within a slice. The server engine reads a symbol at once
  * (the pg driver decodes as socket chunks arrive, between other events).
  */
-const EMBEDDED_READ_ROWS = 2_000;
+const EMBEDDED_READ_ROWS = 500;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const INTERVAL_MS: Record<BarInterval, number> = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': 60 * MINUTE_MS, '1d': DAY_MS };

@@ -38,7 +38,7 @@ describe('analysis cost limits (embedded engine)', () => {
 
   beforeAll(async () => {
     t = await startTestPlatform(pglite, {
-      market: { ...testConfig().market, instruments: 120 },
+      market: { ...testConfig().market, instruments: 60 },
       analysis: { ...testConfig().analysis, threads: 1, queueConcurrency: 1, userLimits: { backtests: 1, predictions: 1, tasks: 1 } },
     });
     const { marketData, db } = t.platform;
@@ -50,7 +50,11 @@ describe('analysis cost limits (embedded engine)', () => {
   const backtestBody = (list: string[], interval = '5m') => ({ symbols: list, interval, from: now - 2 * DAY, to: now, strategy: { type: 'sma_crossover' } });
   /** Waits until the user holds a slot (the first request got past authentication and validation). */
   const untilHeld = async (work: 'backtests' | 'predictions', userId: number) => {
-    while (t.platform.analysis.service.userLimits.held(work, userId) === 0) await new Promise((resolve) => setImmediate(resolve));
+    const deadline = Date.now() + 10_000; // a failure bound, not a measurement
+    while (t.platform.analysis.service.userLimits.held(work, userId) === 0) {
+      if (Date.now() > deadline) throw new Error(`no ${work} slot taken`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   };
   const post = (url: string, payload: object) => t.platform.app.inject({ method: 'POST', url, headers: t.trader, payload });
 
@@ -111,7 +115,7 @@ describe('analysis cost limits (embedded engine)', () => {
   it('answers 429 with Retry-After when a user already has a backtest in progress; other users are not limited', async () => {
     const user = await t.platform.users.create({ name: 'cost-backtests', role: 'trader', openingCash: 1_000 });
     const headers = { authorization: `Bearer ${user.token}` };
-    const first = t.platform.app.inject({ method: 'POST', url: '/api/backtests', headers, payload: backtestBody(symbols) });
+    const first = t.platform.app.inject({ method: 'POST', url: '/api/backtests', headers, payload: backtestBody(symbols, '1d') });
     await untilHeld('backtests', user.userId);
     const second = await t.platform.app.inject({ method: 'POST', url: '/api/backtests', headers, payload: backtestBody(symbols.slice(0, 2)) });
     expect(second.statusCode).toBe(429);
@@ -125,7 +129,7 @@ describe('analysis cost limits (embedded engine)', () => {
   });
 
   it('limits unfinished queued tasks per user, and frees the slot when the task finishes', async () => {
-    const task = { type: 'analysis.backtest', payload: backtestBody(symbols) };
+    const task = { type: 'analysis.backtest', payload: backtestBody(symbols, '1d') };
     const first = await post('/api/tasks', task);
     expect(first.statusCode).toBe(202);
     const second = await post('/api/tasks', task);
