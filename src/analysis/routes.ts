@@ -206,15 +206,20 @@ async function recordOf(queue: TaskQueue, id: string): Promise<TaskRecord> {
 export function analysisRoutes(deps: AnalysisRoutesDeps) {
   const { analysis, performance, strategies, queue, owners, cached } = deps;
 
-  /** Validates (before anything is stored), saves, then computes the performance now (inline-sized) or queues it. */
-  async function saveAndCompute(userId: number, input: StrategyInput, save: () => Promise<StrategyRecord>): Promise<StrategyWithPerformance & { performancePending: boolean }> {
-    const plan = performance.plan(input);
-    const saved = await save();
-    if (plan === 'queue') {
-      await performance.schedule(saved.id, 'high');
-      return { ...(await strategies.get(userId, saved.id)), performancePending: true };
-    }
-    return { ...saved, performance: await performance.recompute(saved), performancePending: false };
+  /**
+   * Validates (before anything is stored), saves, then computes the performance now (inline-sized) or
+   * queues it. The computation is a backtest: it counts against the user's backtests in progress.
+   */
+  function saveAndCompute(userId: number, input: StrategyInput, save: () => Promise<StrategyRecord>): Promise<StrategyWithPerformance & { performancePending: boolean }> {
+    return analysis.userLimits.run('backtests', userId, async () => {
+      const plan = performance.plan(input);
+      const saved = await save();
+      if (plan === 'queue') {
+        await performance.schedule(saved.id, 'high');
+        return { ...(await strategies.get(userId, saved.id)), performancePending: true };
+      }
+      return { ...saved, performance: await performance.recompute(saved), performancePending: false };
+    });
   }
 
   return async function plugin(fastify: FastifyInstance): Promise<void> {

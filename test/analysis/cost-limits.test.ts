@@ -155,4 +155,16 @@ describe('analysis cost limits (embedded engine)', () => {
     release();
     expect((await t.platform.app.inject({ method: 'GET', url, headers })).statusCode).toBe(200);
   });
+
+  it('counts the performance a strategy computes when saved as one of the user’s backtests', async () => {
+    const user = await t.platform.users.create({ name: 'cost-strategies', role: 'trader', openingCash: 1_000 });
+    const headers = { authorization: `Bearer ${user.token}` };
+    const body = { name: 'limited', type: 'sma_crossover', config: { symbols: [symbols[0]], interval: '15m', lookbackDays: 2 } };
+    const release = t.platform.analysis.service.userLimits.acquire('backtests', user.userId);
+    const refused = await t.platform.app.inject({ method: 'POST', url: '/api/strategies', headers, payload: body });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ work: 'backtests' });
+    release();
+    expect((await t.platform.app.inject({ method: 'POST', url: '/api/strategies', headers, payload: body })).statusCode).toBe(201);
+  });
 });
