@@ -12,7 +12,7 @@ import { runBacktest, runPortfolioBacktest, type BacktestResult } from './backte
 import { predict, validatePredictOptions, type Prediction } from './predict.ts';
 import type { BarInterval, BarPanel, BarSeries } from './series.ts';
 import { validateParams } from './strategies/catalogue.ts';
-import type { TaskPriority, TaskQueue } from './task-queue/port.ts';
+import { isFinal, type TaskPriority, type TaskQueue } from './task-queue/port.ts';
 import { DEFAULT_USER_LIMITS, UserLimits } from './user-limits.ts';
 import type { AnalysisPool } from './worker-pool.ts';
 
@@ -87,6 +87,8 @@ export class AnalysisService {
   private readonly usePool: () => boolean;
   /** Per-user concurrency limits; routes apply them to work that does not pass through here (forecasts). */
   readonly userLimits: UserLimits;
+  /** Each owner's queued tasks with the slot each holds. */
+  private readonly ownerTasks = new Map<number, Map<string, () => void>>();
 
   constructor(private readonly deps: AnalysisServiceDeps) {
     this.limits = deps.limits ?? DEFAULT_BACKTEST_LIMITS;
@@ -150,9 +152,10 @@ export class AnalysisService {
     }
   }
 
-  /** Queues a task; an owner's slot is held until the task finishes (or waiting for it gives up). */
+  /** Queues a task; the owner's slot is held until the task is found finished (see freeFinishedTasks). */
   private async queueFor(owner: number | undefined, type: string, payload: unknown, priority: TaskPriority): Promise<string> {
     if (owner === undefined) return this.deps.queue.enqueue({ type, payload, priority });
+    await this.freeFinishedTasks(owner);
     const release = this.userLimits.acquire('tasks', owner);
     let id: string;
     try {
@@ -161,8 +164,29 @@ export class AnalysisService {
       release();
       throw error;
     }
-    this.deps.queue.waitFor(id).then(release, release);
+    let tasks = this.ownerTasks.get(owner);
+    if (!tasks) this.ownerTasks.set(owner, (tasks = new Map()));
+    tasks.set(id, release);
     return id;
+  }
+
+  /**
+   * Gives back the slots of the owner's tasks that have finished (or that the queue forgot). Checked
+   * when the owner queues another—at most the limit's worth of lookups—rather than by waiting on
+   * every task (BullMQ's waitFor polls Redis every 25 ms per task).
+   */
+  private async freeFinishedTasks(owner: number): Promise<void> {
+    const tasks = this.ownerTasks.get(owner);
+    if (!tasks) return;
+    const held = [...tasks];
+    const records = await Promise.all(held.map(([id]) => this.deps.queue.get(id)));
+    held.forEach(([id, release], i) => {
+      const record = records[i];
+      if (record && !isFinal(record.status)) return;
+      release();
+      tasks.delete(id);
+    });
+    if (tasks.size === 0) this.ownerTasks.delete(owner);
   }
 
   async predict(request: PredictRequest): Promise<Prediction> {

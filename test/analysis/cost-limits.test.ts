@@ -138,7 +138,6 @@ describe('analysis cost limits (embedded engine)', () => {
     expect(second.json()).toMatchObject({ work: 'tasks' });
     const record = await t.platform.analysis.queue.waitFor(first.json().id, 60_000);
     expect(record.status).toBe('completed');
-    await new Promise((resolve) => setImmediate(resolve));
     expect((await post('/api/tasks', task)).statusCode).toBe(202);
   });
 
