@@ -18,6 +18,7 @@ import { AnalysisService } from './analysis/service.ts';
 import { StoreBarSource } from './analysis/store-bar-source.ts';
 import { StrategyStore } from './analysis/strategy-store.ts';
 import { TaskOwners } from './analysis/task-owners.ts';
+import { UserLimits } from './analysis/user-limits.ts';
 import { BullMqTaskQueue } from './analysis/task-queue/bullmq.ts';
 import { InProcessTaskQueue } from './analysis/task-queue/in-process.ts';
 import type { TaskQueue } from './analysis/task-queue/port.ts';
@@ -179,10 +180,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const analysis = new AnalysisService({
       pool: analysisPool,
       queue: taskQueue,
-      bars: new StoreBarSource(marketData, clock),
+      bars: new StoreBarSource(marketData, clock, db.kind),
       flags,
       limits: { maxSymbolBars: analysisConfig.maxSymbolBars, inlineSymbolBars: analysisConfig.inlineSymbolBars },
       inlineTimeoutMs: analysisConfig.taskTimeoutMs,
+      userLimits: new UserLimits(analysisConfig.userLimits),
     });
     const strategies = new StrategyStore(db);
     const strategyPerformance = new StrategyPerformance({ store: strategies, analysis, queue: taskQueue, bus, clock, logger, refreshMs: analysisConfig.performanceRefreshMs });

@@ -58,8 +58,9 @@ export interface BacktestLimits {
 }
 
 // A year of 1-minute bars (98,280 at 390/day) answers inline in well under the 1 s target on one
-// core; 2,000 symbols × 5 years of daily bars (2.5 M) is a queued, pool-parallel job.
-export const DEFAULT_BACKTEST_LIMITS: BacktestLimits = { maxSymbolBars: 20_000_000, inlineSymbolBars: 600_000 };
+// core; 2,000 symbols × 5 years of daily bars (2.5 M) is a queued, pool-parallel job. The hard cap
+// bounds memory too: loading takes about 88 bytes a bar (decoded reads, then the shared panel).
+export const DEFAULT_BACKTEST_LIMITS: BacktestLimits = { maxSymbolBars: 5_000_000, inlineSymbolBars: 600_000 };
 
 export type BacktestPlan = 'inline' | 'queue';
 

@@ -201,15 +201,20 @@ async function recordOf(queue: TaskQueue, id: string): Promise<TaskRecord> {
 export function analysisRoutes(deps: AnalysisRoutesDeps) {
   const { analysis, performance, strategies, queue, owners, cached } = deps;
 
-  /** Validates (before anything is stored), saves, then computes the performance now (inline-sized) or queues it. */
-  async function saveAndCompute(userId: number, input: StrategyInput, save: () => Promise<StrategyRecord>): Promise<StrategyWithPerformance & { performancePending: boolean }> {
-    const plan = performance.plan(input);
-    const saved = await save();
-    if (plan === 'queue') {
-      await performance.schedule(saved.id, 'high');
-      return { ...(await strategies.get(userId, saved.id)), performancePending: true };
-    }
-    return { ...saved, performance: await performance.recompute(saved), performancePending: false };
+  /**
+   * Validates (before anything is stored), saves, then computes the performance now (inline-sized) or
+   * queues it. The computation is a backtest: it counts against the user's backtests in progress.
+   */
+  function saveAndCompute(userId: number, input: StrategyInput, save: () => Promise<StrategyRecord>): Promise<StrategyWithPerformance & { performancePending: boolean }> {
+    return analysis.userLimits.run('backtests', userId, async () => {
+      const plan = performance.plan(input);
+      const saved = await save();
+      if (plan === 'queue') {
+        await performance.schedule(saved.id, 'high');
+        return { ...(await strategies.get(userId, saved.id)), performancePending: true };
+      }
+      return { ...saved, performance: await performance.recompute(saved), performancePending: false };
+    });
   }
 
   return async function plugin(fastify: FastifyInstance): Promise<void> {
@@ -320,7 +325,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       async (request, reply) => {
         const { priority, ...body } = request.body;
         const backtest: BacktestRequest = { ...body, from: parseTime(body.from, 'body.from'), to: parseTime(body.to, 'body.to'), strategy: { type: body.strategy.type, params: body.strategy.params ?? {} } };
-        const answer = await analysis.backtest(backtest, priority);
+        const answer = await analysis.backtest(backtest, priority, principalOf(request).userId);
         if (answer.status === 'completed') return answer.result;
         await owners.record(answer.taskId, principalOf(request).userId, BACKTEST_TASK);
         const location = taskLocation(answer.taskId);
@@ -345,7 +350,8 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
         const load = async () => ({ symbol, interval, ...(await analysis.predict({ symbol, interval, options })) });
         // A forecast changes only with a new bar: keyed by minute and dropped by the symbol's bar events.
         const key = `predict:${symbol}|${interval}|${options.model}|${options.horizon}|${options.window}|${options.confidence}|open@${Math.floor(deps.clock.now() / 60_000)}`;
-        return cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load);
+        // The user's limit wraps the cache too: a computation another user's request joins is never refused on this user's count.
+        return analysis.userLimits.run('predictions', principalOf(request).userId, () => cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load));
       },
     );
 
@@ -361,7 +367,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
       },
       async (request, reply) => {
         const { type, payload, priority } = request.body;
-        const id = await analysis.enqueue(type, payload, priority);
+        const id = await analysis.enqueue(type, payload, priority, principalOf(request).userId);
         await owners.record(id, principalOf(request).userId, type);
         return reply.code(202).header('location', taskLocation(id)).send(taskDto(await recordOf(queue, id)));
       },

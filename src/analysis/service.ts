@@ -12,7 +12,8 @@ import { runBacktest, runPortfolioBacktest, type BacktestResult } from './backte
 import { predict, validatePredictOptions, type Prediction } from './predict.ts';
 import type { BarInterval, BarPanel, BarSeries } from './series.ts';
 import { validateParams } from './strategies/catalogue.ts';
-import type { TaskPriority, TaskQueue } from './task-queue/port.ts';
+import { isFinal, type TaskPriority, type TaskQueue } from './task-queue/port.ts';
+import { DEFAULT_USER_LIMITS, UserLimits } from './user-limits.ts';
 import type { AnalysisPool } from './worker-pool.ts';
 
 /** Where bars come from (the market-data store); wired by the composition root. */
@@ -65,6 +66,8 @@ export interface AnalysisServiceDeps {
   inlineTimeoutMs?: number;
   /** Registers `analysis.worker-pool`; off runs backtests on the calling thread (the "before" baseline). */
   flags?: FeatureFlags;
+  /** Per-user concurrency limits (429) on the work users start; defaults to DEFAULT_USER_LIMITS. */
+  userLimits?: UserLimits;
 }
 
 export function backtestToJson(result: BacktestResult): BacktestJson {
@@ -82,9 +85,14 @@ export function estimateBars(interval: BarInterval, from: number, to: number): n
 export class AnalysisService {
   private readonly limits: BacktestLimits;
   private readonly usePool: () => boolean;
+  /** Per-user concurrency limits; routes apply them to work that does not pass through here (forecasts). */
+  readonly userLimits: UserLimits;
+  /** Each owner's queued tasks with the slot each holds. */
+  private readonly ownerTasks = new Map<number, Map<string, () => void>>();
 
   constructor(private readonly deps: AnalysisServiceDeps) {
     this.limits = deps.limits ?? DEFAULT_BACKTEST_LIMITS;
+    this.userLimits = deps.userLimits ?? new UserLimits(DEFAULT_USER_LIMITS);
     this.usePool =
       deps.flags?.register({ name: 'analysis.worker-pool', description: 'Run backtests in worker threads instead of on the event loop', default: true }) ?? (() => true);
   }
@@ -110,10 +118,10 @@ export class AnalysisService {
   }
 
   /**
-   * Validates a client task (the same rules and limits as the synchronous routes), then queues it.
-   * Returns the task id.
+   * Validates a client task (the same rules and limits as the synchronous routes), then queues it
+   * within the owner's limit of unfinished tasks (429 beyond it). Returns the task id.
    */
-  async enqueue(type: string, payload: unknown, priority: TaskPriority = 'normal'): Promise<string> {
+  async enqueue(type: string, payload: unknown, priority: TaskPriority = 'normal', owner?: number): Promise<string> {
     if (type === BACKTEST_TASK) {
       this.plan(payload as BacktestRequest);
     } else if (type === PREDICT_TASK) {
@@ -123,17 +131,62 @@ export class AnalysisService {
     } else {
       throw new BadRequestError(`type must be one of ${CLIENT_TASK_TYPES.join(', ')}`, { field: 'type' });
     }
-    return this.deps.queue.enqueue({ type, payload, priority });
+    return this.queueFor(owner, type, payload, priority);
   }
 
-  /** Validates, then answers with the result (small) or a task id (large). */
-  async backtest(request: BacktestRequest, priority: TaskPriority = 'normal'): Promise<BacktestAnswer> {
-    this.plan(request);
-    const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
-    if (planBacktest(panel.symbols.length, panel.bars, this.limits) === 'queue') {
-      return { status: 'queued', taskId: await this.deps.queue.enqueue({ type: BACKTEST_TASK, payload: request, priority }) };
+  /**
+   * Validates, then answers with the result (small) or a task id (large). `owner` is the user whose
+   * limits apply (429 beyond them); internal callers pass none.
+   */
+  async backtest(request: BacktestRequest, priority: TaskPriority = 'normal', owner?: number): Promise<BacktestAnswer> {
+    const release = owner === undefined ? undefined : this.userLimits.acquire('backtests', owner);
+    try {
+      this.plan(request);
+      const panel = await this.deps.bars.panel(request.symbols, request.interval, request.from, request.to);
+      if (planBacktest(panel.symbols.length, panel.bars, this.limits) === 'queue') {
+        return { status: 'queued', taskId: await this.queueFor(owner, BACKTEST_TASK, request, priority) };
+      }
+      return { status: 'completed', result: await this.run(panel, request, undefined, this.deps.inlineTimeoutMs ?? 30_000) };
+    } finally {
+      release?.();
     }
-    return { status: 'completed', result: await this.run(panel, request, undefined, this.deps.inlineTimeoutMs ?? 30_000) };
+  }
+
+  /** Queues a task; the owner's slot is held until the task is found finished (see freeFinishedTasks). */
+  private async queueFor(owner: number | undefined, type: string, payload: unknown, priority: TaskPriority): Promise<string> {
+    if (owner === undefined) return this.deps.queue.enqueue({ type, payload, priority });
+    await this.freeFinishedTasks(owner);
+    const release = this.userLimits.acquire('tasks', owner);
+    let id: string;
+    try {
+      id = await this.deps.queue.enqueue({ type, payload, priority });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    let tasks = this.ownerTasks.get(owner);
+    if (!tasks) this.ownerTasks.set(owner, (tasks = new Map()));
+    tasks.set(id, release);
+    return id;
+  }
+
+  /**
+   * Gives back the slots of the owner's tasks that have finished (or that the queue forgot). Checked
+   * when the owner queues another—at most the limit's worth of lookups—rather than by waiting on
+   * every task (BullMQ's waitFor polls Redis every 25 ms per task).
+   */
+  private async freeFinishedTasks(owner: number): Promise<void> {
+    const tasks = this.ownerTasks.get(owner);
+    if (!tasks) return;
+    const held = [...tasks];
+    const records = await Promise.all(held.map(([id]) => this.deps.queue.get(id)));
+    held.forEach(([id, release], i) => {
+      const record = records[i];
+      if (record && !isFinal(record.status)) return;
+      release();
+      tasks.delete(id);
+    });
+    if (tasks.size === 0) this.ownerTasks.delete(owner);
   }
 
   async predict(request: PredictRequest): Promise<Prediction> {
@@ -168,6 +221,13 @@ export class AnalysisService {
     }
     const unknown = request.symbols.filter((symbol) => !this.deps.bars.exists(symbol));
     if (unknown.length > 0) throw new BadRequestError(`symbols: unknown symbol${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).join(', ')}`, { field: 'symbols', unknown: unknown.slice(0, 100) });
+    const duplicates = duplicatesOf(request.symbols);
+    if (duplicates.length > 0) {
+      throw new BadRequestError(`symbols must be distinct: ${duplicates.slice(0, 10).join(', ')} appear${duplicates.length > 1 ? '' : 's'} more than once`, {
+        field: 'symbols',
+        duplicates: duplicates.slice(0, 100),
+      });
+    }
     if (request.symbols.length > MAX_SYMBOLS) {
       throw new UnprocessableError('too_many_symbols', `symbols lists ${request.symbols.length} symbols; the limit is ${MAX_SYMBOLS}`, { field: 'symbols', limit: MAX_SYMBOLS });
     }
@@ -196,4 +256,16 @@ export class AnalysisService {
     else result = await this.deps.pool.portfolio(panel, spec, options, run);
     return backtestToJson(result);
   }
+}
+
+/** Symbols listed more than once (case-insensitive, as symbols are): each would be fetched and traded again. */
+function duplicatesOf(symbols: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const symbol of symbols) {
+    const key = symbol.toUpperCase();
+    if (seen.has(key)) duplicates.add(key);
+    else seen.add(key);
+  }
+  return [...duplicates];
 }

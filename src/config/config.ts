@@ -133,9 +133,11 @@ export interface TachyonConfig {
     /** Largest client message answered with an error frame; far larger ones close with 1009. */
     maxMessageBytes: number;
     maxMessagesPerSecond: number;
+    /** Subscribe snapshots one connection may read per second (each may be a store query); beyond, `rate_limited`. */
+    maxSnapshotsPerSecond: number;
     /** Above this many unsent bytes a connection gets only private events; quotes wait, conflated. */
     sendBufferSoftBytes: number;
-    /** Above this, or above the soft limit for slowConsumerMs, the connection is closed (4008). */
+    /** Above this, or above the soft limit for slowConsumerMs, the connection is closed (4008; 1008 when replies to its own frames pass it). */
     sendBufferHardBytes: number;
     slowConsumerMs: number;
     /** Redis pub/sub channel the bus bridge uses with REDIS_URL (instances sharing it see each other's events). */
@@ -172,6 +174,8 @@ export interface TachyonConfig {
     inlineSymbolBars: number;
     /** How often strategies whose symbols got new bars are recomputed. */
     performanceRefreshMs: number;
+    /** Per user and instance: backtests and forecasts in progress, tasks unfinished (429 with Retry-After beyond). */
+    userLimits: { backtests: number; predictions: number; tasks: number };
   };
   /** The database advisor (src/advisor): plan sampling of slow statements and index advice. */
   advisor: {
@@ -288,6 +292,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       maxSubscriptionsPerConnection: read.int('TACHYON_WS_MAX_SUBSCRIPTIONS', 500, 1, 100_000),
       maxMessageBytes: read.int('TACHYON_WS_MAX_MESSAGE_BYTES', 16_384, 256, 1_048_576),
       maxMessagesPerSecond: read.int('TACHYON_WS_MAX_MESSAGES_PER_SECOND', 50, 1, 100_000),
+      maxSnapshotsPerSecond: read.int('TACHYON_WS_MAX_SNAPSHOTS_PER_SECOND', 500, 1, 100_000),
       sendBufferSoftBytes: read.int('TACHYON_WS_SEND_BUFFER_SOFT', 256 * 1024, 1024, 1_073_741_824),
       sendBufferHardBytes: read.int('TACHYON_WS_SEND_BUFFER_HARD', 4 * 1_048_576, 1024, 1_073_741_824),
       slowConsumerMs: read.int('TACHYON_WS_SLOW_CONSUMER_MS', 10_000, 10, 600_000),
@@ -308,9 +313,14 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       taskTimeoutMs: read.int('TACHYON_ANALYSIS_TASK_TIMEOUT_MS', 30_000, 100, 3_600_000),
       queueConcurrency: read.int('TACHYON_ANALYSIS_QUEUE_CONCURRENCY', 2, 1, 1_000),
       queuePrefix: read.string('TACHYON_ANALYSIS_QUEUE_PREFIX', 'tachyon:tasks'),
-      maxSymbolBars: read.int('TACHYON_ANALYSIS_MAX_SYMBOL_BARS', 20_000_000, 1, 1_000_000_000),
+      maxSymbolBars: read.int('TACHYON_ANALYSIS_MAX_SYMBOL_BARS', 5_000_000, 1, 1_000_000_000),
       inlineSymbolBars: read.int('TACHYON_ANALYSIS_INLINE_SYMBOL_BARS', 600_000, 0, 1_000_000_000),
       performanceRefreshMs: read.int('TACHYON_ANALYSIS_PERFORMANCE_REFRESH_MS', 60_000, 100, 86_400_000),
+      userLimits: {
+        backtests: read.int('TACHYON_ANALYSIS_USER_BACKTESTS', 2, 1, 10_000),
+        predictions: read.int('TACHYON_ANALYSIS_USER_PREDICTIONS', 4, 1, 10_000),
+        tasks: read.int('TACHYON_ANALYSIS_USER_TASKS', 10, 1, 1_000_000),
+      },
     },
     advisor: {
       planThresholdMs: read.int('TACHYON_PLAN_THRESHOLD_MS', 100, 1, 3_600_000),

@@ -13,6 +13,11 @@ const DAY_MS = 86_400_000;
 /** Sessions cover a fraction of the clock (exchange hours, weekends): widen "latest N" windows by this. */
 const SPARSE_FACTOR = 6;
 
+/** Where a "latest `limit` bars before `to`" read starts looking. */
+export function latestFrom(interval: Interval, to: number, limit: number): number {
+  return to - limit * INTERVAL_MINUTES[interval] * 60_000 * SPARSE_FACTOR;
+}
+
 export interface BarQuery {
   instrumentId: number;
   interval: Interval;
@@ -135,7 +140,7 @@ export class BarStore {
   async query(q: BarQuery): Promise<Bar[]> {
     const minutes = INTERVAL_MINUTES[q.interval];
     const latest = q.from === undefined;
-    const from = q.from ?? q.to - q.limit * minutes * 60_000 * SPARSE_FACTOR;
+    const from = q.from ?? latestFrom(q.interval, q.to, q.limit);
     const order = latest ? 'DESC' : 'ASC';
     const params = [q.instrumentId, new Date(from), new Date(q.to), q.limit];
     let rows: BarRow[];

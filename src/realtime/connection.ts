@@ -7,7 +7,8 @@ import type { Principal } from '../auth/principal.ts';
 import type { Codec, Outgoing } from './codec.ts';
 import type { RealtimeMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
-import type { ServerFrame } from './protocol.ts';
+import { CloseCode, type ServerFrame } from './protocol.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 export interface Transport {
   /** Bytes accepted by send() but not yet written to the network. */
@@ -23,6 +24,15 @@ export interface DeliveryLimits {
   sendBufferSoftBytes: number;
   sendBufferHardBytes: number;
   slowConsumerMs: number;
+}
+
+/** Per-connection guards on what the client asks for. */
+export interface ConnectionLimits {
+  maxMessagesPerSecond: number;
+  /** Snapshots (subscribe answers) read per second: each may be a store query. */
+  maxSnapshotsPerSecond: number;
+  /** Unsent bytes past which the connection is closed, whatever frame would add to them. */
+  sendBufferHardBytes: number;
 }
 
 export type FlushOutcome = 'idle' | 'sent' | 'pending' | 'slow';
@@ -48,8 +58,8 @@ export class Connection {
   private readonly written = (): void => {
     this.framesInFlight--;
   };
-  private tokens: number;
-  private refilledAt: number;
+  private readonly messages: TokenBucket;
+  private readonly snapshots: TokenBucket;
   private rateErrorAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -59,12 +69,12 @@ export class Connection {
     private readonly metrics: RealtimeMetrics,
     /** Called when the outbox goes from empty to non-empty, so the flush loop visits only busy connections. */
     private readonly onPending: (connection: Connection) => void,
-    private readonly ratePerSecond: number,
+    private readonly limits: ConnectionLimits,
     now: number,
   ) {
     this.lastSeen = now;
-    this.tokens = ratePerSecond;
-    this.refilledAt = now;
+    this.messages = new TokenBucket(limits.maxMessagesPerSecond, now);
+    this.snapshots = new TokenBucket(limits.maxSnapshotsPerSecond, now);
   }
 
   get bufferedAmount(): number {
@@ -81,10 +91,25 @@ export class Connection {
     this.outbox.forget(channel);
   }
 
+  /**
+   * Sends a reply frame (welcome, subscribed, error…). Replies count against the send-buffer limit
+   * like the stream does: a client that keeps sending frames without reading the answers (error
+   * frames grew one buffer to 116 MB) is closed with 1008 once its unsent bytes pass the hard limit.
+   */
   send(frame: ServerFrame): void {
     if (this.closed) return;
     if (frame.type === 'error') this.metrics.errorFrames++;
-    this.write(this.codec.encode(frame));
+    const data = this.codec.encode(frame);
+    if (this.transport.bufferedAmount + data.length > this.limits.sendBufferHardBytes) {
+      this.metrics.slowConsumerCloses++;
+      return this.close(CloseCode.POLICY_VIOLATION, 'send buffer over its limit: the client does not read its messages');
+    }
+    this.write(data);
+  }
+
+  /** Takes one snapshot from the per-second allowance (false: over it). */
+  admitSnapshot(now: number): boolean {
+    return this.snapshots.take(now);
   }
 
   private write(data: string | Buffer): void {
@@ -98,15 +123,7 @@ export class Connection {
    * client cannot make the server amplify its flood into error frames.
    */
   admit(now: number): 'ok' | 'limited' | 'silent' {
-    const elapsed = now - this.refilledAt;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsed * this.ratePerSecond) / 1000);
-      this.refilledAt = now;
-    }
-    if (this.tokens >= 1) {
-      this.tokens--;
-      return 'ok';
-    }
+    if (this.messages.take(now)) return 'ok';
     if (now - this.rateErrorAt < 1000) return 'silent';
     this.rateErrorAt = now;
     return 'limited';

@@ -16,6 +16,8 @@ export type Format = 'json' | 'msgpack';
 export const CloseCode = {
   /** Server shutting down: reconnect (another instance will answer). */
   GOING_AWAY: 1001,
+  /** The client kept sending while not reading: its unsent replies passed the send-buffer limit. */
+  POLICY_VIOLATION: 1008,
   /** A frame above the hard size ceiling (ws answers this itself). */
   TOO_BIG: 1009,
   /** Bad or missing token, or no `auth` message within the timeout. */
@@ -34,7 +36,7 @@ export type ErrorCode =
   | 'subscription_limit'
   | 'connection_limit'
   | 'message_too_large'
-  | 'rate_limited'
+  | 'rate_limited' // too many messages, or subscriptions beyond the snapshots allowed per second (subscribe again shortly)
   | 'internal';
 
 // ---- client → server ----
@@ -69,7 +71,7 @@ export interface WelcomeFrame {
   /** The server pings after this much silence and reaps after `heartbeatTimeoutMs`. */
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
-  limits: { maxSubscriptions: number; maxMessageBytes: number; maxMessagesPerSecond: number };
+  limits: { maxSubscriptions: number; maxMessageBytes: number; maxMessagesPerSecond: number; maxSnapshotsPerSecond: number };
 }
 export interface Subscription {
   channel: string;

@@ -32,7 +32,7 @@ const order = (seq: number) => new Outgoing({ channel: 'orders:1', seq, event: '
 function setup(codec = jsonCodec) {
   const transport = new FakeTransport();
   const metrics = new RealtimeMetrics();
-  const connection = new Connection('c1', transport, codec, metrics, () => {}, 100, 0);
+  const connection = new Connection('c1', transport, codec, metrics, () => {}, { maxMessagesPerSecond: 100, maxSnapshotsPerSecond: 10, sendBufferHardBytes: LIMITS.sendBufferHardBytes }, 0);
   return { transport, metrics, connection };
 }
 
@@ -115,6 +115,30 @@ describe('per-connection delivery', () => {
     expect(answers.filter((a) => a === 'ok')).toHaveLength(100);
     expect(answers.slice(100)).toEqual(['limited', 'silent', 'silent']);
     expect(connection.admit(1000)).toBe('ok'); // refilled after a second
+  });
+
+  it('counts reply frames against the hard send-buffer limit: over it, the connection closes with 1008 and nothing is written', () => {
+    const { transport, metrics, connection } = setup();
+    const error = { type: 'error', code: 'unknown_channel', message: 'no channel "x" for this user' } as const;
+    transport.bufferedAmount = LIMITS.sendBufferHardBytes - 1000;
+    connection.send(error);
+    expect(transport.frames).toHaveLength(1); // still under the limit
+    transport.bufferedAmount = LIMITS.sendBufferHardBytes - 10;
+    connection.send(error);
+    expect(transport.frames).toHaveLength(1);
+    expect(transport.closed?.code).toBe(1008);
+    expect(transport.closed?.reason).toMatch(/send buffer/);
+    expect(metrics.slowConsumerCloses).toBe(1);
+    connection.send(error); // closed: nothing more
+    expect(transport.frames).toHaveLength(1);
+  });
+
+  it("allows a second's worth of snapshots, then refills", () => {
+    const { connection } = setup();
+    const admitted = Array.from({ length: 12 }, () => connection.admitSnapshot(0));
+    expect(admitted.filter(Boolean)).toHaveLength(10);
+    expect(connection.admitSnapshot(100)).toBe(true); // a tenth of a second: one more
+    expect(connection.admitSnapshot(100)).toBe(false);
   });
 
   it('builds MessagePack batches by concatenation that decode like a packed object (all array header sizes)', () => {
