@@ -34,6 +34,8 @@ import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
+import { feedLeadership } from './market-data/feed-leader.ts';
+import { LeaseStore } from './cluster/leases.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
@@ -134,6 +136,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       ? await RedisBusBridge.attach(bus, { url: config.redisUrl, channel: config.realtime.busChannel, origin: instanceId, logger })
       : undefined;
     built.push(() => busBridge?.close());
+    // With a bridge, one instance (the lease holder) runs the feed and the others follow its ticks.
+    const feedKeeper = busBridge ? feedLeadership(marketData, new LeaseStore(db, instanceId), config.market.leaderTtlMs, logger) : undefined;
     // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
     const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
     const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
@@ -214,7 +218,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       app,
       demo,
       async listen() {
-        marketData.start();
+        if (feedKeeper) await feedKeeper.start();
+        else marketData.start();
         await observability.start();
         realtime.start();
         broker.start();
@@ -239,6 +244,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await taskQueue.close();
           await analysisPool.close();
           await cacheModule.close();
+          // The leader writes its last bars and quotes, then hands the feed over at once.
+          await feedKeeper?.stop();
           await busBridge?.close();
           if (started) await marketData.stop();
           await observability.stop();
