@@ -146,10 +146,13 @@ export class MarketData {
     await this.halt();
   }
 
-  /** Stops the feed and writes everything pending: closed bars, the open minute, the last quotes. */
+  /**
+   * Stops the feed and writes everything pending: closed bars, the open minute, the last quotes (a
+   * follower's are the leader's, and a snapshot never moves a quote back).
+   */
   async stop(): Promise<void> {
-    if (this.leading) await this.halt();
     this.leading = false;
+    await this.halt();
   }
 
   status(): FeedStatus {
