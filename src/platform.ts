@@ -116,7 +116,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const demo = config.seedDemo ? await seedDemoUsers(users, config) : undefined;
 
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
-    const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
+    // With REDIS_URL the instances share one queue: the feed leader alone alerts on it.
+    const leadsCluster = () => !config.redisUrl || marketData.status().role === 'leader';
+    const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db, leadsCluster });
 
     // ---- cache: tiered L1/L2, invalidation by bus events; HTTP compression and ETags go on before routes ----
     const cacheModule = await createCacheModule({ config, flags, bus, db, logger, span: (name, attributes, fn) => observability.tracing.childSpan(name, attributes, fn) });
