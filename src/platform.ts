@@ -42,6 +42,8 @@ import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
+import { feedLeadership } from './market-data/feed-leader.ts';
+import { LeaseStore } from './cluster/leases.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
@@ -134,7 +136,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const demo = config.seedDemo ? await seedDemoUsers(users, config) : undefined;
 
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
-    const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });
+    // With REDIS_URL the instances share one queue: the feed leader alone alerts on it.
+    const leadsCluster = () => !config.redisUrl || marketData.status().role === 'leader';
+    const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db, leadsCluster });
 
     // ---- database advisor: plans of slow statements, index advice (admin) ----
     const planSampling = flags.register({ name: 'observability.plan-sampling', description: 'Capture EXPLAIN ANALYZE plans of statements slower than TACHYON_PLAN_THRESHOLD_MS (rate-limited)', default: true });
@@ -165,6 +169,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       ? await RedisBusBridge.attach(bus, { url: config.redisUrl, channel: config.realtime.busChannel, origin: instanceId, logger })
       : undefined;
     built.push(() => busBridge?.close());
+    // With a bridge, one instance (the lease holder) runs the feed and the others follow its ticks.
+    const feedKeeper = busBridge ? feedLeadership(marketData, new LeaseStore(db, instanceId), config.market.leaderTtlMs, logger) : undefined;
     // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
     const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
     const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
@@ -290,7 +296,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       app,
       demo,
       async listen() {
-        marketData.start();
+        if (feedKeeper) await feedKeeper.start();
+        else marketData.start();
         await observability.start();
         realtime.start();
         broker.start();
@@ -320,6 +327,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await taskQueue.close();
           await analysisPool.close();
           await cacheModule.close();
+          // The leader writes its last bars and quotes, then hands the feed over at once.
+          await feedKeeper?.stop();
           await busBridge?.close();
           if (started) await marketData.stop();
           await observability.stop();

@@ -1,7 +1,7 @@
 /**
  * Strategy performance: a strategy's backtest over its lookback window up to now, stored in
  * `strategy_performance` and recomputed when the strategy changes or new bars of its symbols
- * arrive—never on a read. New bars only mark symbols dirty; every `refreshMs` the strategies trading
+ * arrive—never on a read. New bars (those this instance wrote: once per cluster) only mark symbols dirty; every `refreshMs` the strategies trading
  * a dirty symbol are queued as low-priority, batched tasks (so a minute close of 2,000 symbols costs
  * one query and a handful of tasks, not a recomputation per bar). Each save publishes
  * `strategy.<id>`, which drops the cached copies (cache `strategyPerformance` class, tag `strategy:<id>`).
@@ -116,7 +116,11 @@ export class StrategyPerformance {
   }
 
   start(): void {
-    this.unsubscribe = this.deps.bus.subscribe(`${BAR_TOPIC}*`, (_bar, topic) => this.dirty.add(topic.slice(BAR_TOPIC.length)));
+    // Only bars this instance wrote (it is the feed leader): bridged copies on the other instances
+    // would queue the same recomputations once per instance into the shared queue.
+    this.unsubscribe = this.deps.bus.subscribe(`${BAR_TOPIC}*`, (_bar, topic, remote) => {
+      if (!remote) this.dirty.add(topic.slice(BAR_TOPIC.length));
+    });
     this.timer = setInterval(() => void this.flush(), this.deps.refreshMs);
     this.timer.unref();
   }

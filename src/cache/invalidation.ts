@@ -1,7 +1,9 @@
 /**
  * Event-driven invalidation: bus topics name what changed, this maps them to the cache entries
- * that depend on it. Runs on every instance (bridged topics arrive through `deliver`), and the
- * cache's own bus tells other instances' L1 as well.
+ * that depend on it, in the one class whose routes read them. Only the instance where the event
+ * happened invalidates: the cache's own bus (BentoCache over Redis) then tells every other
+ * instance's L1, and L2 and the database tier are shared. A copy of the event arriving through the
+ * bus bridge is not invalidated again (that would publish the same invalidation once per instance).
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
@@ -19,11 +21,12 @@ export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Lo
   const run = (what: Promise<void>, topic: string) => void what.catch((error: unknown) => logger.error({ err: error, topic }, 'cache invalidation failed'));
   // Symbols may contain dots (BRK.B): the subject is everything after the topic's prefix.
   const on = (prefix: string, invalidate: (subject: string) => Promise<void>) =>
-    bus.subscribe(`${prefix}*`, (_message, topic) => run(invalidate(topic.slice(prefix.length)), topic));
+    bus.subscribe(`${prefix}*`, (_message, topic, remote) => {
+      if (!remote) run(invalidate(topic.slice(prefix.length)), topic);
+    });
+  // No route reads the `portfolio` class (portfolio reads come from the trading engine): fills and
+  // portfolio events invalidate nothing.
   const unsubscribe = [
-    // A fill moves cash and positions: that account's portfolio entries go, nothing else.
-    on('fill.', (account) => cache.invalidateTag(tags.account(account), ['portfolio'])),
-    on('portfolio.', (account) => cache.invalidateTag(tags.account(account), ['portfolio'])),
     // A new minute bar changes only ranges that reach it; closed ranges stay.
     on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars'])),
     on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),

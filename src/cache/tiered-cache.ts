@@ -115,9 +115,11 @@ export class TieredCache {
       ttl: 60_000,
     });
     this.store = this.bento.use('main');
-    // Another instance invalidated something: loads running here may have read the old data.
+    // Another instance invalidated something: loads of the classes it names may have read the old
+    // data; loads of other classes are untouched.
     this.bento.on('bus:message:received', ({ message }) => {
-      if (message.type !== 'set' || message.keys.some((k) => k.startsWith(TAG_KEY_PREFIX))) this.bumpAll();
+      if (message.type === 'set' && !message.keys.some((k) => k.startsWith(TAG_KEY_PREFIX))) return;
+      for (const cls of this.classesOf(message.keys)) this.bump(cls);
     });
     // While Redis was away this instance heard no invalidations: its L1 cannot be trusted.
     link?.onRecovered(() => {
@@ -411,7 +413,16 @@ export class TieredCache {
     this.invalidatedAt[cls] = Date.now();
   }
 
-  private bumpAll(): void {
-    for (const cls of DATA_CLASSES) this.bump(cls);
+  /** The classes a bus message's keys (`<class>:<key>`, tag keys `___bc:t:<class>:<tag>`) name; all of them when one is unrecognised. */
+  private classesOf(keys: readonly string[]): Set<DataClass> {
+    const classes = new Set<DataClass>();
+    for (let key of keys) {
+      if (key.startsWith(`${this.prefix}:`)) key = key.slice(this.prefix.length + 1);
+      if (key.startsWith(TAG_KEY_PREFIX)) key = key.slice(TAG_KEY_PREFIX.length);
+      const cls = key.slice(0, key.indexOf(':')) as DataClass;
+      if (!DATA_CLASSES.includes(cls)) return new Set(DATA_CLASSES);
+      classes.add(cls);
+    }
+    return keys.length === 0 ? new Set(DATA_CLASSES) : classes;
   }
 }

@@ -37,6 +37,8 @@ export interface TachyonConfig {
     hours: MarketHours;
     /** Seed of the deterministic universe and random walks. */
     seed: number;
+    /** Scaled mode: TTL of the feed leader's lease, so a dead leader is replaced within about this long. */
+    leaderTtlMs: number;
   };
   http: {
     bodyLimitBytes: number;
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       tickRate: read.int('TACHYON_TICK_RATE', 2000, 0, 1_000_000),
       hours: read.oneOf('TACHYON_MARKET_HOURS', ['always', 'exchange'], 'always'),
       seed: read.int('TACHYON_SEED', 42, 0, 2 ** 31 - 1),
+      leaderTtlMs: read.int('TACHYON_FEED_LEASE_TTL_MS', 3_000, 500, 60_000),
     },
     http: {
       bodyLimitBytes: read.int('TACHYON_BODY_LIMIT', 1_048_576, 1024, 64 * 1_048_576),

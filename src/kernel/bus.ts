@@ -4,7 +4,8 @@
  * every in-process subscriber's effects before it continues. A bridge (Redis/NATS) forwards
  * selected topics between instances in scaled mode.
  */
-export type Handler<T = unknown> = (message: T, topic: string) => void;
+/** `remote`: the message came from another instance through the bridge (it was handled there already). */
+export type Handler<T = unknown> = (message: T, topic: string, remote: boolean) => void;
 
 export interface BusBridge {
   /** Forwards a locally published message to other instances. */
@@ -44,29 +45,33 @@ export class MessageBus {
 
   /** Publishes locally and, when a bridge is attached and the topic is bridged, to other instances. */
   publish<T>(topic: string, message: T): void {
-    this.deliver(topic, message);
+    this.dispatch(topic, message, false);
     if (this.bridge?.matches(topic)) this.bridge.bridge.forward(topic, message);
   }
 
   /** Delivers a message that arrived from another instance (never re-forwarded). */
   deliver<T>(topic: string, message: T): void {
-    const direct = this.exact.get(topic);
-    if (direct) for (const handler of direct) this.invoke(handler, message, topic);
-    if (this.prefixes.size > 0) {
-      for (const [prefix, handlers] of this.prefixes) {
-        if (!topic.startsWith(prefix)) continue;
-        for (const handler of handlers) this.invoke(handler, message, topic);
-      }
-    }
+    this.dispatch(topic, message, true);
   }
 
   attachBridge(bridge: BusBridge, matches: (topic: string) => boolean): void {
     this.bridge = { bridge, matches };
   }
 
-  private invoke(handler: Handler, message: unknown, topic: string): void {
+  private dispatch(topic: string, message: unknown, remote: boolean): void {
+    const direct = this.exact.get(topic);
+    if (direct) for (const handler of direct) this.invoke(handler, message, topic, remote);
+    if (this.prefixes.size > 0) {
+      for (const [prefix, handlers] of this.prefixes) {
+        if (!topic.startsWith(prefix)) continue;
+        for (const handler of handlers) this.invoke(handler, message, topic, remote);
+      }
+    }
+  }
+
+  private invoke(handler: Handler, message: unknown, topic: string, remote: boolean): void {
     try {
-      handler(message, topic);
+      handler(message, topic, remote);
     } catch (error) {
       // One faulty subscriber must not stop delivery to the others nor the publisher.
       this.onHandlerError(error, topic);

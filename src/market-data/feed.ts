@@ -23,6 +23,9 @@ export interface Tick {
   last: number;
   size: number;
   ts: number;
+  /** Quoted sizes: a follower instance applies the tick to its book exactly as the leader did. */
+  bidSize: number;
+  askSize: number;
 }
 
 export interface MarketFeedOptions {
@@ -37,6 +40,8 @@ export interface MarketFeedOptions {
   seed: number;
   /** Timer granularity in ms, default 10. */
   stepMs?: number;
+  /** Checked before every timer step: a feed leader whose lease may have lapsed generates nothing. */
+  active?: () => boolean;
   /** Receives errors thrown by a timer step (a consumer's onBars, say); default logs them. */
   onError?: (error: unknown) => void;
 }
@@ -57,6 +62,7 @@ export class MarketFeed {
   private readonly ticksPerSecond: number;
   private readonly stepMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly active: () => boolean;
   private readonly rng: Random;
 
   // Per instrument, indexed by id.
@@ -91,6 +97,7 @@ export class MarketFeed {
     this.ticksPerSecond = opts.ticksPerSecond;
     this.stepMs = opts.stepMs ?? 10;
     if (!(this.stepMs > 0)) throw new RangeError(`stepMs must be > 0, got ${this.stepMs}`);
+    this.active = opts.active ?? (() => true);
     this.onError = opts.onError ?? ((error) => console.error('market feed step failed', error));
     this.rng = createRandom(opts.seed);
 
@@ -156,6 +163,19 @@ export class MarketFeed {
     return this.generated;
   }
 
+  /**
+   * Continues every walk from the book as it is now (the ticks a previous feed leader published),
+   * so a new leader makes no jump, and from each symbol's last tick time.
+   */
+  resume(): void {
+    for (let id = 1; id < this.base.length; id++) {
+      const quote = this.book.get(id);
+      if (!quote) continue;
+      this.logDeviation[id] = Math.log(quote.last / this.base[id]!);
+      this.lastTs[id] = quote.ts;
+    }
+  }
+
   /** Starts the timer (unref'd: it never keeps the process alive). Idempotent. */
   start(): void {
     if (this.timer) return;
@@ -164,6 +184,7 @@ export class MarketFeed {
       const now = performance.now();
       const elapsed = Math.min(now - last, MAX_CATCH_UP_MS);
       last = now;
+      if (!this.active()) return;
       try {
         this.step(elapsed);
       } catch (error) {
@@ -247,6 +268,6 @@ export class MarketFeed {
     this.book.update(id, bid, ask, last, size, ts, bidSize, askSize);
     this.aggregator?.onTick(id, last, size, ts);
     const symbol = this.symbols[id]!;
-    this.bus.publish<Tick>(this.topics[id]!, { id, symbol, bid, ask, last, size, ts });
+    this.bus.publish<Tick>(this.topics[id]!, { id, symbol, bid, ask, last, size, ts, bidSize, askSize });
   }
 }

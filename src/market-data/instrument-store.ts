@@ -80,7 +80,9 @@ export class InstrumentStore {
        SELECT i, b, a, l, v, to_timestamp(t / 1000.0)
          FROM unnest($1::int[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::float8[]) AS u(i, b, a, l, v, t)
        ON CONFLICT (instrument_id) DO UPDATE
-          SET bid = excluded.bid, ask = excluded.ask, last = excluded.last, volume = excluded.volume, ts = excluded.ts`,
+          SET bid = excluded.bid, ask = excluded.ask, last = excluded.last, volume = excluded.volume, ts = excluded.ts
+        -- A former feed leader's last snapshot never moves a quote back.
+        WHERE quotes_latest.ts <= excluded.ts`,
       [column('instrumentId'), column('bid'), column('ask'), column('last'), column('volume'), column('ts')],
     );
   }

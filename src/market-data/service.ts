@@ -2,6 +2,11 @@
  * The MarketData engine: the instrument universe, latest quotes in memory, the simulated feed,
  * 1-minute bar aggregation and persistence. Routes and other engines read from it; the feed
  * publishes every tick on the bus (`quote.<SYMBOL>`).
+ *
+ * One market: only the feed leader runs the feed, aggregates and writes bars and snapshots quotes.
+ * A follower applies the leader's ticks (bridged `quote.*`) to its book exactly as local ones, so
+ * every instance quotes the same prices; a follower that becomes leader continues from them.
+ * Alone (no bridge), an instance leads from start() for good.
  */
 import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -14,7 +19,7 @@ import type { Bar, BarBatch } from './bar.ts';
 import { BarAggregator } from './bar-aggregator.ts';
 import { BarStore, type Interval } from './bar-store.ts';
 import { BarWriter } from './bar-writer.ts';
-import { MarketFeed } from './feed.ts';
+import { MarketFeed, type Tick } from './feed.ts';
 import { InstrumentStore, type QuoteSnapshot, type StoredInstrument } from './instrument-store.ts';
 import { MarketClock } from './market-clock.ts';
 import { QuoteBook, type Quote } from './quote-book.ts';
@@ -34,6 +39,15 @@ export interface MarketDataDeps {
   clock: Clock;
   logger: Logger;
   market: TachyonConfig['market'];
+}
+
+/** What readiness and health report about the market feed. */
+export interface FeedStatus {
+  role: 'leader' | 'follower';
+  /** The feed lease's epoch while leading under a lease (none when alone). */
+  epoch: number | undefined;
+  /** Since the last tick this instance generated or received (none yet: undefined). */
+  lastTickAgeMs: number | undefined;
 }
 
 export interface InstrumentFilter {
@@ -58,9 +72,16 @@ export class MarketData {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotSeq = 0;
   private snapshotting: Promise<void> | undefined;
+  private leading = false;
+  private epoch: number | undefined;
+  /** Whether the lease this instance leads under is still valid (checked before every feed step). */
+  private leaseValid: () => boolean = () => true;
+  private lastTickTs: number | undefined;
+  private readonly clock: Clock;
 
   private constructor(deps: MarketDataDeps, instruments: StoredInstrument[], store: InstrumentStore) {
     this.instruments = instruments;
+    this.clock = deps.clock;
     this.store = store;
     this.bySymbol = new Map(instruments.map((i) => [i.symbol, i]));
     this.sortedBySymbol = [...instruments].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
@@ -78,7 +99,10 @@ export class MarketData {
       aggregator: this.aggregator,
       ticksPerSecond: deps.market.tickRate,
       seed: deps.market.seed,
+      active: () => this.leaseValid(),
     });
+    // Subscribed before any other engine, so the paper broker and the gateway see the book updated.
+    deps.bus.subscribe<Tick>('quote.*', (tick, _topic, remote) => this.onTick(tick, remote));
   }
 
   /** Loads the universe from the database (creating it on first start) and restores the last quotes. */
@@ -94,20 +118,77 @@ export class MarketData {
     return service;
   }
 
+  /** Leads for good: the only instance (no bridge to share a feed over). */
   start(): void {
+    this.runFeed();
+  }
+
+  /**
+   * Becomes the feed leader under a lease: continues every price from the book (the ticks the
+   * previous leader published), and generates nothing once `valid` says the lease may have lapsed.
+   */
+  lead(epoch: number, valid: () => boolean): void {
+    this.epoch = epoch;
+    this.leaseValid = valid;
+    this.feed.resume();
+    this.runFeed();
+  }
+
+  /**
+   * Stops leading (lease lost or handed back): the feed stops, and the bars in progress and the last
+   * quotes are written now. Another leader's row for the same minute is then the one dropped (bars
+   * insert with ON CONFLICT DO NOTHING), and a snapshot never moves a quote back.
+   */
+  async follow(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.epoch = undefined;
+    await this.halt();
+  }
+
+  /**
+   * Stops the feed and writes everything pending: closed bars, the open minute, the last quotes (a
+   * follower's are the leader's, and a snapshot never moves a quote back).
+   */
+  async stop(): Promise<void> {
+    this.leading = false;
+    await this.halt();
+  }
+
+  status(): FeedStatus {
+    return {
+      role: this.leading ? 'leader' : 'follower',
+      epoch: this.epoch,
+      lastTickAgeMs: this.lastTickTs === undefined ? undefined : Math.max(0, this.clock.now() - this.lastTickTs),
+    };
+  }
+
+  private runFeed(): void {
+    this.leading = true;
     this.feed.start();
-    this.snapshotTimer = setInterval(() => void this.snapshotQuotes(), QUOTE_SNAPSHOT_MS);
+    this.snapshotTimer ??= setInterval(() => void this.snapshotQuotes(), QUOTE_SNAPSHOT_MS);
     this.snapshotTimer.unref();
   }
 
-  /** Stops the feed and writes everything pending: closed bars, the open minute, the last quotes. */
-  async stop(): Promise<void> {
+  private async halt(): Promise<void> {
     this.feed.stop();
-    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    clearInterval(this.snapshotTimer);
+    this.snapshotTimer = undefined;
     this.aggregator.flush(Number.MAX_SAFE_INTEGER);
     await this.barWriter.drain();
     await this.snapshotting;
     await this.snapshotQuotes();
+  }
+
+  private onTick(tick: Tick, remote: boolean): void {
+    if (remote) {
+      // The leader's own feed is the truth: a tick from a deposed leader is dropped.
+      if (this.leading) return;
+      const id = this.book.idOf(tick.symbol);
+      if (id === undefined) return;
+      this.book.update(id, tick.bid, tick.ask, tick.last, tick.size, tick.ts, tick.bidSize, tick.askSize);
+    }
+    this.lastTickTs = tick.ts;
   }
 
   instrument(symbol: string): StoredInstrument {

@@ -38,6 +38,8 @@ export interface ObservabilityDeps {
   logger: Logger;
   flags: FeatureFlags;
   db: Database;
+  /** Whether this instance evaluates alerts on shared signals (the feed leader; absent: always). */
+  leadsCluster?: () => boolean;
 }
 
 export class Observability {
@@ -96,7 +98,7 @@ export class Observability {
     this.runtime = new Runtime(this.metrics, clock, options.memoryLimitBytes);
     this.metrics.registerCollector('network', () => this.network.stats(), NETWORK_SHAPE);
     this.faults = options.faultInjection ? new FaultInjector() : undefined;
-    this.alerts = new AlertEngine(ALERT_RULES, this.signals(), clock, notifier(logger, config.alertWebhookUrl), deps.instanceId);
+    this.alerts = new AlertEngine(ALERT_RULES, this.signals(), clock, notifier(logger, config.alertWebhookUrl), deps.instanceId, deps.leadsCluster);
   }
 
   private signals(): Signals {

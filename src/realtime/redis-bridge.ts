@@ -12,8 +12,11 @@ import type { BusBridge, MessageBus } from '../kernel/bus.ts';
 
 const packr = new Packr({ useRecords: false });
 
-/** Topics every instance's WebSocket clients may need. */
-export const BRIDGED_PREFIXES = ['quote.', 'bar.', 'order.', 'fill.', 'portfolio.'] as const;
+/**
+ * Topics other instances need: market data (followers apply the feed leader's ticks), account
+ * events (WebSocket clients anywhere), strategy changes (every instance's consumers hear them).
+ */
+export const BRIDGED_PREFIXES = ['quote.', 'bar.', 'order.', 'fill.', 'portfolio.', 'strategy.'] as const;
 
 export function isBridged(topic: string): boolean {
   return BRIDGED_PREFIXES.some((prefix) => topic.startsWith(prefix));

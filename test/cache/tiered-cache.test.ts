@@ -118,34 +118,54 @@ describe('tiered cache (L1)', () => {
     await cache.close();
   });
 
-  it('a fill invalidates that account’s portfolio at once, and a load that raced the fill is never cached', async () => {
+  it('a strategy change invalidates that strategy’s performance at once, and a load that raced the change is never cached', async () => {
     const cache = await buildCache();
     const bus = new MessageBus();
     wireInvalidation(bus, cache, pino({ level: 'silent' }));
-    const db = { cash: 100 };
+    const db = { sharpe: 100 };
     let release!: () => void;
     let readDone!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const read = new Promise<void>((r) => (readDone = r));
     const slow = async () => {
-      const cash = db.cash; // reads before the fill commits…
+      const sharpe = db.sharpe; // reads before the change commits…
       readDone();
       await gate; // …and finishes after it
-      return cash;
+      return sharpe;
     };
-    const racing = cache.get('portfolio', 'acct:1', slow, [tags.account(1)]);
+    const key = 'strategy:1:performance';
+    const racing = cache.get('strategyPerformance', key, slow, [tags.strategy(1)]);
     await read;
-    db.cash = 50;
-    bus.publish('fill.1', { accountId: 1 });
+    db.sharpe = 50;
+    bus.publish('strategy.1', null);
     release();
     expect((await racing).value).toBe(100); // the overlapping request may see the old state…
-    const after = await cache.get('portfolio', 'acct:1', async () => db.cash, [tags.account(1)]);
+    const after = await cache.get('strategyPerformance', key, async () => db.sharpe, [tags.strategy(1)]);
     expect(after).toMatchObject({ value: 50, status: 'miss' }); // …no later one does
-    expect(cache.stats.byClass.portfolio.discarded).toBe(1);
+    expect(cache.stats.byClass.strategyPerformance.discarded).toBe(1);
 
-    db.cash = 25;
+    db.sharpe = 25;
+    bus.publish('strategy.1', null);
+    await expect.poll(async () => (await cache.get('strategyPerformance', key, async () => db.sharpe, [tags.strategy(1)])).value).toBe(25);
+    await cache.close();
+  });
+
+  it('invalidates nothing for a copy of an event from another instance (its origin did), nor for fills (no route reads the portfolio class)', async () => {
+    const cache = await buildCache();
+    const bus = new MessageBus();
+    wireInvalidation(bus, cache, pino({ level: 'silent' }));
+    const key = 'strategy:1:performance';
+    await cache.get('strategyPerformance', key, async () => 1, [tags.strategy(1)]);
+    await cache.get('portfolio', 'acct:1', async () => 1, [tags.account(1)]);
+    bus.deliver('strategy.1', null);
     bus.publish('fill.1', { accountId: 1 });
-    expect((await cache.get('portfolio', 'acct:1', async () => db.cash, [tags.account(1)])).value).toBe(25);
+    bus.publish('portfolio.1', {});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await cache.get('strategyPerformance', key, async () => 2, [tags.strategy(1)])).value).toBe(1);
+    expect(cache.stats.byClass.strategyPerformance.invalidations).toBe(0);
+    expect(cache.stats.byClass.portfolio.invalidations).toBe(0);
+    bus.publish('strategy.1', null);
+    await expect.poll(() => cache.stats.byClass.strategyPerformance.invalidations).toBe(1);
     await cache.close();
   });
 

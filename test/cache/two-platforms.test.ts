@@ -29,23 +29,23 @@ describe.runIf(redisServerInstalled())('two platforms sharing one Redis', () => 
     await redis?.kill();
   });
 
-  it('a fill on one instance: its own next read is fresh at once, the other’s as soon as Redis tells it; no stale read after that', async () => {
-    const ledger = { cash: 1_000 };
-    const portfolio = (p: Platform) => p.cache.get('portfolio', 'acct:1:summary', async () => ({ cash: ledger.cash }), [tags.account(1)]);
-    expect((await portfolio(a)).value.cash).toBe(1_000);
-    expect(await portfolio(b)).toMatchObject({ value: { cash: 1_000 }, tier: 'l2' });
-    expect((await portfolio(b)).tier).toBe('l1');
+  it('a strategy change on one instance: its own next read is fresh at once, the other’s as soon as Redis tells it; no stale read after that', async () => {
+    const stored = { sharpe: 1 };
+    const performance = (p: Platform, id = 1) => p.cache.get('strategyPerformance', `strategy:${id}:performance`, async () => ({ sharpe: stored.sharpe }), [tags.strategy(id)]);
+    expect((await performance(a)).value.sharpe).toBe(1);
+    expect(await performance(b)).toMatchObject({ value: { sharpe: 1 }, tier: 'l2' });
+    expect((await performance(b)).tier).toBe('l1');
 
-    ledger.cash = 900;
-    a.bus.publish('fill.1', { accountId: 1 });
-    expect((await portfolio(a)).value.cash).toBe(900);
-    await expect.poll(async () => (await portfolio(b)).value.cash).toBe(900);
-    for (let i = 0; i < 20; i++) expect((await portfolio(b)).value.cash).toBe(900);
+    stored.sharpe = 2;
+    a.bus.publish('strategy.1', null);
+    expect((await performance(a)).value.sharpe).toBe(2);
+    await expect.poll(async () => (await performance(b)).value.sharpe).toBe(2);
+    for (let i = 0; i < 20; i++) expect((await performance(b)).value.sharpe).toBe(2);
 
-    // Other accounts are untouched.
-    const other = await b.cache.get('portfolio', 'acct:2:summary', async () => 'two', [tags.account(2)]);
-    a.bus.publish('fill.1', { accountId: 1 });
-    expect((await b.cache.get('portfolio', 'acct:2:summary', async () => 'reloaded', [tags.account(2)])).createdAt).toBe(other.createdAt);
+    // Other strategies are untouched.
+    const other = await performance(b, 2);
+    a.bus.publish('strategy.1', null);
+    expect((await b.cache.get('strategyPerformance', 'strategy:2:performance', async () => 'reloaded', [tags.strategy(2)])).createdAt).toBe(other.createdAt);
   });
 
   it('the HTTP layer of one instance serves what the other loaded (L2) and reports it', async () => {

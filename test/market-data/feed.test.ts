@@ -163,3 +163,16 @@ describe('MarketFeed', () => {
     feed.stop();
   });
 });
+
+describe('MarketFeed.resume (a new feed leader)', () => {
+  it('continues every walk from the book as it is now, not from where the feed was built', () => {
+    const { instruments, book, feed, run } = setup('always', Date.UTC(2026, 0, 10, 12), 4);
+    // Another leader moved every price to twice its base before this instance took over.
+    for (const i of instruments) book.update(i.id, 2 * i.basePrice - i.tickSize, 2 * i.basePrice + i.tickSize, 2 * i.basePrice, 1, Date.UTC(2026, 0, 10, 12));
+    feed.resume();
+    run(5_000);
+    const ratios = instruments.map((i) => book.get(i.id)!.last / i.basePrice);
+    expect(Math.min(...ratios)).toBeGreaterThan(1.8);
+    expect(Math.max(...ratios)).toBeLessThan(2.2);
+  });
+});

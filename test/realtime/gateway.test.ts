@@ -20,7 +20,7 @@ let symbols: string[];
 let otherToken: string;
 let otherAccount: number;
 
-const tick = (symbol: string, last: number): Tick => ({ id: 0, symbol, bid: last - 1, ask: last + 1, last, size: 100, ts: Date.now() });
+const tick = (symbol: string, last: number): Tick => ({ id: 0, symbol, bid: last - 1, ask: last + 1, last, size: 100, ts: Date.now(), bidSize: 100, askSize: 100 });
 
 beforeAll(async () => {
   t = await startTestPlatform(pglite, {

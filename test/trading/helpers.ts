@@ -27,8 +27,10 @@ export function setQuote(platform: Platform, symbol: string, q: { bid: number; a
   const ask = toUnits(q.ask);
   const last = toUnits(q.last ?? (q.bid + q.ask) / 2);
   const ts = platform.clock.now();
-  book.update(id, bid, ask, last, q.size ?? 100, ts, q.bidSize ?? 1_000_000, q.askSize ?? 1_000_000);
-  platform.bus.publish<Tick>(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts });
+  const bidSize = q.bidSize ?? 1_000_000;
+  const askSize = q.askSize ?? 1_000_000;
+  book.update(id, bid, ask, last, q.size ?? 100, ts, bidSize, askSize);
+  platform.bus.publish<Tick>(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts, bidSize, askSize });
 }
 
 export function place(t: TestPlatform, trader: Trader, payload: Record<string, unknown>): Promise<LightMyRequestResponse> {

@@ -44,6 +44,8 @@ export class AlertEngine {
     private readonly clock: Clock,
     private readonly notify: Notifier,
     private readonly instance: string,
+    /** Whether this instance evaluates shared rules (the feed leader in the scaled deployment; always when alone). */
+    private readonly leads: () => boolean = () => true,
   ) {}
 
   /** One evaluation round; concurrent calls share the round in progress. */
@@ -55,6 +57,11 @@ export class AlertEngine {
   private async round(): Promise<void> {
     const notifications: Promise<void>[] = [];
     for (const rule of this.rules) {
+      if (rule.shared && !this.leads()) {
+        // Another instance evaluates it; a state held from an earlier lead is dropped without a notification.
+        this.active.delete(rule.name);
+        continue;
+      }
       // A failing signal (a component's stats throwing) counts as no data, never as a broken loop.
       const value = await Promise.resolve()
         .then(() => rule.value(this.signals))

@@ -34,6 +34,8 @@ export interface AlertRule {
   /** In-process value of the condition's left-hand side, compared with `threshold`. */
   value(signals: Signals): number | undefined | Promise<number | undefined>;
   threshold: number;
+  /** The signal is the same on every instance (the shared queue): only the cluster's leader evaluates it, so it notifies once. */
+  shared?: true;
 }
 
 export interface RecordingRule {
@@ -125,6 +127,7 @@ export const ALERT_RULES: AlertRule[] = [
     summary: 'More than 100 analysis tasks waiting for 5 minutes',
     value: (s) => s.queueDepth(),
     threshold: 100,
+    shared: true,
   },
   ...burnRules('error', 'Availability', SLO.availability),
   ...burnRules('slow', 'Latency', SLO.latency),
