@@ -37,7 +37,10 @@ export class Forwarder {
     const owner = await this.ownership.owner(accountId);
     if (owner.local) return false;
     if (request.headers[FORWARDED_HEADER] !== undefined) throw retry(reply, `account ${accountId} is moving between instances; retry`);
-    if (owner.address === null) throw retry(reply, `account ${accountId} is owned by an instance that is still starting; retry`);
+    if (owner.address === null) {
+      this.ownership.forgetOwner(accountId);
+      throw retry(reply, `account ${accountId} is owned by an instance that is still starting; retry`);
+    }
     const headers: Record<string, string> = { [FORWARDED_HEADER]: this.options.instanceId, 'x-request-id': request.id };
     if (request.headers.authorization !== undefined) headers.authorization = request.headers.authorization;
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
