@@ -46,8 +46,11 @@ export class Forwarder {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      const answer = await this.timeout.execute(({ signal }) => httpRequest(owner.address + request.url, { method: request.method as 'GET', headers, body, signal }));
-      const payload = Buffer.from(await answer.body.arrayBuffer());
+      // The body is read inside the policy: cockatiel aborts its signal once the function returns.
+      const { answer, payload } = await this.timeout.execute(async ({ signal }) => {
+        const answer = await httpRequest(owner.address + request.url, { method: request.method as 'GET', headers, body, signal });
+        return { answer, payload: Buffer.from(await answer.body.arrayBuffer()) };
+      });
       for (const name of RELAYED) {
         const value = answer.headers[name];
         if (value !== undefined) reply.header(name, value);

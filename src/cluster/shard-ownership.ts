@@ -47,6 +47,10 @@ export class ShardOwnership {
   private readonly held = new Map<number, Held>();
   /** Other instances' shards as last looked up, trusted for a third of the TTL (no query per forwarded command). */
   private readonly remote = new Map<number, { owner: Owner & { local: false }; until: number }>();
+  /** One lookup (or takeover) per shard at a time: concurrent commands for it share the answer. */
+  private readonly looking = new Map<number, Promise<Owner>>();
+  /** The periodic refresh waiting in the chain, if any (a slow one is not queued twice). */
+  private queued: Promise<void> | undefined;
   private listener: ShardListener | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -95,7 +99,9 @@ export class ShardOwnership {
   /** Joins the cluster: takes this instance's share of shards now, then keeps renewing and balancing. */
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), Math.max(50, Math.floor(this.options.ttlMs / 3)));
+    this.timer = setInterval(() => {
+      this.queued ??= this.refresh().finally(() => (this.queued = undefined));
+    }, Math.max(50, Math.floor(this.options.ttlMs / 3)));
     this.timer.unref();
   }
 
@@ -113,7 +119,12 @@ export class ShardOwnership {
     if (this.epochOf(shard) !== undefined) return Promise.resolve({ local: true });
     const known = this.remote.get(shard);
     if (known && performance.now() < known.until) return Promise.resolve(known.owner);
-    return this.serial(() => this.take(shard));
+    let looking = this.looking.get(shard);
+    if (!looking) {
+      looking = this.serial(() => this.take(shard)).finally(() => this.looking.delete(shard));
+      this.looking.set(shard, looking);
+    }
+    return looking;
   }
 
   /** Forgets a looked-up owner (it did not answer), so the next command looks again or takes the shard. */
