@@ -59,6 +59,8 @@ import { LoadTestService } from './loadtest/api/service.ts';
 import { RunStore } from './loadtest/api/store.ts';
 import { VERSION } from './version.ts';
 
+const EMBEDDED_LEASE_TTL_MS = 3_600_000;
+
 export interface PlatformOptions {
   clock?: Clock;
   logger?: Logger;
@@ -133,10 +135,13 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const lotSizes = new Map(marketData.instruments.map((i) => [i.id, i.lotSize]));
     const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
     // One writer per account: shard leases, fenced commits, commands forwarded to the owner. An
-    // embedded database belongs to one process, which keeps one holder name across restarts (its
-    // leases from before a crash are its own, not a dead instance's to wait out).
-    const leaseStore = new LeaseStore(db, db.kind === 'embedded' ? 'embedded' : instanceId, config.cluster.internalUrl ?? null);
-    const ownership = new ShardOwnership({ store: leaseStore, shards: config.cluster.shards, ttlMs: config.cluster.leaseTtlMs, logger });
+    // embedded database belongs to one process: it keeps one holder name across restarts (its leases
+    // from before a crash are its own, not a dead instance's to wait out) and long leases (nobody
+    // else can take over, so a busy start-up must not make it drop and reload its accounts).
+    const embedded = db.kind === 'embedded';
+    const leaseStore = new LeaseStore(db, embedded ? 'embedded' : instanceId, config.cluster.internalUrl ?? null);
+    const ttlMs = embedded ? Math.max(config.cluster.leaseTtlMs, EMBEDDED_LEASE_TTL_MS) : config.cluster.leaseTtlMs;
+    const ownership = new ShardOwnership({ store: leaseStore, shards: config.cluster.shards, ttlMs, logger });
     const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, config: config.trading });
     built.push(() => tradingEngine.stop().then(() => ownership.stop()));
     const forwarder = new Forwarder(ownership, { instanceId, timeoutMs: config.cluster.forwardTimeoutMs, logger });
@@ -206,6 +211,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const loadTests = new LoadTestService({ store: loadTestStore, guardrails: config.loadtest, instanceId, logger });
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
     await app.ready();
+    // Last step of the build, so a slow start-up does not outlast the first leases.
+    await ownership.start();
 
     let started = false;
     let stopping: Promise<void> | undefined;

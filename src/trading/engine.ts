@@ -95,12 +95,14 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     deps.broker.setListener(this);
   }
 
-  /** Builds the engine and joins the cluster: the shards it takes are loaded from the database (accounts, positions, open orders). */
+  /**
+   * Builds the engine; it holds no account until the platform starts `ownership`, which loads the
+   * shards it takes (accounts, positions, open orders) through this engine.
+   */
   static async create(deps: TradingEngineDeps): Promise<TradingEngine> {
     const engine = new TradingEngine(deps);
     await engine.ids.ready(ID_HEADROOM);
     deps.ownership.setListener(engine);
-    await deps.ownership.start();
     return engine;
   }
 
