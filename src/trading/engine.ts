@@ -226,10 +226,12 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async shardsLost(shards: readonly number[]): Promise<void> {
     if (shards.length === 0) return;
     const gone = new Set(shards);
-    const ids = new Set([...this.accounts.keys()].filter((id) => gone.has(this.deps.ownership.shardOf(id))));
+    const inGone = () => new Set([...this.accounts.keys()].filter((id) => gone.has(this.deps.ownership.shardOf(id))));
     // Commands already in these accounts' lanes finish and commit under the epoch they were loaded under.
-    await this.lanes.settled(ids);
+    await this.lanes.settled(inGone());
     await this.journal.durable().catch(() => {});
+    // Accounts loaded meanwhile go too: once the shard is gone nothing may trade on them.
+    const ids = inGone();
     for (const id of ids) this.accounts.delete(id);
     for (const shard of shards) this.loaded.delete(shard);
     this.deps.broker.forget(ids);
