@@ -187,6 +187,24 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
       expect((await call(url, 'DELETE', `/api/orders/${farId}`, token)).status).toBe(409);
     }
   });
+
+  it('SIGTERM hands the stopping owner\'s leases back after its last commit: another instance serves its accounts without waiting for expiry', { timeout: 120_000 }, async () => {
+    const { token, accountId } = await cluster.trader(100_000);
+    const ownerIndex = await cluster.owner(accountId);
+    const owner = cluster.instances[ownerIndex]!;
+    const survivor = cluster.urls[(ownerIndex + 1) % size]!;
+    const acked = await placeRetrying(owner.url, token, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 1, clientOrderId: 'before-stop' });
+    expect(acked.status).toBe(201);
+    owner.child.kill('SIGTERM');
+    await exited(owner.child);
+    // Every lease it held has lapsed already (released), not merely stopped being renewed.
+    expect(await cluster.count(`SELECT count(*) AS n FROM cluster_leases WHERE address = $1 AND expires_at > now()`, [owner.url])).toBe(0);
+    const after = await placeRetrying(survivor, token, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 1, clientOrderId: 'after-stop' });
+    expect(after.status).toBe(201);
+    expect((await call(survivor, 'GET', '/api/portfolio', token)).body.positions).toMatchObject([{ symbol: 'AAPL', quantity: 2 }]);
+    const reconciled = await cluster.reconcile();
+    expect(reconciled.code).toBe(0);
+  });
 });
 
 describe.runIf(withServers)('a stale owner', () => {
