@@ -1,9 +1,11 @@
 /**
  * The fence, in-process on both engines: a batch written under an epoch this instance no longer
  * holds writes nothing and fails with FencedError; the engine then drops the lost shard's accounts
- * instead of trading on them, and takes the shard again (new epoch, reloaded) once it is free.
+ * instead of trading on them (snapshots of it come from the database), and takes the shard again
+ * (new epoch, reloaded) once it is free.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineAccountSnapshots } from '../../src/realtime/snapshots.ts';
 import { FencedError, Journal } from '../../src/trading/journal.ts';
 import { reconcile } from '../../src/trading/reconcile.ts';
 import { engines } from '../support/engines.ts';
@@ -67,6 +69,10 @@ describe.each(await engines())('fencing on $name', (engine) => {
     expect([...trading.engine.loadedAccounts()].some((a) => a.id === trader.accountId)).toBe(false);
     // Not forwarded anywhere (the holder has no address), not served from a stale copy.
     expect((await call(t, trader, { url: '/api/portfolio' })).statusCode).toBe(503);
+    // WebSocket snapshots of an account owned elsewhere come from the database (what its owner committed).
+    const snapshots = new EngineAccountSnapshots(trading.engine, t.platform.marketData);
+    expect(await snapshots.portfolio(trader.accountId)).toMatchObject({ cash: 100_000 - 1000.1, positions: [{ symbol: 'AAPL', quantity: 10 }] });
+    expect(await snapshots.orders(trader.accountId)).toEqual({ accountId: trader.accountId, openOrders: [] });
 
     // The other holder lets go: the next command takes the shard under a newer epoch and trades on the reloaded account.
     await db.query(`UPDATE cluster_leases SET expires_at = now() - interval '1 second' WHERE name = $1`, [lease]);
