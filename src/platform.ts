@@ -4,6 +4,8 @@
  * unless started) and the CLI builds one to serve.
  */
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/routes.ts';
@@ -19,6 +21,10 @@ import { StoreBarSource } from './analysis/store-bar-source.ts';
 import { StrategyStore } from './analysis/strategy-store.ts';
 import { TaskOwners } from './analysis/task-owners.ts';
 import { UserLimits } from './analysis/user-limits.ts';
+import { Forwarder } from './cluster/forwarding.ts';
+import { LeaseStore } from './cluster/leases.ts';
+import { clusterRoutes } from './cluster/routes.ts';
+import { ShardOwnership } from './cluster/shard-ownership.ts';
 import { BullMqTaskQueue } from './analysis/task-queue/bullmq.ts';
 import { InProcessTaskQueue } from './analysis/task-queue/in-process.ts';
 import type { TaskQueue } from './analysis/task-queue/port.ts';
@@ -43,7 +49,6 @@ import { createLogger } from './kernel/logger.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
 import { feedLeadership } from './market-data/feed-leader.ts';
-import { LeaseStore } from './cluster/leases.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
@@ -67,6 +72,8 @@ import { ProfilingSessions } from './profiling/sessions.ts';
 import type { FrameCost } from './profiling/summaries.ts';
 import { WINDOWS } from './observability/windows.ts';
 import { VERSION } from './version.ts';
+
+const EMBEDDED_LEASE_TTL_MS = 3_600_000;
 
 export interface PlatformOptions {
   clock?: Clock;
@@ -96,6 +103,8 @@ export interface Platform {
   readonly cache: TieredCache;
   /** Orders, risk, paper execution, portfolio (the engine holds the journal and the store). */
   readonly trading: { engine: TradingEngine; broker: PaperBroker; snapshots: EquitySnapshotter };
+  /** Account ownership: the shard leases this instance holds (see src/cluster/shard-ownership.ts). */
+  readonly ownership: ShardOwnership;
   /** Load tests started through the admin API (one at a time per instance). */
   readonly loadTests: LoadTestService;
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
@@ -159,8 +168,17 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- trading: in-memory risk and portfolio, paper broker, group-committed journal; rebuilt from the database ----
     const lotSizes = new Map(marketData.instruments.map((i) => [i.id, i.lotSize]));
     const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
-    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, config: config.trading });
-    built.push(() => tradingEngine.stop());
+    // One writer per account: shard leases, fenced commits, commands forwarded to the owner. An
+    // embedded database belongs to one process: it keeps one holder name across restarts (its leases
+    // from before a crash are its own, not a dead instance's to wait out) and long leases (nobody
+    // else can take over, so a busy start-up must not make it drop and reload its accounts).
+    const embedded = db.kind === 'embedded';
+    const leaseStore = new LeaseStore(db, embedded ? 'embedded' : instanceId, config.cluster.internalUrl ?? null);
+    const ttlMs = embedded ? Math.max(config.cluster.leaseTtlMs, EMBEDDED_LEASE_TTL_MS) : config.cluster.leaseTtlMs;
+    const ownership = new ShardOwnership({ store: leaseStore, shards: config.cluster.shards, ttlMs, logger });
+    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, config: config.trading });
+    built.push(() => tradingEngine.stop().then(() => ownership.stop()));
+    const forwarder = new Forwarder(ownership, { instanceId, timeoutMs: config.cluster.forwardTimeoutMs, logger });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
     registerTradingCounters(observability.metrics, tradingEngine.counts);
 
@@ -170,7 +188,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       : undefined;
     built.push(() => busBridge?.close());
     // With a bridge, one instance (the lease holder) runs the feed and the others follow its ticks.
-    const feedKeeper = busBridge ? feedLeadership(marketData, new LeaseStore(db, instanceId), config.market.leaderTtlMs, logger) : undefined;
+    const feedKeeper = busBridge ? feedLeadership(marketData, leaseStore, config.market.leaderTtlMs, logger) : undefined;
     // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
     const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
     const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
@@ -218,7 +236,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, dependencies, isShuttingDown: () => shuttingDown }));
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
     await app.register(adminRoutes({ users, flags }));
-    await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock }));
+    await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock, forwarder }));
+    await app.register(clusterRoutes({ ownership }));
     await app.register(
       analysisRoutes({ analysis, performance: strategyPerformance, strategies, queue: taskQueue, owners: new TaskOwners(db), clock, cached: cacheModule.routeCache }),
     );
@@ -271,6 +290,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(recommendationRoutes(recommendations));
     await app.register(capacityRoutes());
     await app.ready();
+    // Last step of the build, so a slow start-up does not outlast the first leases.
+    await ownership.start();
 
     let started = false;
     let stopping: Promise<void> | undefined;
@@ -289,6 +310,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       realtime,
       cache: cacheModule.cache,
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
+      ownership,
       loadTests,
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
       advisor,
@@ -308,6 +330,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
         loadTests.setDefaultTarget(address);
+        if (!config.cluster.internalUrl) {
+          leaseStore.advertise(internalAddress(config.host, app));
+          await ownership.refresh();
+        }
         return address;
       },
       stop() {
@@ -323,6 +349,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await app.close();
           equitySnapshots.stop();
           await tradingEngine.stop();
+          // After the last batch: other instances take these accounts at once (a rolling restart waits for no expiry).
+          await ownership.stop();
           await strategyPerformance.stop();
           await taskQueue.close();
           await analysisPool.close();
@@ -342,4 +370,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     if (ownsDb) await db.close().catch(() => {});
     throw error;
   }
+}
+
+/** Where other instances reach this one: the bound port on HOST, or this machine's name when HOST is a wildcard. */
+function internalAddress(host: string, app: FastifyInstance): string {
+  const { port } = app.server.address() as AddressInfo;
+  const name = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
 }

@@ -34,8 +34,13 @@ export class LeaseStore {
     /** This instance's identity as a holder. */
     readonly holder: string,
     /** Where this instance answers forwarded requests (published with every lease it holds). */
-    private readonly address: string | null = null,
+    private address: string | null = null,
   ) {}
+
+  /** Sets the address published from the next acquisition or renewal on (known only once the server listens on port 0). */
+  advertise(address: string): void {
+    this.address = address;
+  }
 
   /**
    * Takes every named lease that is free, lapsed or already ours, for `ttlMs` from now. Returns the
@@ -81,6 +86,12 @@ export class LeaseStore {
       names,
       this.holder,
     ]);
+  }
+
+  /** The leases whose names start with `prefix` that have not lapsed (the live instances' heartbeats). */
+  async live(prefix: string): Promise<Lease[]> {
+    const { rows } = await this.db.query<LeaseRow>(`SELECT ${COLUMNS} FROM cluster_leases WHERE starts_with(name, $1) AND expires_at >= now() ORDER BY name`, [prefix]);
+    return rows.map(toLease);
   }
 
   /** The current rows for `names` (all leases when omitted), lapsed ones included. */

@@ -158,6 +158,17 @@ export interface TachyonConfig {
     /** Equity-curve snapshot interval. */
     snapshotIntervalMs: number;
   };
+  /** Account ownership across instances (src/cluster): shard leases in PostgreSQL. */
+  cluster: {
+    /** Account shards (shard = account id mod shards); every instance on one database must agree. */
+    shards: number;
+    /** How long a shard lease lives unless renewed (renewed every third of it). */
+    leaseTtlMs: number;
+    /** Where other instances reach this one for forwarded commands; derived from HOST and PORT when unset. */
+    internalUrl: string | undefined;
+    /** How long a forwarded command waits for the owner before answering 503. */
+    forwardTimeoutMs: number;
+  };
   /** Analysis (src/analysis): worker pool, task queue, backtest limits, strategy performance refresh. */
   analysis: {
     /** Worker threads for backtests and large forecasts; 0 = one per core. */
@@ -310,6 +321,12 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       commitMaxWaitMs: read.int('TACHYON_COMMIT_MAX_WAIT_MS', 0, 0, 1_000),
       snapshotIntervalMs: read.int('TACHYON_SNAPSHOT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     },
+    cluster: {
+      shards: read.int('TACHYON_SHARDS', 256, 1, 65_536),
+      leaseTtlMs: read.int('TACHYON_LEASE_TTL_MS', 5_000, 300, 600_000),
+      internalUrl: read.url('TACHYON_INTERNAL_URL', ['http:', 'https:']),
+      forwardTimeoutMs: read.int('TACHYON_FORWARD_TIMEOUT_MS', 2_000, 50, 60_000),
+    },
     analysis: {
       threads: read.int('TACHYON_ANALYSIS_THREADS', 0, 0, 256),
       workerMemoryMb: read.int('TACHYON_ANALYSIS_WORKER_MEMORY_MB', 512, 32, 65_536),
@@ -368,6 +385,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     observability: { ...base.observability, ...overrides.observability },
     realtime: { ...base.realtime, ...overrides.realtime },
     trading: { ...base.trading, ...overrides.trading },
+    cluster: { ...base.cluster, ...overrides.cluster },
     analysis: { ...base.analysis, ...overrides.analysis },
     advisor: { ...base.advisor, ...overrides.advisor },
     profiling: { ...base.profiling, ...overrides.profiling },

@@ -1,13 +1,15 @@
 /**
  * What a subscriber receives first: the channel's current state, so after a reconnect it needs no
  * history replay. Quotes come from memory; bars from the store; orders and portfolio from the
- * trading engine's in-memory accounts (the single writer's state, read in the account's lane), in
- * the shapes of the `order.*` and `portfolio.*` events that follow them.
+ * trading engine's in-memory accounts when this instance owns the account (the single writer's
+ * state, read in the account's lane), else from the database (what the owner committed; never a
+ * stale local copy), in the shapes of the `order.*` and `portfolio.*` events that follow them.
  */
 import { fromUnits } from '../kernel/money.ts';
 import type { MarketData } from '../market-data/service.ts';
 import { toOrderDto, type OrderDto } from '../trading/dto.ts';
 import type { TradingEngine } from '../trading/engine.ts';
+import type { Holding } from '../trading/account.ts';
 import type { QuoteData } from './protocol.ts';
 
 export interface AccountSnapshotProvider {
@@ -32,23 +34,30 @@ export interface PortfolioSnapshot {
 
 export class EngineAccountSnapshots implements AccountSnapshotProvider {
   constructor(
-    private readonly engine: Pick<TradingEngine, 'read'>,
+    private readonly engine: Pick<TradingEngine, 'read' | 'owns' | 'store'>,
     private readonly marketData: MarketData,
   ) {}
 
-  orders(accountId: number): Promise<OrdersSnapshot> {
-    return this.engine.read(accountId, (account) => ({
-      accountId,
-      openOrders: [...account.open.values()].map((w) => toOrderDto(w.order)).sort((a, b) => b.createdAt - a.createdAt || b.id - a.id),
-    }));
+  async orders(accountId: number): Promise<OrdersSnapshot> {
+    const open = this.engine.owns(accountId)
+      ? await this.engine.read(accountId, (account) => [...account.open.values()].map((w) => toOrderDto(w.order)))
+      : (await this.engine.store.openOrders({ ids: [accountId] })).map((order) => toOrderDto(order));
+    return { accountId, openOrders: open.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id) };
   }
 
-  portfolio(accountId: number): Promise<PortfolioSnapshot> {
+  async portfolio(accountId: number): Promise<PortfolioSnapshot> {
+    if (this.engine.owns(accountId)) return this.engine.read(accountId, (account) => this.toPortfolio(accountId, account.cash, account.holdings));
+    const [account] = await this.engine.store.accounts({ ids: [accountId] });
+    const positions = await this.engine.store.positions({ ids: [accountId] });
+    return this.toPortfolio(accountId, account?.cash ?? 0, new Map(positions.map((p) => [p.instrumentId, p])));
+  }
+
+  private toPortfolio(accountId: number, cash: number, holdings: ReadonlyMap<number, Pick<Holding, 'quantity' | 'costBasis' | 'realizedPnl'>>): PortfolioSnapshot {
     const { book } = this.marketData;
-    return this.engine.read(accountId, (account) => ({
+    return {
       accountId,
-      cash: fromUnits(account.cash),
-      positions: [...account.holdings]
+      cash: fromUnits(cash),
+      positions: [...holdings]
         .filter(([, h]) => h.quantity !== 0)
         .map(([instrumentId, h]) => ({
           symbol: book.symbolOf(instrumentId) ?? String(instrumentId),
@@ -57,7 +66,7 @@ export class EngineAccountSnapshots implements AccountSnapshotProvider {
           realizedPnl: fromUnits(h.realizedPnl),
         }))
         .sort((a, b) => (a.symbol < b.symbol ? -1 : 1)),
-    }));
+    };
   }
 }
 

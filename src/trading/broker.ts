@@ -26,6 +26,8 @@ export interface Broker {
   restore(order: Order): void;
   /** Forgets every working order (before a rebuild from the database). */
   reset(): void;
+  /** Forgets these accounts' working orders (their shard moved to another instance). */
+  forget(accountIds: ReadonlySet<number>): void;
   start(): void;
   stop(): void;
 }

@@ -9,11 +9,17 @@
  * 503 while it rebuilds all state from the database, retrying until the database answers. An order
  * answered 503 may or may not have committed (the COMMIT's outcome can be unknown); a retry with the
  * same clientOrderId returns it if it did.
+ *
+ * Ownership: the engine holds only the accounts of the shards this instance owns (ShardOwnership
+ * calls it as shards come and go), and every row it journals is fenced by the shard's lease at the
+ * epoch it loaded the shard under. A fenced batch (another instance took the shard) halts the engine
+ * like any failed commit; its recovery first re-checks ownership, so lost shards are dropped, not reloaded.
  */
 import type { Logger } from 'pino';
 import type { TachyonConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
+import type { ShardListener, ShardOwnership } from '../cluster/shard-ownership.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
@@ -23,14 +29,14 @@ import { AccountState, type WorkingOrder } from './account.ts';
 import type { Broker, ExecutionListener } from './broker.ts';
 import { toOrderDto, type FillEvent, type OrderEvent, type OrderEventType, type PortfolioEvent } from './dto.ts';
 import { IdAllocator } from './ids.ts';
-import { Journal } from './journal.ts';
+import { FencedError, Journal } from './journal.ts';
 import { Lanes } from './lanes.ts';
 import { resolveLimits, type RiskLimits } from './limits.ts';
 import { OrderCounts } from './order-counts.ts';
 import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
 import { applyFill } from './position.ts';
 import { checkOrder, referencePrice } from './risk.ts';
-import { TradingStore, type AccountRow } from './store.ts';
+import { TradingStore, type AccountRow, type AccountScope } from './store.ts';
 
 /** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
 const ID_HEADROOM = 64;
@@ -43,6 +49,7 @@ export interface TradingEngineDeps {
   logger: Logger;
   marketData: MarketData;
   broker: Broker;
+  ownership: ShardOwnership;
   config: TachyonConfig['trading'];
 }
 
@@ -54,11 +61,13 @@ export interface PlaceResult {
 
 type State = 'running' | 'recovering' | 'stopped';
 
-export class TradingEngine implements ExecutionListener {
+export class TradingEngine implements ExecutionListener, ShardListener {
   readonly store: TradingStore;
   readonly journal: Journal;
   readonly counts = new OrderCounts();
   private readonly accounts = new Map<number, AccountState>();
+  /** Shards whose accounts are in memory, with the lease epoch they were loaded under (the journal's fence). */
+  private readonly loaded = new Map<number, number>();
   private readonly lanes = new Lanes();
   private readonly ids: IdAllocator;
   private readonly defaults: RiskLimits;
@@ -77,14 +86,23 @@ export class TradingEngine implements ExecutionListener {
       maxBatchRows: deps.config.commitMaxBatchRows,
       maxWaitMs: deps.config.commitMaxWaitMs,
       onFailure: (error) => this.halt(error),
+      fence: {
+        holder: deps.ownership.holder,
+        lease: (accountId) => deps.ownership.leaseOf(deps.ownership.shardOf(accountId)),
+        epoch: (accountId) => this.loaded.get(deps.ownership.shardOf(accountId)) ?? -1,
+      },
     });
     deps.broker.setListener(this);
   }
 
-  /** Builds the engine and rebuilds its state from the database (accounts, positions, open orders). */
+  /**
+   * Builds the engine; it holds no account until the platform starts `ownership`, which loads the
+   * shards it takes (accounts, positions, open orders) through this engine.
+   */
   static async create(deps: TradingEngineDeps): Promise<TradingEngine> {
     const engine = new TradingEngine(deps);
-    await engine.rebuild();
+    await engine.ids.ready(ID_HEADROOM);
+    deps.ownership.setListener(engine);
     return engine;
   }
 
@@ -182,9 +200,46 @@ export class TradingEngine implements ExecutionListener {
     return this.deps.marketData.book.last(instrumentId);
   }
 
-  /** Every account in memory (the equity snapshotter walks them). */
+  /** Whether this instance holds the account's shard with its accounts loaded (reads may use memory). */
+  owns(accountId: number): boolean {
+    const shard = this.deps.ownership.shardOf(accountId);
+    return this.loaded.has(shard) && this.deps.ownership.epochOf(shard) === this.loaded.get(shard);
+  }
+
+  /** Every account in memory: only owned shards' (the equity snapshotter walks them). */
   loadedAccounts(): Iterable<AccountState> {
     return this.accounts.values();
+  }
+
+  // ---- account shards (ShardListener) ----------------------------------------------------------
+
+  async shardsAcquired(shards: ReadonlyMap<number, number>): Promise<void> {
+    const stale = [...shards].filter(([shard, epoch]) => this.loaded.has(shard) && this.loaded.get(shard) !== epoch).map(([shard]) => shard);
+    await this.shardsLost(stale);
+    if (this.state !== 'running') return; // recovery loads the held shards itself
+    const fresh = [...shards.keys()].filter((shard) => !this.loaded.has(shard));
+    if (fresh.length === 0) return;
+    await this.load({ shards: fresh, shardCount: this.deps.ownership.shardCount });
+    for (const shard of fresh) this.loaded.set(shard, shards.get(shard)!);
+  }
+
+  async shardsLost(shards: readonly number[]): Promise<void> {
+    if (shards.length === 0) return;
+    const gone = new Set(shards);
+    const inGone = () => new Set([...this.accounts.keys()].filter((id) => gone.has(this.deps.ownership.shardOf(id))));
+    // Commands already in these accounts' lanes finish and commit under the epoch they were loaded under.
+    await this.lanes.settled(inGone());
+    await this.journal.durable().catch(() => {});
+    // Accounts loaded meanwhile go too: once the shard is gone nothing may trade on them.
+    const ids = inGone();
+    for (const id of ids) this.accounts.delete(id);
+    for (const shard of shards) this.loaded.delete(shard);
+    this.deps.broker.forget(ids);
+  }
+
+  busy(shard: number): boolean {
+    for (const id of this.accounts.keys()) if (this.deps.ownership.shardOf(id) === shard) return true;
+    return false;
   }
 
   // ---- execution reports (ExecutionListener) ----------------------------------------------------
@@ -353,7 +408,18 @@ export class TradingEngine implements ExecutionListener {
   private async account(id: number): Promise<AccountState> {
     const loaded = this.accounts.get(id);
     if (loaded) return loaded;
-    await this.load([id]);
+    const { ownership } = this.deps;
+    const shard = ownership.shardOf(id);
+    if (!this.loaded.has(shard)) {
+      // Routes forward other instances' accounts; this takes a shard nobody holds, or refuses.
+      const owner = await ownership.owner(id);
+      const epoch = ownership.epochOf(shard);
+      if (!owner.local || epoch === undefined) throw new ServiceUnavailableError(`account ${id} is owned by another instance; retry`);
+      if (!this.loaded.has(shard)) await this.shardsAcquired(new Map([[shard, epoch]]));
+      const again = this.accounts.get(id);
+      if (again) return again;
+    }
+    await this.load({ ids: [id] });
     const account = this.accounts.get(id);
     if (!account) throw new NotFoundError(`account ${id} not found`);
     return account;
@@ -368,6 +434,8 @@ export class TradingEngine implements ExecutionListener {
       await this.lanes.idle();
       while (this.state === 'recovering') {
         try {
+          // Fenced: another instance took a shard; learn which before reloading, so it is dropped, not reloaded.
+          if (error instanceof FencedError) await this.deps.ownership.refresh();
           await this.rebuild();
           this.state = 'running';
           this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
@@ -379,18 +447,22 @@ export class TradingEngine implements ExecutionListener {
     })();
   }
 
+  /** Reloads every held shard's accounts. */
   private async rebuild(): Promise<void> {
     await this.ids.ready(ID_HEADROOM);
     this.accounts.clear();
+    this.loaded.clear();
     this.deps.broker.reset();
-    await this.load(undefined);
+    const held = this.deps.ownership.heldShards();
+    await this.load({ shards: [...held.keys()], shardCount: this.deps.ownership.shardCount });
+    for (const [shard, epoch] of held) this.loaded.set(shard, epoch);
   }
 
-  /** Loads accounts (all, or the given ids) with positions and open orders, re-reserving what the orders hold. */
-  private async load(ids: readonly number[] | undefined): Promise<void> {
-    const accounts = await this.store.accounts(ids);
-    const positions = await this.store.positions(ids);
-    const open = await this.store.openOrders(ids);
+  /** Loads accounts with positions and open orders, re-reserving what the orders hold. */
+  private async load(scope: AccountScope): Promise<void> {
+    const accounts = await this.store.accounts(scope);
+    const positions = await this.store.positions(scope);
+    const open = await this.store.openOrders(scope);
     const now = this.deps.clock.now();
     for (const row of accounts) this.accounts.set(row.id, this.toAccount(row, now));
     for (const p of positions) Object.assign(this.accounts.get(p.accountId)!.holding(p.instrumentId), { quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl });

@@ -14,9 +14,14 @@
  * checked against its columns when recorded, and one the database would refuse is refused there,
  * as that command's 422, before anything is recorded. Other rows derive from checked orders and
  * market prices; a batch that still fails is a database failure, and the owner rebuilds.
+ *
+ * Fencing: every row names its account, and the batch notes the shard lease of each account it
+ * touches with the epoch the engine loaded that shard under. The statement's first CTE locks those
+ * lease rows and checks this instance still holds each at that epoch; every write is conditioned on
+ * it, so a former owner (paused, partitioned) writes nothing and the batch fails with FencedError.
  */
 import type { Queryable } from '../db/database.ts';
-import { UnprocessableError } from '../kernel/errors.ts';
+import { ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
 import { isBigint, isInt4, textIssue } from '../kernel/storable.ts';
 import { inTimeRange } from '../kernel/time-range.ts';
 import type { Order } from './order.ts';
@@ -45,7 +50,24 @@ export interface CashRow {
 type OrderRow = Omit<Order, 'symbol'>;
 type PositionRow = Position & { accountId: number; instrumentId: number; ts: number };
 
+/** Which shard lease an account's rows are fenced by, and the epoch its state was loaded under. */
+export interface JournalFence {
+  holder: string;
+  lease(accountId: number): string;
+  /** -1 when the account's shard is not loaded (such rows can never commit). */
+  epoch(accountId: number): number;
+}
+
+/** A batch was refused because this instance no longer holds an account's shard at the epoch it loaded it under. */
+export class FencedError extends ServiceUnavailableError {
+  constructor() {
+    super('this instance no longer owns the account: the write was refused (fenced); retry with the same clientOrderId');
+  }
+}
+
 class Batch {
+  /** Shard lease name -> epoch, for every account the batch touches. */
+  readonly fences = new Map<string, number>();
   readonly orders = new Map<number, OrderRow>();
   readonly executions: ExecutionRow[] = [];
   readonly cash: CashRow[] = [];
@@ -73,6 +95,7 @@ export interface JournalOptions {
   maxWaitMs: number;
   /** Called once per failed flush, after both batches were rejected; the engine rebuilds from the database. */
   onFailure: (error: unknown) => void;
+  fence: JournalFence;
 }
 
 export interface JournalStats {
@@ -98,28 +121,33 @@ export class Journal {
     if (field !== undefined) {
       throw new UnprocessableError('unstorable_value', `order field ${field} holds a value the database cannot store`, { field, orderId: order.id });
     }
+    this.fenced(order.accountId);
     const { symbol: _symbol, ...row } = order;
     this.pending.orders.set(order.id, row);
     this.added();
   }
 
   execution(row: ExecutionRow): void {
+    this.fenced(row.accountId);
     this.pending.executions.push(row);
     this.added();
   }
 
   cash(row: CashRow): void {
+    this.fenced(row.accountId);
     this.pending.cash.push(row);
     this.added();
   }
 
   position(accountId: number, instrumentId: number, position: Position, ts: number): void {
+    this.fenced(accountId);
     const { quantity, costBasis, realizedPnl } = position;
     this.pending.positions.set(`${accountId}:${instrumentId}`, { accountId, instrumentId, quantity, costBasis, realizedPnl, ts });
     this.added();
   }
 
   account(accountId: number, cash: number): void {
+    this.fenced(accountId);
     this.pending.accounts.set(accountId, cash);
     this.added();
   }
@@ -138,6 +166,11 @@ export class Journal {
   /** Waits until nothing is pending or in flight (graceful stop). */
   async drain(): Promise<void> {
     while (this.pending.size > 0 || this.inFlight) await this.durable().catch(() => {});
+  }
+
+  private fenced(accountId: number): void {
+    const { fence } = this.options;
+    this.pending.fences.set(fence.lease(accountId), fence.epoch(accountId));
   }
 
   private added(): void {
@@ -179,11 +212,11 @@ export class Journal {
     );
   }
 
-  private write(batch: Batch): Promise<unknown> {
+  private async write(batch: Batch): Promise<void> {
     const orders = [...batch.orders.values()];
     const positions = [...batch.positions.values()];
     const col = <T, K extends keyof T>(rows: readonly T[], key: K) => rows.map((r) => r[key]);
-    return this.db.query(WRITE_BATCH, [
+    const { rows } = await this.db.query<{ fenced: boolean }>(WRITE_BATCH, [
       col(orders, 'id'), col(orders, 'accountId'), col(orders, 'clientOrderId'), col(orders, 'instrumentId'),
       col(orders, 'side'), col(orders, 'type'), col(orders, 'timeInForce'), col(orders, 'quantity'),
       col(orders, 'limitPrice'), col(orders, 'stopPrice'), col(orders, 'status'), col(orders, 'filledQuantity'),
@@ -196,7 +229,9 @@ export class Journal {
       col(positions, 'accountId'), col(positions, 'instrumentId'), col(positions, 'quantity'), col(positions, 'costBasis'),
       col(positions, 'realizedPnl'), col(positions, 'ts'),
       [...batch.accounts.keys()], [...batch.accounts.values()],
+      [...batch.fences.keys()], [...batch.fences.values()], this.options.fence.holder,
     ]);
+    if (rows[0]?.fenced !== false) throw new FencedError();
   }
 }
 
@@ -228,8 +263,15 @@ function unstorableField(order: Order): string | undefined {
 }
 
 // Timestamps travel as epoch milliseconds (float8) and become timestamptz in SQL.
+// The fence locks the lease rows it checks (FOR SHARE): a takeover's UPDATE waits for this batch to
+// commit, and a takeover that committed first is seen (the row is re-checked), so the new owner
+// always loads after the old owner's last write. Every write below is conditioned on it.
 const WRITE_BATCH = `
-WITH o AS (
+WITH f AS (
+  SELECT count(*) <> cardinality($41::text[]) AS fenced FROM (
+    SELECT 1 FROM cluster_leases l JOIN unnest($41::text[], $42::int8[]) AS t(name, epoch) ON l.name = t.name AND l.epoch = t.epoch
+     WHERE l.holder = $43 FOR SHARE OF l) AS held
+), o AS (
   INSERT INTO orders (id, account_id, client_order_id, instrument_id, side, type, time_in_force, quantity, limit_price, stop_price,
                       status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created_at, updated_at)
   SELECT id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
@@ -238,6 +280,7 @@ WITH o AS (
                 $11::text[], $12::int8[], $13::int8[], $14::text[], $15::text[], $16::bool[], $17::float8[], $18::float8[])
       AS t(id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
            status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created, updated)
+   WHERE NOT (SELECT fenced FROM f)
   ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_quantity = EXCLUDED.filled_quantity,
     filled_notional = EXCLUDED.filled_notional, triggered = EXCLUDED.triggered, updated_at = EXCLUDED.updated_at
 ), e AS (
@@ -245,19 +288,22 @@ WITH o AS (
   SELECT id, order_id, account_id, instrument_id, side, quantity, price, to_timestamp(ts / 1000.0)
     FROM unnest($19::int8[], $20::int8[], $21::int8[], $22::int4[], $23::text[], $24::int8[], $25::int8[], $26::float8[])
       AS t(id, order_id, account_id, instrument_id, side, quantity, price, ts)
+   WHERE NOT (SELECT fenced FROM f)
 ), c AS (
   INSERT INTO cash_transactions (id, account_id, kind, amount, balance_after, ref_id, ts)
   SELECT id, account_id, 'trade', amount, balance_after, ref_id, to_timestamp(ts / 1000.0)
     FROM unnest($27::int8[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::float8[])
       AS t(id, account_id, amount, balance_after, ref_id, ts)
+   WHERE NOT (SELECT fenced FROM f)
 ), p AS (
   INSERT INTO positions (account_id, instrument_id, quantity, cost_basis, realized_pnl, updated_at)
   SELECT account_id, instrument_id, quantity, cost_basis, realized_pnl, to_timestamp(ts / 1000.0)
     FROM unnest($33::int8[], $34::int4[], $35::int8[], $36::int8[], $37::int8[], $38::float8[])
       AS t(account_id, instrument_id, quantity, cost_basis, realized_pnl, ts)
+   WHERE NOT (SELECT fenced FROM f)
   ON CONFLICT (account_id, instrument_id) DO UPDATE SET quantity = EXCLUDED.quantity, cost_basis = EXCLUDED.cost_basis,
     realized_pnl = EXCLUDED.realized_pnl, updated_at = EXCLUDED.updated_at
 ), a AS (
-  UPDATE accounts SET cash = u.cash FROM unnest($39::int8[], $40::int8[]) AS u(id, cash) WHERE accounts.id = u.id
+  UPDATE accounts SET cash = u.cash FROM unnest($39::int8[], $40::int8[]) AS u(id, cash) WHERE accounts.id = u.id AND NOT (SELECT fenced FROM f)
 )
-SELECT 1`;
+SELECT fenced FROM f`;

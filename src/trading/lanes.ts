@@ -21,6 +21,12 @@ export class Lanes {
     return result;
   }
 
+  /** Resolves once every task queued so far for these keys has finished. */
+  async settled(keys: Iterable<number>): Promise<void> {
+    const tails = [...keys].map((key) => this.tails.get(key)).filter((tail) => tail !== undefined);
+    await Promise.all(tails);
+  }
+
   /** Resolves once every task queued so far has finished. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all(this.tails.values());

@@ -91,6 +91,12 @@ export class PaperBroker implements Broker {
     this.expiries.clear();
   }
 
+  forget(accountIds: ReadonlySet<number>): void {
+    for (const set of this.resting.values()) {
+      for (const order of set) if (accountIds.has(order.accountId)) this.cancel(order);
+    }
+  }
+
   /** Expires the day orders whose session has closed by `now` (a timer calls it; tests may too). */
   expireDue(now: number): void {
     for (const [order, expiresAt] of this.expiries) {

@@ -1,5 +1,6 @@
 /** HTTP adapter over the trading engine: orders, portfolio, and per-account risk settings (admin). */
 import type { FastifyInstance } from 'fastify';
+import type { Forwarder } from '../cluster/forwarding.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { accountOf, principalOf } from '../http/access.ts';
 import { EpochMs } from '../http/validation.ts';
@@ -110,8 +111,12 @@ function orderRequest(body: Static<typeof PlaceBody>): OrderRequest {
   };
 }
 
-export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketData; clock: Clock }) {
-  const { engine, marketData, clock } = deps;
+/**
+ * Commands and live reads of an account (orders placed or cancelled, portfolio at live prices, risk
+ * settings) are served by its owning instance: `forwarder` relays them there. Listings read the database.
+ */
+export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketData; clock: Clock; forwarder: Forwarder }) {
+  const { engine, marketData, clock, forwarder } = deps;
   const symbolOf = (id: number) => marketData.book.symbolOf(id) ?? String(id);
   const toPositionDto = (p: PositionView): Static<typeof PositionSchema> => ({
     symbol: symbolOf(p.instrumentId),
@@ -144,6 +149,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request, reply) => {
         const accountId = accountOf(request, request.body.accountId);
+        if (await forwarder.forwarded(request, reply, accountId)) return reply;
         const { order, replayed } = await engine.place(accountId, orderRequest(request.body));
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(toOrderDto(order));
@@ -192,7 +198,12 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
     app.delete(
       '/api/orders/:id',
       { schema: { tags: ['trading'], summary: 'Cancel an open order (409 once filled, cancelled or expired)', params: IdParam, response: { 200: OrderSchema } } },
-      async (request) => toOrderDto(await engine.cancel(principalOf(request).accountIds, request.params.id)),
+      async (request, reply) => {
+        const { accountIds } = principalOf(request);
+        const owner = accountIds.length === 1 ? accountIds[0] : (await engine.store.order(request.params.id, accountIds))?.accountId;
+        if (owner !== undefined && (await forwarder.forwarded(request, reply, owner))) return reply;
+        return toOrderDto(await engine.cancel(accountIds, request.params.id));
+      },
     );
 
     app.get(
@@ -200,8 +211,9 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       {
         schema: { tags: ['portfolio'], summary: 'Cash, equity, buying power and positions at live prices', querystring: Type.Object(AccountQuery, { additionalProperties: false }), response: { 200: PortfolioSchema } },
       },
-      async (request) => {
+      async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
+        if (await forwarder.forwarded(request, reply, accountId)) return reply;
         const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
         const now = clock.now();
         const dayStart = marketData.marketClock.sessionStart(now) ?? utcDayStart(now);
@@ -227,8 +239,9 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       {
         schema: { tags: ['portfolio'], summary: 'Open positions at live prices', querystring: Type.Object(AccountQuery, { additionalProperties: false }), response: { 200: Type.Object({ positions: Type.Array(PositionSchema) }) } },
       },
-      async (request) => {
+      async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
+        if (await forwarder.forwarded(request, reply, accountId)) return reply;
         const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
         return { positions: view.positions.map(toPositionDto) };
       },
@@ -269,8 +282,9 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
           response: { 200: Type.Object({ points: Type.Array(Type.Object({ ts: Type.Integer(), equity: Type.Number(), cash: Type.Number() })) }) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
+        if (await forwarder.forwarded(request, reply, accountId)) return reply;
         const now = clock.now();
         const to = request.query.to ?? now;
         const from = request.query.from ?? to - 30 * 86_400_000;
@@ -290,7 +304,8 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
         config: { access: 'admin' },
         schema: { tags: ['admin'], summary: "Set an account's risk-limit overrides (currency amounts) and short permission", params: IdParam, body: RiskSettings },
       },
-      async (request) => {
+      async (request, reply) => {
+        if (await forwarder.forwarded(request, reply, request.params.id)) return reply;
         const notional = request.body.limits.maxOrderNotional;
         if (notional !== undefined) parseAmount(notional, 'body.limits.maxOrderNotional');
         const { limits, allowShort } = await engine.configureAccount(request.params.id, request.body);

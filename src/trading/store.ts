@@ -68,37 +68,45 @@ const ORDER_COLUMNS = `id, account_id, client_order_id, instrument_id, side, typ
   status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, ${epochMs('created_at')}, ${epochMs('updated_at')}`;
 const OPEN = `status IN ('accepted', 'partially_filled')`;
 
+/** Which accounts a load covers: some ids, or every account of some shards (account id mod shard count). */
+export type AccountScope = { ids: readonly number[] } | { shards: readonly number[]; shardCount: number };
+
+function inScope(column: string, scope: AccountScope): string {
+  return 'ids' in scope ? `${column} = ANY($1::int8[])` : `${column} % $2 = ANY($1::int8[])`;
+}
+
+function scopeParams(scope: AccountScope): unknown[] {
+  return 'ids' in scope ? [scope.ids] : [scope.shards, scope.shardCount];
+}
+
 export class TradingStore {
   constructor(
     private readonly db: Database,
     private readonly symbolOf: (instrumentId: number) => string,
   ) {}
 
-  /** Accounts (all, or the given ids), with whether they ever used client order ids. */
-  async accounts(ids?: readonly number[]): Promise<AccountRow[]> {
+  /** Accounts in scope, with whether they ever used client order ids. */
+  async accounts(scope: AccountScope): Promise<AccountRow[]> {
     const { rows } = await this.db.query<AccountRow>(
       `SELECT a.id, a.opening_cash, a.cash, a.allow_short, a.limits,
               EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.client_order_id IS NOT NULL) AS has_client_ids
-         FROM accounts a ${ids ? 'WHERE a.id = ANY($1::int8[])' : ''} ORDER BY a.id`,
-      ids ? [ids] : [],
+         FROM accounts a WHERE ${inScope('a.id', scope)} ORDER BY a.id`,
+      scopeParams(scope),
     );
     return rows;
   }
 
-  async positions(ids?: readonly number[]): Promise<PositionRow[]> {
+  async positions(scope: AccountScope): Promise<PositionRow[]> {
     const { rows } = await this.db.query<{ account_id: number; instrument_id: number; quantity: number; cost_basis: number; realized_pnl: number }>(
-      `SELECT account_id, instrument_id, quantity, cost_basis, realized_pnl FROM positions ${ids ? 'WHERE account_id = ANY($1::int8[])' : ''}`,
-      ids ? [ids] : [],
+      `SELECT account_id, instrument_id, quantity, cost_basis, realized_pnl FROM positions WHERE ${inScope('account_id', scope)}`,
+      scopeParams(scope),
     );
     return rows.map((r) => ({ accountId: r.account_id, instrumentId: r.instrument_id, quantity: r.quantity, costBasis: r.cost_basis, realizedPnl: r.realized_pnl }));
   }
 
   /** Open orders in id order (the order they were accepted in), through the partial index over open orders. */
-  async openOrders(ids?: readonly number[]): Promise<Order[]> {
-    const { rows } = await this.db.query<OrderRow>(
-      `SELECT ${ORDER_COLUMNS} FROM orders WHERE ${OPEN} ${ids ? 'AND account_id = ANY($1::int8[])' : ''} ORDER BY id`,
-      ids ? [ids] : [],
-    );
+  async openOrders(scope: AccountScope): Promise<Order[]> {
+    const { rows } = await this.db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE ${OPEN} AND ${inScope('account_id', scope)} ORDER BY id`, scopeParams(scope));
     return rows.map((r) => this.toOrder(r));
   }
 

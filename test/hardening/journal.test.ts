@@ -76,7 +76,9 @@ describe.each(await engines())('group commit isolation on $name', (engine) => {
 
   it('the journal refuses an unstorable order row when recorded; the rows around it commit', async () => {
     const onFailure = vi.fn();
-    const journal = new Journal(t.platform.db, { maxBatchRows: 1_000, maxWaitMs: 0, onFailure });
+    const { ownership } = t.platform;
+    const fence = { holder: ownership.holder, lease: (id: number) => ownership.leaseOf(ownership.shardOf(id)), epoch: (id: number) => ownership.epochOf(ownership.shardOf(id))! };
+    const journal = new Journal(t.platform.db, { maxBatchRows: 1_000, maxWaitMs: 0, onFailure, fence });
     for (const [field, value] of UNSTORABLE) {
       const before = order();
       const bad = order({ [field]: value });

@@ -28,7 +28,7 @@ let t: TestPlatform;
 let url: string;
 let symbols: string[];
 const auth = { headers: { authorization: `Bearer ${DEMO_TOKEN}` } };
-const tick = (symbol: string, last: number): Tick => ({ id: 0, symbol, bid: last - 1, ask: last + 1, last, size: 100, ts: Date.now() });
+const tick = (symbol: string, last: number): Tick => ({ id: 0, symbol, bid: last - 1, ask: last + 1, bidSize: 100, askSize: 100, last, size: 100, ts: Date.now() });
 
 beforeAll(async () => {
   t = await startTestPlatform(pglite, {
