@@ -27,8 +27,10 @@ import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
-import { healthRoutes, type DependencyCheck } from './health/routes.ts';
+import { HealthRegistry } from './health/registry.ts';
+import { healthRoutes, timeDb } from './health/routes.ts';
 import { createHttpServer } from './http/server.ts';
+import { rateLimitRedis } from './http/rate-limit.ts';
 import { MessageBus } from './kernel/bus.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
@@ -88,11 +90,20 @@ export interface Platform {
   readonly app: FastifyInstance;
   /** Credentials created on this start (first start, or tokens from configuration). */
   readonly demo: DemoCredentials | undefined;
+  /** Readiness checks and dependencies for /api/health/ready and /detailed; components add theirs (feed leader, leases). */
+  readonly health: HealthRegistry;
   /** Starts background work (the feed, writers) and listens; returns the bound address. */
   listen(): Promise<string>;
-  /** Graceful stop: refuse new requests, finish in-flight ones, flush writes, close the database. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: readiness answers 503 at once and, after `drainMs` (time for a load balancer to
+   * notice), the server refuses new requests, finishes in-flight ones, closes WebSockets with 1012,
+   * stops components (flushing writes), and closes the database.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
+
+/** A readiness or dependency check slower than this counts as failed: probes must answer fast. */
+const HEALTH_CHECK_TIMEOUT_MS = 1_000;
 
 export async function buildPlatform(config: TachyonConfig, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -163,19 +174,49 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       counters: ['byType.completed', 'byType.failed', 'byType.cancelled', 'byType.retried'],
     });
 
+    // ---- health: readiness (lifecycle, database) and dependencies; other capabilities add theirs ----
     let shuttingDown = false;
-    const dependencies: DependencyCheck[] = [];
+    let started = false;
+    let serving = false;
+    const health = new HealthRegistry(HEALTH_CHECK_TIMEOUT_MS);
+    health.addReadiness('lifecycle', () => (shuttingDown ? { ok: false, reason: 'draining' } : serving ? { ok: true } : { ok: false, reason: 'starting' }));
+    health.addReadiness('database', async () => {
+      const result = await timeDb(db);
+      return result.ok ? { ok: true } : { ok: false, reason: `database unreachable: ${result.error}` };
+    });
+    if (db.replicas) {
+      const replicas = db.replicas.bind(db);
+      health.addDependency({ name: 'database replicas', check: async () => ({ ok: replicas().every((r) => r.usable), latencyMs: 0, details: { replicas: replicas() } }) });
+    }
+    if (busBridge) {
+      health.addDependency({
+        name: 'redis',
+        check: async () => ({ ok: busBridge.connected, latencyMs: 0, details: { busBridge: busBridge.connected ? 'connected' : 'down (in-process bus only)', cacheL2: cacheModule.cache.redisHealthy ? 'healthy' : 'bypassed', droppedEvents: busBridge.dropped } }),
+      });
+    }
+    health.addDependency({
+      name: 'task queue',
+      check: async () => {
+        const start = performance.now();
+        const stats = await taskQueue.stats();
+        return { ok: true, latencyMs: Math.round(performance.now() - start), details: { kind: config.redisUrl ? 'bullmq' : 'in-process', depth: stats.depth } };
+      },
+    });
+
+    const limiterRedis = config.redisUrl ? rateLimitRedis(config.redisUrl) : undefined;
+    built.push(() => limiterRedis?.disconnect());
     const app = await createHttpServer({
       logger,
       authenticator,
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimitPerSecond: config.http.rateLimitPerSecond,
+      rateLimitRedis: limiterRedis && { redis: limiterRedis, prefix: config.cache.prefix },
       trustProxy: config.http.trustProxy,
       version: VERSION,
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
-    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, dependencies, isShuttingDown: () => shuttingDown }));
+    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown }));
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
     await app.register(adminRoutes({ users, flags }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock }));
@@ -192,7 +233,6 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(loadTestRoutes({ service: loadTests, store: loadTestStore }));
     await app.ready();
 
-    let started = false;
     let stopping: Promise<void> | undefined;
     return {
       config,
@@ -213,6 +253,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
       app,
       demo,
+      health,
       async listen() {
         marketData.start();
         await observability.start();
@@ -223,12 +264,14 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         strategyPerformance.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
+        serving = true;
         loadTests.setDefaultTarget(address);
         return address;
       },
-      stop() {
+      stop(options = {}) {
         stopping ??= (async () => {
           shuttingDown = true;
+          if (options.drainMs) await new Promise((resolve) => setTimeout(resolve, options.drainMs));
           // A load test aimed at this instance must stop before the server drains.
           await loadTests.close();
           realtime.stop();
@@ -240,6 +283,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await analysisPool.close();
           await cacheModule.close();
           await busBridge?.close();
+          limiterRedis?.disconnect();
           if (started) await marketData.stop();
           await observability.stop();
           if (ownsDb) await db.close();

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 describe('rate limit per user', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startTestPlatform(pglite, { http: { rateLimitPerSecond: 5, bodyLimitBytes: 1_048_576, shutdownTimeoutMs: 1000, trustProxy: false } });
+    t = await startTestPlatform(pglite, { http: { ...testConfig().http, rateLimitPerSecond: 5 } });
   });
   afterAll(() => t?.close());
 
