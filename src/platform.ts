@@ -203,7 +203,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       },
     });
 
-    const limiterRedis = config.redisUrl ? rateLimitRedis(config.redisUrl) : undefined;
+    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
     built.push(() => limiterRedis?.disconnect());
     const app = await createHttpServer({
       logger,

@@ -11,10 +11,20 @@ import rateLimit from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import { TooManyRequestsError } from '../kernel/errors.ts';
 
-/** A connection for the limiter that never queues or waits long: a slow Redis costs a request at most this much. */
-export function rateLimitRedis(url: string): Redis {
+/**
+ * A connection for the limiter that never queues or waits long (a slow Redis costs a request at
+ * most 100 ms); resolves once connected, or after a second with Redis away (it keeps retrying).
+ */
+export async function rateLimitRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 100, connectTimeout: 1_000, retryStrategy: (attempt) => Math.min(attempt * 200, 2_000) });
   redis.on('error', () => {});
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return redis;
 }
 
