@@ -28,7 +28,8 @@ import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { HealthRegistry } from './health/registry.ts';
-import { healthRoutes, timeDb } from './health/routes.ts';
+import { registerCoreChecks } from './health/core-checks.ts';
+import { healthRoutes } from './health/routes.ts';
 import { createHttpServer } from './http/server.ts';
 import { rateLimitRedis } from './http/rate-limit.ts';
 import { MessageBus } from './kernel/bus.ts';
@@ -179,28 +180,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     let started = false;
     let serving = false;
     const health = new HealthRegistry(HEALTH_CHECK_TIMEOUT_MS);
-    health.addReadiness('lifecycle', () => (shuttingDown ? { ok: false, reason: 'draining' } : serving ? { ok: true } : { ok: false, reason: 'starting' }));
-    health.addReadiness('database', async () => {
-      const result = await timeDb(db);
-      return result.ok ? { ok: true } : { ok: false, reason: `database unreachable: ${result.error}` };
-    });
-    if (db.replicas) {
-      const replicas = db.replicas.bind(db);
-      health.addDependency({ name: 'database replicas', check: async () => ({ ok: replicas().every((r) => r.usable), latencyMs: 0, details: { replicas: replicas() } }) });
-    }
-    if (busBridge) {
-      health.addDependency({
-        name: 'redis',
-        check: async () => ({ ok: busBridge.connected, latencyMs: 0, details: { busBridge: busBridge.connected ? 'connected' : 'down (in-process bus only)', cacheL2: cacheModule.cache.redisHealthy ? 'healthy' : 'bypassed', droppedEvents: busBridge.dropped } }),
-      });
-    }
-    health.addDependency({
-      name: 'task queue',
-      check: async () => {
-        const start = performance.now();
-        const stats = await taskQueue.stats();
-        return { ok: true, latencyMs: Math.round(performance.now() - start), details: { kind: config.redisUrl ? 'bullmq' : 'in-process', depth: stats.depth } };
-      },
+    registerCoreChecks(health, {
+      db,
+      lifecycle: () => (shuttingDown ? 'draining' : serving ? 'serving' : 'starting'),
+      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped })),
+      queue: { kind: config.redisUrl ? 'bullmq' : 'in-process', stats: () => taskQueue.stats() },
     });
 
     const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;

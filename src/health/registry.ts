@@ -43,7 +43,7 @@ export class HealthRegistry {
   async dependencyReport(): Promise<Array<{ name: string; ok: boolean; latencyMs: number; details?: Record<string, unknown> }>> {
     return Promise.all(
       this.dependencies.map(async (d) => {
-        const result = await withTimeout(() => d.check(), this.checkTimeoutMs, { ok: false, latencyMs: this.checkTimeoutMs, details: { error: `no answer within ${this.checkTimeoutMs} ms` } });
+        const result = await withTimeout(() => d.check(), this.checkTimeoutMs, (error) => ({ ok: false, latencyMs: this.checkTimeoutMs, details: { error } }));
         return { name: d.name, ...result };
       }),
     );
@@ -51,22 +51,22 @@ export class HealthRegistry {
 
   async ready(): Promise<ReadinessReport> {
     const entries = await Promise.all(
-      [...this.readiness].map(async ([name, check]) => [name, await withTimeout(check, this.checkTimeoutMs, { ok: false, reason: `no answer within ${this.checkTimeoutMs} ms` })] as const),
+      [...this.readiness].map(async ([name, check]) => [name, await withTimeout(check, this.checkTimeoutMs, (reason) => ({ ok: false, reason }))] as const),
     );
     return { ready: entries.every(([, r]) => r.ok), checks: Object.fromEntries(entries) };
   }
 }
 
-/** `fn`'s answer, or `late` past `ms`; a thrown error is a failed check, reported with its message. */
-async function withTimeout<T extends { ok: boolean }>(fn: () => T | Promise<T>, ms: number, late: T): Promise<T> {
+/** `fn`'s answer, or `failed(why)` when it throws or does not answer within `ms`. */
+async function withTimeout<T>(fn: () => T | Promise<T>, ms: number, failed: (why: string) => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(late), ms);
+    timer = setTimeout(() => resolve(failed(`no answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([Promise.resolve().then(fn), timeout]);
   } catch (error) {
-    return { ...late, ok: false, reason: (error as Error).message, details: { error: (error as Error).message } };
+    return failed((error as Error).message);
   } finally {
     clearTimeout(timer);
   }
