@@ -4,11 +4,12 @@
  * SIGTERM/SIGINT. Needs a PostgreSQL server and Redis: instances share accounts, the feed and the
  * cache through them.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../cluster/local-cluster.ts';
+import { HAPROXY, LocalCluster } from '../cluster/local-cluster.ts';
 
 const USAGE = 'usage: tachyon cluster --instances N [--port 3000] [--stats-port PORT+1] [--base-port PORT+10] [--run-dir DIR]';
 
@@ -34,6 +35,10 @@ export async function run(argv: string[]): Promise<number> {
   const missing = ['DATABASE_URL', 'REDIS_URL'].filter((name) => !process.env[name]);
   if (missing.length > 0) {
     console.error(`tachyon cluster needs ${missing.join(' and ')}: instances share accounts, the market feed and the cache through PostgreSQL and Redis (see README, "Scaling out").`);
+    return 2;
+  }
+  if (spawnSync(HAPROXY, ['-v']).status !== 0) {
+    console.error('tachyon cluster needs HAProxy on the PATH (Debian/Ubuntu: apt-get install haproxy).');
     return 2;
   }
   const runDir = resolve(values['run-dir'] ?? join(process.env.TACHYON_DATA_DIR ?? './data', 'cluster'));

@@ -85,8 +85,10 @@ export class Supervisor {
     managed.child = child;
     managed.startedAt = Date.now();
     this.options.report?.({ name: spec.name, event: 'started', pid: child.pid });
-    child.once('exit', (code, signal) => {
-      if (managed.stopping) return;
+    let gone = false;
+    const onGone = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (gone || managed.stopping) return;
+      gone = true;
       this.options.report?.({ name: spec.name, event: 'exited', pid: child.pid, code, signal });
       managed.failures = Date.now() - managed.startedAt >= this.options.healthyAfterMs ? 0 : managed.failures + 1;
       const delayMs = Math.min(this.options.maxBackoffMs, managed.failures === 0 ? 0 : this.options.backoffMs * 2 ** (managed.failures - 1));
@@ -96,13 +98,17 @@ export class Supervisor {
         managed.timer = undefined;
         if (!managed.stopping) this.spawn(managed);
       }, delayMs);
-    });
+    };
+    child.once('exit', onGone);
+    // A process that could not be spawned at all emits only `error`: treat it as an early death.
+    child.once('error', () => onGone(null, null));
   }
 
   private async terminate(managed: Managed): Promise<void> {
     clearTimeout(managed.timer);
     const child = managed.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    // Never spawned (pid undefined) or already gone: nothing to wait for.
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const deadline = setTimeout(() => child.kill('SIGKILL'), this.options.stopTimeoutMs);

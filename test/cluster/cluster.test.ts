@@ -41,6 +41,7 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
     await cluster.restarted('i2', victim);
     await sleep(2_000);
     const result = await load.stop();
+    console.log(`kill -9 of one of three: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent)`);
     expect(result.orders).toBeGreaterThan(100);
     expect(result.failed / result.total, `${result.failed} of ${result.total} failed: ${result.failures.join('; ')}`).toBeLessThan(0.001);
   }, 180_000);
@@ -54,6 +55,7 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
       await cluster.restarted(name, pid);
     }
     const result = await load.stop();
+    console.log(`rolling restart: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent)`);
     expect(result.orders).toBeGreaterThan(100);
     expect(result.failures, `${result.failed} of ${result.total} failed`).toEqual([]);
   }, 400_000);
