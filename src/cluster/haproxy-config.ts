@@ -55,6 +55,8 @@ defaults
     timeout http-keep-alive 10s
     timeout http-request 10s
     timeout queue 5s
+    # The readiness endpoint bounds its own checks at 1 s; a busy instance must not be marked down for being slow.
+    timeout check 2s
     # WebSocket connections become tunnels after the upgrade; the gateway's heartbeat keeps them alive.
     timeout tunnel 1h
     timeout client-fin 5s

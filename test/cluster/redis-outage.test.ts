@@ -76,7 +76,7 @@ describe.skipIf(!hasRedisServer)('Redis outages', () => {
     b = await startTestPlatform(pglite, overrides);
     await b.platform.listen();
     await until(bridged, 'events from B to reach A');
-  });
+  }, 120_000);
 
   it('fails no request while Redis is killed and restarted under load, then bridges again', async () => {
     let running = true;
@@ -110,5 +110,5 @@ describe.skipIf(!hasRedisServer)('Redis outages', () => {
     expect(total).toBeGreaterThan(30);
     expect(failures).toEqual([]);
     await until(bridged, 'events from B to reach A again');
-  });
+  }, 120_000);
 });

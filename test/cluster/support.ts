@@ -91,12 +91,13 @@ export class ClusterProcess {
     return Object.fromEntries(rows.filter((r) => r[0] === 'tachyon' && /^i\d+$/.test(r[1] ?? '')).map((r) => [r[1]!, r[status]!]));
   }
 
-  /** Waits until instance `name` runs under a pid other than `oldPid` and HAProxy shows every server UP. */
+  /** Waits until instance `name` runs under a pid other than `oldPid` and HAProxy shows every server up. */
   async restarted(name: string, oldPid: number | undefined, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const pid = this.state().instances[name]?.pid;
-      if (pid && pid !== oldPid && Object.values(await this.serverStatus()).every((s) => s === 'UP')) return;
+      // `UP 1/2` (one check failed on a busy machine) still takes traffic.
+      if (pid && pid !== oldPid && Object.values(await this.serverStatus()).every((s) => s.startsWith('UP'))) return;
       await sleep(250);
     }
     throw new Error(`${name} did not come back within ${timeoutMs} ms`);
@@ -150,6 +151,12 @@ export class SteadyLoad {
     const load = new SteadyLoad(url, tokens, instruments.items[0]!.symbol);
     load.loops = tokens.map((token) => load.loop(token));
     return load;
+  }
+
+  /** Resolves once at least `count` requests were sent (so one failure can be told from 0.1%), or after `timeoutMs`. */
+  async atLeast(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.result.total < count && Date.now() < deadline) await sleep(100);
   }
 
   async stop(): Promise<LoadResult> {
