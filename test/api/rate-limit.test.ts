@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
+import { deleteRedisKeys, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 
 describe('rate limit per user', () => {
   let t: TestPlatform;
@@ -31,12 +31,14 @@ const hasRedis = await redisAvailable();
 describe.skipIf(!hasRedis)('rate limit across instances (Redis)', () => {
   let a: TestPlatform;
   let b: TestPlatform;
+  const prefix = redisPrefix('rate');
   beforeAll(async () => {
-    const overrides = { redisUrl: REDIS_TEST_URL, http: { ...testConfig().http, rateLimitPerSecond: 5 }, cache: { ...testConfig().cache, prefix: redisPrefix('rate') + 'cache' } };
+    const overrides = { redisUrl: REDIS_TEST_URL, http: { ...testConfig().http, rateLimitPerSecond: 5 }, cache: { ...testConfig().cache, prefix: prefix + 'cache' } };
     [a, b] = await Promise.all([startTestPlatform(pglite, overrides), startTestPlatform(pglite, overrides)]);
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
+    await deleteRedisKeys(prefix);
   });
 
   it('counts one user requests on every instance against one budget', async () => {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTempDatabase, pgAvailable, REDIS_TEST_URL, redisAvailable, redisPrefix, type TempDatabase } from '../support/servers.ts';
+import { createTempDatabase, deleteRedisKeys, pgAvailable, REDIS_TEST_URL, redisAvailable, redisPrefix, type TempDatabase } from '../support/servers.ts';
 
 export const ADMIN_TOKEN = 'cluster-admin-token-0123456789';
 export const DEMO_TOKEN = 'cluster-demo-token-0123456789';
@@ -22,12 +22,11 @@ export async function clusterPrerequisites(): Promise<boolean> {
 }
 
 /** Small and quiet instances: the suite is about processes and the load balancer, not the feed. */
-export function instanceEnv(databaseUrl: string, redisUrl = REDIS_TEST_URL): NodeJS.ProcessEnv {
-  const prefix = redisPrefix('cluster');
+function instanceEnv(databaseUrl: string, prefix: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
+    REDIS_URL: REDIS_TEST_URL,
     TACHYON_CACHE_PREFIX: `${prefix}cache`,
     TACHYON_BUS_CHANNEL: `${prefix}bus`,
     TACHYON_ANALYSIS_QUEUE_PREFIX: `${prefix}tasks`,
@@ -54,6 +53,7 @@ export class ClusterProcess {
     readonly child: ChildProcess,
     readonly runDir: string,
     readonly db: TempDatabase,
+    private readonly redisPrefix: string,
   ) {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
@@ -64,8 +64,9 @@ export class ClusterProcess {
     const db = await createTempDatabase('cluster');
     const runDir = mkdtempSync(join(tmpdir(), 'tachyon-cluster-'));
     const args = ['bin/tachyon.js', 'cluster', '--instances', String(instances), '--port', String(ports.port), '--stats-port', String(ports.statsPort), '--base-port', String(ports.basePort), '--run-dir', runDir];
-    const child = spawn(process.execPath, args, { env: { ...instanceEnv(db.url), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const cluster = new ClusterProcess(child, runDir, db);
+    const prefix = redisPrefix('cluster');
+    const child = spawn(process.execPath, args, { env: { ...instanceEnv(db.url, prefix), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cluster = new ClusterProcess(child, runDir, db, prefix);
     for (;;) {
       const match = /URL\s+(http:\/\/[\d.]+:\d+)/.exec(cluster.output);
       if (match) return Object.assign(cluster, { url: match[1]! });
@@ -111,6 +112,7 @@ export class ClusterProcess {
     }
     rmSync(this.runDir, { recursive: true, force: true });
     await this.db.drop();
+    await deleteRedisKeys(this.redisPrefix);
     return this.child.exitCode;
   }
 }
