@@ -41,8 +41,11 @@ import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
-import { healthRoutes, type DependencyCheck } from './health/routes.ts';
+import { HealthRegistry } from './health/registry.ts';
+import { registerCoreChecks } from './health/core-checks.ts';
+import { healthRoutes } from './health/routes.ts';
 import { createHttpServer } from './http/server.ts';
+import { rateLimitRedis } from './http/rate-limit.ts';
 import { MessageBus } from './kernel/bus.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
@@ -116,11 +119,20 @@ export interface Platform {
   readonly app: FastifyInstance;
   /** Credentials created on this start (first start, or tokens from configuration). */
   readonly demo: DemoCredentials | undefined;
+  /** Readiness checks and dependencies for /api/health/ready and /detailed; components add theirs (feed leader, leases). */
+  readonly health: HealthRegistry;
   /** Starts background work (the feed, writers) and listens; returns the bound address. */
   listen(): Promise<string>;
-  /** Graceful stop: refuse new requests, finish in-flight ones, flush writes, close the database. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: readiness answers 503 at once and, after `drainMs` (time for a load balancer to
+   * notice), the server refuses new requests, finishes in-flight ones, closes WebSockets with 1012,
+   * stops components (flushing writes), and closes the database.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
+
+/** A readiness or dependency check slower than this counts as failed: probes must answer fast. */
+const HEALTH_CHECK_TIMEOUT_MS = 1_000;
 
 export async function buildPlatform(config: TachyonConfig, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -219,13 +231,39 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       counters: ['byType.completed', 'byType.failed', 'byType.cancelled', 'byType.retried'],
     });
 
+    // ---- health: readiness (lifecycle, database) and dependencies; other capabilities add theirs ----
     let shuttingDown = false;
-    const dependencies: DependencyCheck[] = [];
+    let started = false;
+    let serving = false;
+    const health = new HealthRegistry(HEALTH_CHECK_TIMEOUT_MS);
+    registerCoreChecks(health, {
+      db,
+      lifecycle: () => (shuttingDown ? 'draining' : serving ? 'serving' : 'starting'),
+      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped })),
+      queue: { kind: config.redisUrl ? 'bullmq' : 'in-process', stats: () => taskQueue.stats() },
+    });
+    // A follower that hears no tick for three lease periods while the market is open has lost the market
+    // (no leader, or the bridge is down): it would serve stale prices and fill on them.
+    const feedSilenceMs = 3 * config.market.leaderTtlMs;
+    health.addReadiness('feed', () => {
+      const feed = marketData.status();
+      const silent = feed.role === 'follower' && config.market.tickRate > 0 && marketData.marketClock.isOpen(clock.now()) && (feed.lastTickAgeMs ?? Infinity) > feedSilenceMs;
+      return silent && serving ? { ok: false, reason: `no tick from the feed leader for ${feed.lastTickAgeMs === undefined ? 'ever' : `${Math.round(feed.lastTickAgeMs)} ms`}` } : { ok: true };
+    });
+    health.addDependency({ name: 'feed', check: async () => ({ ok: true, latencyMs: 0, details: { ...marketData.status() } }) });
+    health.addDependency({
+      name: 'account leases',
+      check: async () => ({ ok: true, latencyMs: 0, details: { holder: ownership.holder, shardsHeld: ownership.heldShards().size, shards: config.cluster.shards } }),
+    });
+
+    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
+    built.push(() => limiterRedis?.disconnect());
     const app = await createHttpServer({
       logger,
       authenticator,
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimitPerSecond: config.http.rateLimitPerSecond,
+      rateLimitRedis: limiterRedis && { redis: limiterRedis, prefix: config.cache.prefix },
       trustProxy: config.http.trustProxy,
       version: VERSION,
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, idleMs: config.http.idleTimeoutMs },
@@ -233,7 +271,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
-    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, dependencies, isShuttingDown: () => shuttingDown }));
+    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown }));
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
     await app.register(adminRoutes({ users, flags }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock, forwarder }));
@@ -293,7 +331,6 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // Last step of the build, so a slow start-up does not outlast the first leases.
     await ownership.start();
 
-    let started = false;
     let stopping: Promise<void> | undefined;
     return {
       config,
@@ -317,6 +354,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       profiling: { sessions: profiling, memory: memoryWatch },
       app,
       demo,
+      health,
       async listen() {
         if (feedKeeper) await feedKeeper.start();
         else marketData.start();
@@ -329,6 +367,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         memoryWatch.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
+        serving = true;
         loadTests.setDefaultTarget(address);
         if (!config.cluster.internalUrl) {
           leaseStore.advertise(internalAddress(config.host, app));
@@ -336,9 +375,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         }
         return address;
       },
-      stop() {
+      stop(options = {}) {
         stopping ??= (async () => {
           shuttingDown = true;
+          if (options.drainMs) await new Promise((resolve) => setTimeout(resolve, options.drainMs));
           // A load test aimed at this instance must stop before the server drains.
           await loadTests.close();
           await profiling.close();
@@ -358,6 +398,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           // The leader writes its last bars and quotes, then hands the feed over at once.
           await feedKeeper?.stop();
           await busBridge?.close();
+          limiterRedis?.disconnect();
           if (started) await marketData.stop();
           await observability.stop();
           if (ownsDb) await db.close();

@@ -11,6 +11,10 @@ import type { RedisLink } from './redis-link.ts';
 export function guardedRedisBus(link: RedisLink): { bus: CreateBusDriverResult; close(): void } {
   // lazyConnect: the transport duplicates this connection for publisher and subscriber and never uses it.
   const base = new Redis(link.options.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // The transport's duplicates inherit options, not listeners: give each one, or every failed reconnect
+  // while Redis is away prints an "Unhandled error event" (the link's breaker already reports the outage).
+  const duplicate = base.duplicate.bind(base);
+  base.duplicate = (override) => duplicate(override).on('error', () => {});
   const inner = redisBusDriver({ connection: base, retryQueue: { enabled: true, maxSize: 10_000, retryInterval: '1s' } });
   const bus: CreateBusDriverResult = {
     options: inner.options,

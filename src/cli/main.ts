@@ -8,6 +8,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   start: { summary: 'serve the API (seeds demo data on first start)', load: async () => (await import('./start.ts')).run },
+  cluster: { summary: 'N instances behind HAProxy on this machine: cluster --instances N [--port 3000] (needs DATABASE_URL, REDIS_URL)', load: async () => (await import('./cluster.ts')).run },
   migrate: { summary: 'apply pending database migrations', load: async () => (await import('./migrate.ts')).run },
   seed: { summary: 'generate historical 1-minute bars: seed --days N', load: async () => (await import('./seed.ts')).run },
   reconcile: { summary: 'check positions against fills and cash against its flows; exits 1 on any difference', load: async () => (await import('./reconcile.ts')).run },
@@ -37,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
 
 try {
   const code = await main(process.argv.slice(2));
-  // `start` keeps running on its own; other commands end here.
+  // `start` and `cluster` keep running on their own; other commands end here.
   if (code !== -1) process.exit(code);
 } catch (error) {
   if (error instanceof ConfigError) {

@@ -1,7 +1,7 @@
 /**
  * `tachyon start`: validate configuration, build the platform, seed demo data (users, two days of
- * history) on first start, serve, and stop gracefully on SIGTERM/SIGINT within the configured
- * grace period.
+ * history) on first start, serve, and stop gracefully on SIGTERM/SIGINT: drain (readiness 503 for
+ * TACHYON_DRAIN_DELAY_MS), then finish in-flight work within the configured grace period.
  */
 import { loadConfig, redactConfig } from '../config/config.ts';
 import { hasNoHistory } from '../market-data/history-seeder.ts';
@@ -58,10 +58,11 @@ export async function run(): Promise<number> {
     const deadline = setTimeout(() => {
       platform.logger.error('graceful shutdown timed out');
       process.exit(1);
-    }, config.http.shutdownTimeoutMs);
+    }, config.http.drainDelayMs + config.http.shutdownTimeoutMs);
     deadline.unref();
     seeding.abort();
-    seeded.then(() => platform.stop()).then(
+    // Readiness turns 503 now; the server closes once the load balancer has had time to notice.
+    seeded.then(() => platform.stop({ drainMs: config.http.drainDelayMs })).then(
       () => {
         platform.logger.info({ signal }, 'stopped');
         process.exit(0);

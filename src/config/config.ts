@@ -22,6 +22,10 @@ export interface TachyonConfig {
   /** Read-replica URLs for read-only queries (scaled mode). */
   databaseReplicaUrls: string[];
   databasePoolSize: number;
+  /** Every PostgreSQL query: cancelled by the server past this, abandoned by the client just after (a partitioned server answers fast). */
+  databaseStatementTimeoutMs: number;
+  /** A read replica lagging more than this (or unreachable) is skipped; reads go to the primary. */
+  databaseReplicaMaxLagMs: number;
   redisUrl: string | undefined;
   logLevel: LogLevel;
   /** Tokens used for the demo users created on first start, so scripts can know them. */
@@ -46,6 +50,8 @@ export interface TachyonConfig {
     rateLimitPerSecond: number;
     /** Grace period for in-flight work at shutdown. */
     shutdownTimeoutMs: number;
+    /** On SIGTERM readiness answers 503 this long before the server closes, so a load balancer stops sending first. */
+    drainDelayMs: number;
     trustProxy: boolean;
     /** Time to receive a whole request, headers and body (a trickled body is cut with 408). */
     requestTimeoutMs: number;
@@ -233,6 +239,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseReplicaUrls: read.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 20, 1, 1000),
+    databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 3_600_000),
+    databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     demoToken: read.token('TACHYON_DEMO_TOKEN'),
@@ -249,6 +257,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       bodyLimitBytes: read.int('TACHYON_BODY_LIMIT', 1_048_576, 1024, 64 * 1_048_576),
       rateLimitPerSecond: read.int('TACHYON_RATE_LIMIT', 1000, 0, 1_000_000),
       shutdownTimeoutMs: read.int('TACHYON_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+      // Only a server deployment sits behind a load balancer; embedded `npm start` stops at once.
+      drainDelayMs: read.int('TACHYON_DRAIN_DELAY_MS', source.DATABASE_URL ? 2_000 : 0, 0, 600_000),
       trustProxy: read.bool('TACHYON_TRUST_PROXY', false),
       requestTimeoutMs: read.int('TACHYON_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
       headersTimeoutMs: read.int('TACHYON_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),

@@ -2,6 +2,8 @@
  * The database port. Components depend on this interface only; adapters exist for the embedded
  * engine (PGlite) and a PostgreSQL server pool (pg). Both speak the same SQL and `$n` parameters.
  */
+import type { ReplicaStatus } from './replicas.ts';
+
 export interface QueryResult<T> {
   rows: T[];
   rowCount: number;
@@ -49,6 +51,8 @@ export interface Database extends Queryable {
   /** Runs `fn` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   stats(): PoolStats;
+  /** Read replicas' state (usable, lag) when the adapter has any. */
+  replicas?(): ReplicaStatus[];
   /** Observers see every query's duration (metrics, slow-query log); adding one costs one call per query. */
   observe(observer: QueryObserver): () => void;
   close(): Promise<void>;

@@ -5,9 +5,18 @@ import { openEmbedded } from './pglite.ts';
 import { openServer } from './pg.ts';
 
 /** Opens the configured database: a PostgreSQL server when DATABASE_URL is set, else embedded PGlite. */
-export function openDatabase(config: Pick<TachyonConfig, 'databaseUrl' | 'databaseReplicaUrls' | 'databasePoolSize' | 'dataDir'>, opts: { inMemory?: boolean } = {}): Promise<Database> {
+export function openDatabase(
+  config: Pick<TachyonConfig, 'databaseUrl' | 'databaseReplicaUrls' | 'databasePoolSize' | 'databaseStatementTimeoutMs' | 'databaseReplicaMaxLagMs' | 'dataDir'>,
+  opts: { inMemory?: boolean } = {},
+): Promise<Database> {
   if (config.databaseUrl) {
-    return openServer({ url: config.databaseUrl, replicaUrls: config.databaseReplicaUrls, poolSize: config.databasePoolSize });
+    return openServer({
+      url: config.databaseUrl,
+      replicaUrls: config.databaseReplicaUrls,
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+      replicaMaxLagMs: config.databaseReplicaMaxLagMs,
+    });
   }
   return openEmbedded(opts.inMemory ? undefined : join(config.dataDir, 'pglite'));
 }

@@ -1,6 +1,9 @@
 /**
  * Server adapter: a pg connection pool to the primary and, when configured, one pool per read
- * replica (round-robin) for queries that tolerate replication lag.
+ * replica (round-robin over the healthy ones, see replicas.ts) for queries that tolerate
+ * replication lag. Every query has a deadline twice over: the server cancels it after
+ * `statementTimeoutMs`, and the client gives up shortly after that even when the server cannot
+ * answer at all (a partitioned network), so a request fails fast instead of hanging.
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -8,6 +11,7 @@ import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
 import { Observers } from './database.ts';
+import { ReplicaSet, sqlStateOf, type ReplicaStatus } from './replicas.ts';
 
 const INT8_OID = 20;
 // Per-pool type parsing (not pg's global registry): int8 holds ids and fixed-point money, safe as numbers.
@@ -24,18 +28,28 @@ export interface ServerOptions {
   poolSize: number;
   applicationName?: string;
   statementTimeoutMs?: number;
+  /** Replicas lagging more than this are skipped (default 5 s). */
+  replicaMaxLagMs?: number;
 }
 
+/** The client-side deadline is this much longer than the server's, so a live server's cancel wins. */
+const CLIENT_TIMEOUT_MARGIN_MS = 500;
+/** COPY batches are bulk loads (history seeding), bounded by their size rather than the statement timeout. */
+const COPY_TIMEOUT_MS = 10 * 60_000;
+
 export async function openServer(options: ServerOptions): Promise<Database> {
+  const statementTimeout = options.statementTimeoutMs ?? 5_000;
   const makePool = (url: string) =>
     new pg.Pool({
       connectionString: url,
       max: options.poolSize,
       types: typeOverrides,
       application_name: options.applicationName ?? 'tachyon',
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + CLIENT_TIMEOUT_MARGIN_MS,
       idleTimeoutMillis: 30_000,
-      connectionTimeoutMillis: 5_000,
+      // Also bounds the wait for a free pooled connection.
+      connectionTimeoutMillis: Math.min(5_000, statementTimeout + CLIENT_TIMEOUT_MARGIN_MS),
     });
   const primary = makePool(options.url);
   const replicas = (options.replicaUrls ?? []).map(makePool);
@@ -45,7 +59,7 @@ export async function openServer(options: ServerOptions): Promise<Database> {
   }
   const client = await primary.connect(); // fail fast on a wrong URL
   client.release();
-  return new ServerDatabase(primary, replicas);
+  return new ServerDatabase(primary, replicas, options.replicaMaxLagMs ?? 5_000);
 }
 
 function queryableOf(target: pg.Pool | pg.PoolClient): Queryable {
@@ -65,24 +79,33 @@ class ServerDatabase implements Database {
   readonly replica: Queryable;
   private readonly observers = new Observers();
   private readonly plain: Queryable;
-  private nextReplica = 0;
+  private readonly replicaSet: ReplicaSet | undefined;
 
   constructor(
     private readonly primary: pg.Pool,
     private readonly replicaPools: pg.Pool[],
+    replicaMaxLagMs: number,
   ) {
     this.plain = queryableOf(primary);
-    const replicaQueryables = replicaPools.map(queryableOf);
-    this.replica =
-      replicaQueryables.length === 0
-        ? this
-        : {
-            query: <T>(sql: string, params?: readonly unknown[]) => {
-              const target = replicaQueryables[this.nextReplica++ % replicaQueryables.length]!;
-              return this.observers.time(sql, params, 'replica', () => target.query<T>(sql, params));
-            },
-            exec: (sql: string) => this.exec(sql),
-          };
+    if (replicaPools.length === 0) {
+      this.replica = this;
+      return;
+    }
+    const replicaSet = new ReplicaSet(replicaPools.map(queryableOf), replicaMaxLagMs);
+    this.replicaSet = replicaSet;
+    this.replica = {
+      query: <T>(sql: string, params?: readonly unknown[]) =>
+        replicaSet.query<T>(
+          (target) => this.observers.time(sql, params, 'replica', () => target.query<T>(sql, params)),
+          () => this.query<T>(sql, params),
+        ),
+      exec: (sql: string) => this.exec(sql),
+    };
+    replicaSet.start();
+  }
+
+  replicas(): ReplicaStatus[] {
+    return this.replicaSet?.status() ?? [];
   }
 
   query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
@@ -96,9 +119,12 @@ class ServerDatabase implements Database {
   async copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
     const client = await this.primary.connect();
     try {
-      await pipeline(Readable.from([rows]), client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
-    } finally {
+      const copy = Object.assign(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`), { query_timeout: COPY_TIMEOUT_MS });
+      await pipeline(Readable.from([rows]), client.query(copy));
       client.release();
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
     }
   }
 
@@ -108,12 +134,13 @@ class ServerDatabase implements Database {
       await client.query('BEGIN');
       const result = await fn(queryableOf(client));
       await client.query('COMMIT');
+      client.release();
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection whose query timed out client-side may still be busy (or dead): never pool it again.
+      const rolledBack = sqlStateOf(error) !== undefined && (await client.query('ROLLBACK').then(() => true, () => false));
+      client.release(rolledBack ? undefined : (error as Error));
       throw error;
-    } finally {
-      client.release();
     }
   }
 
@@ -131,6 +158,7 @@ class ServerDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    this.replicaSet?.stop();
     await Promise.all([this.primary.end(), ...this.replicaPools.map((p) => p.end())]);
   }
 }

@@ -1,24 +1,21 @@
 /**
  * Health endpoints for load balancers and Kubernetes: /api/health is liveness (no dependency
- * touched, cheap), /api/health/db is readiness (a database round trip with its latency),
- * /api/health/detailed is the operator's view (admin).
+ * touched, cheap), /api/health/ready is readiness (every registered check: started, not draining,
+ * database reachable, …; 503 otherwise, so a load balancer stops sending traffic), /api/health/db
+ * a database round trip with its latency, /api/health/detailed the operator's view (admin).
  */
 import type { FastifyInstance } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Database } from '../db/database.ts';
-
-export interface DependencyCheck {
-  name: string;
-  check(): Promise<{ ok: boolean; latencyMs: number; details?: Record<string, unknown> }>;
-}
+import type { HealthRegistry } from './registry.ts';
 
 export interface HealthDeps {
   db: Database;
   version: string;
   instanceId: string;
   startedAt: number;
-  /** Further dependencies (Redis, brokers) registered by the capabilities that use them. */
-  dependencies: DependencyCheck[];
+  /** Readiness checks and further dependencies (Redis, queue, feed, leases) registered by their owners. */
+  registry: HealthRegistry;
   isShuttingDown(): boolean;
 }
 
@@ -50,6 +47,13 @@ export function healthRoutes(deps: HealthDeps) {
       return { status: 'ok' };
     });
 
+    app.get('/api/health/ready', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: 503 while starting, draining, without its database, or failing any registered check' } }, async (_request, reply) => {
+      const report = await deps.registry.ready();
+      reply.header('cache-control', 'no-store');
+      if (!report.ready) reply.code(503);
+      return { status: report.ready ? 'ready' : 'not_ready', instance: deps.instanceId, checks: report.checks };
+    });
+
     app.get('/api/health/db', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: a database round trip and its latency' } }, async (_request, reply) => {
       const result = await timeDb(deps.db);
       if (!result.ok || deps.isShuttingDown()) reply.code(503).header('retry-after', RETRY_AFTER_SECONDS);
@@ -57,11 +61,11 @@ export function healthRoutes(deps: HealthDeps) {
     });
 
     app.get('/api/health/detailed', { config: { access: 'admin' }, schema: { tags: ['health'], summary: 'Every dependency with latency, version, uptime, memory, event-loop delay, pool usage (admin)' } }, async (_request, reply) => {
-      const [database, ...others] = await Promise.all([
+      const [database, others] = await Promise.all([
         timeDb(deps.db).then((r) => ({ name: 'database', ...r, details: { engine: deps.db.kind } })),
-        ...deps.dependencies.map(async (d) => ({ name: d.name, ...(await d.check().catch((e: Error) => ({ ok: false, latencyMs: 0, details: { error: e.message } }))) })),
+        deps.registry.dependencyReport(),
       ]);
-      const dependencies = [database!, ...others];
+      const dependencies = [database, ...others];
       const ok = dependencies.every((d) => d.ok);
       if (!ok) reply.code(503).header('retry-after', RETRY_AFTER_SECONDS);
       const memory = process.memoryUsage();

@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { installAccessControl } from './access.ts';
@@ -22,6 +23,8 @@ export interface HttpServerOptions {
   bodyLimitBytes: number;
   /** Requests per second per user (0: unlimited). */
   rateLimitPerSecond: number;
+  /** Shared counters for the rate limit (REDIS_URL): the limit then holds across instances. */
+  rateLimitRedis?: { redis: Redis; prefix: string };
   trustProxy: boolean;
   version: string;
   timeouts: {
@@ -76,6 +79,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   installAccessControl(app, options.authenticator);
-  await installRateLimit(app, options.rateLimitPerSecond);
+  await installRateLimit(app, options.rateLimitPerSecond, options.rateLimitRedis);
   return app;
 }

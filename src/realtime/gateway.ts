@@ -79,12 +79,12 @@ export class RealtimeGateway {
     this.heartbeatTimer = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.config.heartbeatMs / 3)));
   }
 
-  /** Stops the timers and closes every connection with 1001 so clients reconnect elsewhere. */
+  /** Stops the timers and closes every connection with 1012 (service restart) so clients reconnect elsewhere. */
   stop(): void {
     clearInterval(this.flushTimer);
     clearInterval(this.heartbeatTimer);
     this.flushTimer = this.heartbeatTimer = undefined;
-    for (const connection of this.connections) connection.close(CloseCode.GOING_AWAY, 'server shutting down');
+    for (const connection of this.connections) connection.close(CloseCode.SERVICE_RESTART, 'server restarting: reconnect');
     this.registry.close();
   }
 

@@ -11,13 +11,15 @@ export type Format = 'json' | 'msgpack';
 
 /**
  * Close codes (4000–4999 are the application's). After 4001 and 4009 a client should not retry
- * blindly; after 4008 and 1001 it reconnects with backoff and resubscribes (it gets snapshots).
+ * blindly; after 4008, 1001 and 1012 it reconnects with backoff and resubscribes (it gets snapshots).
  */
 export const CloseCode = {
   /** Server shutting down: reconnect (another instance will answer). */
   GOING_AWAY: 1001,
   /** The client kept sending while not reading: its unsent replies passed the send-buffer limit. */
   POLICY_VIOLATION: 1008,
+  /** This instance is stopping (drained for a restart or scale-in): reconnect, the load balancer sends you to another. */
+  SERVICE_RESTART: 1012,
   /** A frame above the hard size ceiling (ws answers this itself). */
   TOO_BIG: 1009,
   /** Bad or missing token, or no `auth` message within the timeout. */

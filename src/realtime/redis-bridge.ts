@@ -4,6 +4,9 @@
  * Messages published in the same event-loop turn travel as ONE Redis message (a MessagePack array),
  * so a feed step of hundreds of ticks costs one PUBLISH, not hundreds; nothing waits on a timer.
  * Each batch names its origin, and an instance ignores its own (it delivered them locally already).
+ * Redis being away is not fatal: the bridge attaches anyway, the instance runs on its in-process
+ * bus alone (logged loudly, batches dropped), and the connections keep retrying; once Redis answers
+ * again the subscriber resubscribes and events flow between instances again.
  */
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -29,6 +32,10 @@ export class RedisBusBridge implements BusBridge {
   private scheduled = false;
   forwarded = 0;
   received = 0;
+  /** Events not bridged because Redis was away. */
+  dropped = 0;
+  private up: boolean | undefined;
+  private closing = false;
 
   private constructor(
     private readonly pub: Redis,
@@ -38,23 +45,39 @@ export class RedisBusBridge implements BusBridge {
     private readonly logger: Logger,
   ) {}
 
-  /** Connects publisher and subscriber, attaches to the bus, and resolves once remote events flow in. */
-  static async attach(bus: MessageBus, opts: { url: string; channel: string; origin: string; logger: Logger }): Promise<RedisBusBridge> {
-    // A subscriber connection cannot publish: two connections.
-    const pub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    const sub = new Redis(opts.url, { lazyConnect: true });
-    try {
-      await Promise.all([pub.connect(), sub.connect()]);
-      const bridge = new RedisBusBridge(pub, sub, opts.channel, opts.origin, opts.logger);
-      sub.on('messageBuffer', (_channel: Buffer, payload: Buffer) => bridge.onBatch(bus, payload));
-      await sub.subscribe(opts.channel);
-      bus.attachBridge(bridge, isBridged);
-      return bridge;
-    } catch (error) {
-      pub.disconnect();
-      sub.disconnect();
-      throw error;
-    }
+  /**
+   * Attaches to the bus and resolves once remote events flow in, or after `connectTimeoutMs` with
+   * Redis unreachable (degraded: local delivery only, reconnecting in the background).
+   */
+  static async attach(bus: MessageBus, opts: { url: string; channel: string; origin: string; logger: Logger; connectTimeoutMs?: number }): Promise<RedisBusBridge> {
+    const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2_000);
+    // A subscriber connection cannot publish: two connections. Publishing never queues while Redis is away.
+    const pub = new Redis(opts.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy });
+    // The subscription is queued while offline and renewed after every reconnect (ioredis autoResubscribe).
+    const sub = new Redis(opts.url, { retryStrategy });
+    const bridge = new RedisBusBridge(pub, sub, opts.channel, opts.origin, opts.logger);
+    sub.on('messageBuffer', (_channel: Buffer, payload: Buffer) => bridge.onBatch(bus, payload));
+    for (const connection of [pub, sub]) connection.on('error', () => {});
+    sub.on('ready', () => bridge.setConnected(true));
+    sub.on('close', () => bridge.setConnected(false));
+    const subscribed = sub.subscribe(opts.channel);
+    bus.attachBridge(bridge, isBridged);
+    const timeout = new Promise<false>((resolve) => setTimeout(resolve, opts.connectTimeoutMs ?? 2_000, false).unref());
+    if (!(await Promise.race([subscribed.then(() => true, () => false), timeout]))) bridge.setConnected(false);
+    return bridge;
+  }
+
+  /** Whether events currently reach the other instances. */
+  get connected(): boolean {
+    return this.up === true && this.pub.status === 'ready';
+  }
+
+  private setConnected(up: boolean): void {
+    if (this.closing || this.up === up) return;
+    const before = this.up;
+    this.up = up;
+    if (!up) this.logger.error({ dropped: this.dropped }, 'REDIS UNREACHABLE: bus bridge down, this instance runs on its in-process bus only (no events from or to other instances); reconnecting');
+    else if (before === false) this.logger.warn('redis is back: bus bridge reconnected, events flow between instances again');
   }
 
   forward(topic: string, message: unknown): void {
@@ -66,12 +89,22 @@ export class RedisBusBridge implements BusBridge {
 
   async close(): Promise<void> {
     this.flush();
-    await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
+    this.closing = true;
+    // quit() waits on a reconnecting connection; disconnect() stops retrying at once.
+    for (const connection of [this.sub, this.pub]) {
+      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+      else connection.disconnect();
+    }
   }
 
   private flush(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
+    if (this.pub.status !== 'ready') {
+      this.dropped += this.pending.length;
+      this.pending = [];
+      return;
+    }
     const batch: Batch = [this.origin, this.pending];
     this.forwarded += this.pending.length;
     this.pending = [];

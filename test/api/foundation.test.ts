@@ -36,7 +36,7 @@ describe.each(await engines())('platform API on $name', (engine) => {
         status: 'ok',
         version: expect.any(String),
         uptimeSeconds: expect.any(Number),
-        dependencies: [expect.objectContaining({ name: 'database', ok: true })],
+        dependencies: [expect.objectContaining({ name: 'database', ok: true }), expect.objectContaining({ name: 'task queue', ok: true, details: { kind: 'in-process', depth: 0 } })],
         memory: expect.objectContaining({ rssBytes: expect.any(Number) }),
         eventLoopDelayMs: expect.objectContaining({ p99: expect.any(Number) }),
         pool: expect.objectContaining({ max: expect.any(Number) }),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { deleteRedisKeys, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 
 describe('rate limit per user', () => {
   let t: TestPlatform;
@@ -22,5 +23,30 @@ describe('rate limit per user', () => {
     // Another user has its own budget.
     expect((await t.platform.app.inject({ url: '/api/market-data/quotes/AAPL', headers: t.admin })).statusCode).toBe(200);
     for (let i = 0; i < 10; i++) expect((await t.platform.app.inject({ url: '/api/health' })).statusCode).toBe(200);
+  });
+});
+
+const hasRedis = await redisAvailable();
+
+describe.skipIf(!hasRedis)('rate limit across instances (Redis)', () => {
+  let a: TestPlatform;
+  let b: TestPlatform;
+  const prefix = redisPrefix('rate');
+  beforeAll(async () => {
+    const overrides = { redisUrl: REDIS_TEST_URL, http: { ...testConfig().http, rateLimitPerSecond: 5 }, cache: { ...testConfig().cache, prefix: prefix + 'cache' } };
+    [a, b] = await Promise.all([startTestPlatform(pglite, overrides), startTestPlatform(pglite, overrides)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await deleteRedisKeys(prefix);
+  });
+
+  it('counts one user requests on every instance against one budget', async () => {
+    const url = '/api/market-data/quotes/AAPL';
+    const first = await a.platform.app.inject({ url, headers: a.trader });
+    const second = await b.platform.app.inject({ url, headers: b.trader });
+    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    // B saw A's request: the counter is shared, not per instance.
+    expect(Number(second.headers['x-ratelimit-remaining'])).toBe(Number(first.headers['x-ratelimit-remaining']) - 1);
   });
 });

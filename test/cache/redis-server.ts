@@ -21,8 +21,9 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnRedis> {
-    const server = new OwnRedis(await freePort());
+  /** On `port` (a suite's own range) or a free one. */
+  static async start(port?: number): Promise<OwnRedis> {
+    const server = new OwnRedis(port ?? (await freePort()));
     await server.restart();
     return server;
   }

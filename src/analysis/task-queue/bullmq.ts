@@ -75,6 +75,8 @@ export class BullMqTaskQueue implements TaskQueue {
     this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.subscriber = this.redis.duplicate();
     this.queue = new Queue<JobData>(this.options.queueName, { connection: this.redis, prefix: this.prefix });
+    // Redis being away is reported by /api/health/detailed; the connections keep retrying quietly.
+    for (const emitter of [this.redis, this.subscriber, this.queue]) emitter.on('error', () => {});
     this.slots = new Semaphore(this.options.concurrency);
     const base = `${this.prefix}:${this.options.queueName}`;
     this.keys = { stats: `${base}:tachyon-stats`, cancelled: (id) => `${base}:tachyon-cancelled:${id}`, channel: `${base}:tachyon-cancel` };
@@ -214,6 +216,14 @@ export class BullMqTaskQueue implements TaskQueue {
 
   /** Stops taking jobs (running ones finish), then closes the connections this queue opened. */
   async close(): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      // Redis is away: nothing can be handed back, and a graceful close would wait for it forever.
+      this.subscriber.disconnect();
+      this.redis.disconnect();
+      await this.worker?.close(true);
+      await this.queue.close();
+      return;
+    }
     await this.worker?.close();
     await this.queue.close();
     await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);

@@ -1,0 +1,65 @@
+/**
+ * `tachyon cluster --instances 3` as real processes behind real HAProxy on a real PostgreSQL and
+ * Redis: one URL serves every instance; kill -9 of one instance under a steady mixed load fails
+ * fewer than 0.1% of requests; a rolling restart (SIGTERM each instance in turn, the supervisor
+ * restarts it) under load fails none.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProcess, clusterPrerequisites, SteadyLoad, sleep } from './support.ts';
+
+const ready = await clusterPrerequisites();
+
+describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
+  let cluster: ClusterProcess & { url: string };
+
+  beforeAll(async () => {
+    cluster = await ClusterProcess.start(3, { port: 42120, statsPort: 42121, basePort: 42130 });
+  }, 180_000);
+  afterAll(async () => {
+    expect(await cluster?.stop()).toBe(0);
+  }, 60_000);
+
+  it('serves every instance through one URL, with HAProxy checking their readiness', async () => {
+    const status = await cluster.serverStatus();
+    expect(Object.keys(status)).toEqual(['i1', 'i2', 'i3']);
+    for (const state of Object.values(status)) expect(state).toMatch(/^UP/);
+    const instances = new Set<string>();
+    // Concurrent requests: least-connection balancing spreads them over the instances.
+    for (let round = 0; round < 10 && instances.size < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${cluster.url}/api/health/ready`).then((r) => r.json() as Promise<{ status: string; instance: string }>)));
+      for (const answer of answers) {
+        expect(answer.status).toBe('ready');
+        instances.add(answer.instance);
+      }
+    }
+    expect(instances.size).toBe(3);
+  });
+
+  it('loses fewer than 0.1% of requests when one of three instances is killed -9 under load, and restarts it', async () => {
+    const load = await SteadyLoad.start(cluster.url, 6);
+    await sleep(3_000);
+    const victim = cluster.state().instances.i2!.pid;
+    process.kill(victim!, 'SIGKILL');
+    await cluster.restarted('i2', victim);
+    // Enough requests that a single failure is below 0.1% only if it is the only one.
+    await load.atLeast(3_000, 120_000);
+    const result = await load.stop();
+    console.log(`kill -9 of one of three: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent)`);
+    expect(result.total).toBeGreaterThanOrEqual(3_000);
+    expect(result.failed / result.total, `${result.failed} of ${result.total} failed: ${result.failures.join('; ')}`).toBeLessThan(0.001);
+  }, 300_000);
+
+  it('fails no request during a rolling restart under load', async () => {
+    const load = await SteadyLoad.start(cluster.url, 6);
+    await sleep(2_000);
+    for (const name of ['i1', 'i2', 'i3']) {
+      const pid = cluster.state().instances[name]!.pid;
+      process.kill(pid!, 'SIGTERM');
+      await cluster.restarted(name, pid);
+    }
+    const result = await load.stop();
+    console.log(`rolling restart: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent)`);
+    expect(result.orders).toBeGreaterThan(100);
+    expect(result.failures, `${result.failed} of ${result.total} failed`).toEqual([]);
+  }, 400_000);
+});
