@@ -223,7 +223,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       otlpEndpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
       traceBufferSize: read.int('TACHYON_TRACE_BUFFER', 50, 1, 10_000),
       alertIntervalMs: read.int('TACHYON_ALERT_INTERVAL_MS', 15_000, 100, 3_600_000),
-      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 512, 16, 1_048_576) * 1_048_576,
+      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 1024, 16, 1_048_576) * 1_048_576,
       faultInjection: read.bool('TACHYON_FAULT_INJECTION', false),
     },
     realtime: {
