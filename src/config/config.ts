@@ -168,7 +168,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
   const read = new Reader(source);
   const config: TachyonConfig = {
     port: read.int('PORT', 3000, 0, 65535),
-    host: read.string('HOST', '0.0.0.0'),
+    // Loopback unless asked: the demo prints funded and admin tokens (HOST=0.0.0.0 exposes it).
+    host: read.string('HOST', '127.0.0.1'),
     dataDir: resolve(read.string('TACHYON_DATA_DIR', './data')),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseReplicaUrls: read.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
@@ -283,12 +284,14 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
 }
 
 /** The effective configuration with secrets (tokens, URL passwords) replaced, for printing and logs. */
-export function redactConfig(config: TachyonConfig): Record<string, unknown> {
+export function redactConfig(config: TachyonConfig | Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     if (SECRET_KEYS.has(key)) out[key] = value === undefined ? undefined : '[redacted]';
     else if (typeof value === 'string' && /^[a-z]+:\/\//.test(value)) out[key] = redactUrl(value);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? redactUrl(v) : v));
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' && /^[a-z]+:\/\//.test(v) ? redactUrl(v) : v));
+    // Nested sections (observability's OTLP endpoint, …) may hold URLs with credentials too.
+    else if (value !== null && typeof value === 'object') out[key] = redactConfig(value as Record<string, unknown>);
     else out[key] = value;
   }
   return out;

@@ -20,6 +20,8 @@ export interface HealthDeps {
   /** Further dependencies (Redis, brokers) registered by the capabilities that use them. */
   dependencies: DependencyCheck[];
   isShuttingDown(): boolean;
+  /** Background history loading: state and percent done (first start's seeding). */
+  history?(): unknown;
 }
 
 export async function timeDb(db: Database): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
@@ -71,6 +73,7 @@ export function healthRoutes(deps: HealthDeps) {
         memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
         eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         pool: deps.db.stats(),
+        ...(deps.history ? { history: deps.history() } : {}),
       };
     });
   };

@@ -84,6 +84,8 @@ export function describeValidation(context: string | undefined, issues: readonly
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof TachyonError) {
+      // A temporary refusal says when to come back (history loading, …).
+      if (typeof error.details?.retryAfterSeconds === 'number') reply.header('retry-after', String(error.details.retryAfterSeconds));
       return sendProblem(reply, request, error.status, error.code, error.message, error.details);
     }
     if (error.validation) {
