@@ -16,8 +16,8 @@ import type { Instrument } from './instrument.ts';
 import type { MarketClock } from './market-clock.ts';
 import { seedHistory, type Pace, type SeedProgress } from './history-seeder.ts';
 
-/** Rows per COPY while serving: about 10 ms of the embedded engine's time each. */
-const SERVING_BATCH_ROWS = 2_000;
+/** Rows per COPY while serving: about 5 ms of the embedded engine's time each on an idle core. */
+const SERVING_BATCH_ROWS = 1_000;
 /** Event-loop delay (ms) above which the pacer backs off further. */
 const TARGET_LAG_MS = 5;
 
@@ -50,7 +50,7 @@ export function loopPacer(targetLagMs = TARGET_LAG_MS): Pace {
     const started = performance.now();
     await sleep(wait);
     const lag = performance.now() - started - wait;
-    factor = lag > targetLagMs ? Math.min(factor * 2, 32) : Math.max(1, factor * 0.75);
+    factor = lag > targetLagMs ? Math.min(factor * 2, 8) : Math.max(1, factor * 0.75);
   };
 }
 
@@ -83,8 +83,8 @@ export class HistoryLoader {
    * Loads `days` trading days of 1-minute history ending at the current minute, paced for a serving
    * instance; `progress` also follows it (a terminal's progress bar). 409 while a load is running.
    */
-  load(days: number, progress?: SeedProgress): Promise<{ rows: number; days: number }> {
-    if (this.loading) throw new ConflictError(`history is already loading (${this.current.percent}% done)`, { history: this.status() });
+  load(days: number, progress?: SeedProgress, pace: Pace = loopPacer()): Promise<{ rows: number; days: number }> {
+    if (this.loading) throw new ConflictError(`history is already loading (${this.current.percent}% done): wait for it to finish (progress: /api/health/detailed)`, { history: this.status() });
     this.abort = new AbortController();
     this.startedMs = performance.now();
     this.current = { state: 'loading', days, totalRows: 0, loadedRows: 0, percent: 0, startedAt: new Date(this.deps.clock.now()).toISOString() };
@@ -102,7 +102,7 @@ export class HistoryLoader {
         progress?.tick(rows);
       },
     };
-    const run = seedHistory(db, options, track, this.abort.signal, loopPacer()).then(
+    const run = seedHistory(db, options, track, this.abort.signal, pace).then(
       (result) => {
         this.finish('loaded');
         this.current.percent = 100;

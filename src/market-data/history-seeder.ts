@@ -22,7 +22,9 @@ export interface SeedProgress {
 export type Pace = (busyMs: number) => Promise<void>;
 
 /** Instruments per roll-up statement when paced: each statement stays a few milliseconds long. */
-const ROLLUP_SLICE = 25;
+const ROLLUP_SLICE = 10;
+/** ANALYZE samples 300 × this many rows when paced (about 60 ms instead of 500 ms). */
+const PACED_STATISTICS_TARGET = 20;
 
 /** Stops between batches when `signal` aborts (a shutdown during a first-start seed). */
 export async function seedHistory(db: Database, options: HistoryOptions, progress?: SeedProgress, signal?: AbortSignal, pace?: Pace): Promise<{ rows: number; days: number }> {
@@ -56,8 +58,15 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
       }
     }
   }
-  // Fresh statistics, or the planner keeps estimating an empty table for range scans.
-  await db.exec('ANALYZE bars_1m, bars_1d');
+  // Fresh statistics, or the planner keeps estimating an empty table for range scans. Paced, a
+  // smaller sample (the default samples 30,000 rows: ~0.5 s on the embedded engine's thread).
+  if (!pace) await db.exec('ANALYZE bars_1m, bars_1d');
+  else {
+    await db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL default_statistics_target = ${PACED_STATISTICS_TARGET}`);
+      await tx.exec('ANALYZE bars_1m, bars_1d');
+    });
+  }
   return { rows: total, days: touched.size };
 }
 
