@@ -38,6 +38,10 @@ const seeding = newPhase();
 const idle = newPhase();
 /** The phase requests sent now are recorded in. */
 let current = seeding;
+/** Event-loop stalls over 200 ms, when they happened. */
+const stalls: string[] = [];
+let lastPercent = 0;
+const benchStart = performance.now();
 
 const server = await startPlatform({ TACHYON_INSTRUMENTS: INSTRUMENTS, TACHYON_SEED_DAYS: SEED_DAYS, TACHYON_RATE_LIMIT: '0' });
 const http = new Pool(server.url, { connections: 32 });
@@ -117,8 +121,10 @@ function scrapeLoop(): { stop(): Promise<void> } {
       const text = await (await http.request({ path: '/metrics', method: 'GET', headers: admin })).body.text();
       const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0) * 1e6;
       const phase = current;
+      const max = value('nodejs_eventloop_lag_max_seconds');
       phase.loopP99.recordValue(Math.max(1, Math.round(value('nodejs_eventloop_lag_p99_seconds'))));
-      phase.loopMax.recordValue(Math.max(1, Math.round(value('nodejs_eventloop_lag_max_seconds'))));
+      phase.loopMax.recordValue(Math.max(1, Math.round(max)));
+      if (max > 200_000) stalls.push(`${phase === seeding ? 'loading' : 'loaded'} +${((performance.now() - benchStart) / 1000).toFixed(0)} s: ${Math.round(max / 1000)} ms (history ${lastPercent}%)`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
@@ -140,6 +146,7 @@ try {
   const deadline = Date.now() + SEED_TIMEOUT_S * 1000;
   for (;;) {
     const history = await historyState();
+    lastPercent = history.percent;
     if (history.state !== 'loading') break;
     if (Date.now() > deadline) throw new Error(`history still loading after ${SEED_TIMEOUT_S} s (${history.percent}%)`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -166,6 +173,7 @@ try {
   });
   const rows = [row('while loading history', seeding), row('reference: loaded (idle)', idle)];
   printTable(rows);
+  if (stalls.length > 0) console.log(`\nevent-loop stalls over 200 ms (1 s scrapes):\n  ${stalls.join('\n  ')}`);
   console.log(`\nduring loading / loaded: read p99 ${(ms(seeding.read, 99) / ms(idle.read, 99)).toFixed(2)}×, order p99 ${(ms(seeding.order, 99) / ms(idle.order, 99)).toFixed(2)}×, event-loop max ${(ms(seeding.loopMax, 100) / ms(idle.loopMax, 100)).toFixed(2)}×`);
   const figures = (phase: Phase) => ({
     seconds: phase.seconds,
@@ -174,7 +182,7 @@ try {
     orderMs: { count: phase.order.totalCount, p50: ms(phase.order, 50), p95: ms(phase.order, 95), p99: ms(phase.order, 99), max: ms(phase.order, 100) },
     eventLoopDelayMs: { p99OfSecondP99: ms(phase.loopP99, 99), max: ms(phase.loopMax, 100) },
   });
-  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, loading: figures(seeding), loaded: figures(idle) })}`);
+  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, loading: figures(seeding), loaded: figures(idle), stalls })}`);
 } finally {
   await http.close();
   await server.stop();

@@ -51,6 +51,15 @@ describe.each(await engines())('history loading on $name', (engine) => {
     expect(bars.json().bars).toHaveLength(50);
     expect((await api('GET', `/api/predictions/${symbol}`)).statusCode).toBe(200);
     expect((await api('GET', '/api/health/detailed', undefined, admin)).json().history).toMatchObject({ state: 'loaded', percent: 100 });
+
+    // The paced roll-up (a few instruments per statement) equals the whole-day one.
+    const daily = async () => (await platform.db.query('SELECT instrument_id, day::text, open::int8, high::int8, low::int8, close::int8, volume::int8 FROM bars_1d ORDER BY 1, 2')).rows;
+    const paced = await daily();
+    expect(new Set(paced.map((r) => (r as { instrument_id: number }).instrument_id)).size).toBe(platform.marketData.instruments.length);
+    const days = [...new Set(paced.map((r) => Date.parse(`${(r as { day: string }).day}T00:00:00Z`)))];
+    await platform.db.query('DELETE FROM bars_1d');
+    await platform.marketData.barStore.rollUpDays(days);
+    expect(await daily()).toEqual(paced);
   }, 120_000);
 
   it('without a load in progress a symbol without history is not "loading"', async () => {
