@@ -26,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig();
   const days = values.days === undefined ? config.seedDays : Number(values.days);
   if (!Number.isInteger(days) || days < 1 || days > 3650) throw new BadRequestError(`--days must be an integer from 1 to 3650, not ${values.days ?? `${days} (TACHYON_SEED_DAYS)`}`);
-  if (values.days === undefined) console.log(`seeding ${days} trading days, as a first start does (TACHYON_SEED_DAYS); --days N for another window`);
+  if (values.days === undefined) console.log(`seeding ${days} trading day${days === 1 ? '' : 's'}, as a first start does (TACHYON_SEED_DAYS); --days N for another window`);
 
   const server = findLocalServer(config);
   if (server) return seedThroughServer(server, days);

@@ -75,11 +75,13 @@ function banner(platform: Platform, base: string, seconds: number, loadHistory: 
     lines.push(demo.adminToken ? `  Admin    ${demo.adminToken}` : '  Admin    token printed at first start (TACHYON_ADMIN_TOKEN sets one)');
   }
   if (loadHistory) {
-    lines.push(`  Loading  ${config.seedDays} days of 1-minute history for ${platform.marketData.instruments.length} instruments in the background (progress: /api/health/detailed)`);
+    lines.push(`  Loading  ${plural(config.seedDays, 'day')} of 1-minute history for ${platform.marketData.instruments.length} instruments in the background (progress: /api/health/detailed)`);
   }
   lines.push('  Settings npm run tachyon -- config', '');
   return lines.join('\n') + '\n';
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The progress bar on a terminal; a log line every 10% elsewhere. */
 async function followHistory(platform: Platform, terminal: Terminal, days: number): Promise<void> {

@@ -89,7 +89,7 @@ describe('first run', () => {
       expect(banner.trim().split('\n').length).toBeLessThanOrEqual(8);
       expect(banner).toMatch(/Trader +tyn_\S+/);
       expect(banner).toContain(`Admin    ${ADMIN_TOKEN}`);
-      expect(banner).toMatch(/Loading +1 days of 1-minute history for 20 instruments/);
+      expect(banner).toMatch(/Loading +1 day of 1-minute history for 20 instruments/);
       expect(banner).not.toContain('WARNING');
       expect(child.output()).not.toContain('"seedDays"');
       // The control file holding the CLI's token is for the data directory's owner only.
@@ -134,7 +134,7 @@ describe('first run', () => {
   it('`seed` without --days says what it loads: the first start’s window, not five days', async () => {
     const seeded = await run(['seed']);
     expect(seeded.code, seeded.output).toBe(0);
-    expect(seeded.output).toMatch(/^seeding 1 trading days, as a first start does \(TACHYON_SEED_DAYS\)/);
+    expect(seeded.output).toMatch(/^seeding 1 trading day, as a first start does \(TACHYON_SEED_DAYS\)/);
     expect(seeded.output).toMatch(/× 1 trading days/);
   }, 120_000);
 
