@@ -65,6 +65,7 @@ import { seedDemoUsers, type DemoCredentials } from './seed/demo.ts';
 import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
 import { EquitySnapshotter } from './trading/portfolio.ts';
+import { reconcile } from './trading/reconcile.ts';
 import { tradingRoutes } from './trading/routes.ts';
 import { loadTestRoutes } from './loadtest/api/routes.ts';
 import { LoadTestService } from './loadtest/api/service.ts';
@@ -271,9 +272,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
-    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown }));
+    await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown, history: () => marketData.history.status() }));
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
-    await app.register(adminRoutes({ users, flags }));
+    await app.register(adminRoutes({ users, flags, history: marketData.history, reconcile: () => reconcile(db) }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock, forwarder }));
     await app.register(clusterRoutes({ ownership }));
     await app.register(
@@ -385,6 +386,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await memoryWatch.stop();
           plans.close();
           await plans.idle();
+          // Background history loading stops between two slices, before the database closes.
+          await marketData.history.stop();
           realtime.stop();
           await app.close();
           equitySnapshots.stop();

@@ -89,7 +89,12 @@ export async function startPlatform(env: Record<string, string> = {}, nodeArgs: 
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/api/health`, child, 60_000);
+  // A start that does not answer in time (a loaded machine) must not be left running.
+  await waitFor(`${url}/api/health`, child, Number(process.env.BENCH_START_TIMEOUT_MS ?? 180_000)).catch(async (error: unknown) => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     url,
     pid: child.pid!,

@@ -1,12 +1,22 @@
-/** Administration: users and tokens, feature flags. Admin only. */
+/** Administration: users and tokens, feature flags, history loading, reconciliation. Admin only. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DEFAULT_OPENING_CASH, type UserStore } from '../auth/user-store.ts';
 import type { FeatureFlags } from '../config/flags.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { parseAmount } from '../kernel/money.ts';
+import type { HistoryLoader } from '../market-data/history-loader.ts';
+import type { ReconcileReport } from '../trading/reconcile.ts';
 
-export function adminRoutes(deps: { users: UserStore; flags: FeatureFlags }) {
+export interface AdminDeps {
+  users: UserStore;
+  flags: FeatureFlags;
+  history: HistoryLoader;
+  reconcile(): Promise<ReconcileReport>;
+}
+
+/** The CLI's `seed` and `reconcile` go through these while a server holds the embedded data directory. */
+export function adminRoutes(deps: AdminDeps) {
   return async function plugin(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -32,6 +42,27 @@ export function adminRoutes(deps: { users: UserStore; flags: FeatureFlags }) {
         const created = await deps.users.create({ name, role, openingCash: parseAmount(openingCash ?? DEFAULT_OPENING_CASH, 'body.openingCash'), label: 'api' });
         return reply.code(201).send(created);
       },
+    );
+
+    app.post(
+      '/api/admin/history',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Reload N trading days of 1-minute history in the background, paced to keep requests fast; progress on /api/health/detailed',
+          body: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 3650 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        // Failures are kept in the loader's status (and logged); the caller follows the progress.
+        deps.history.load(request.body.days).catch(() => {});
+        return reply.code(202).header('location', '/api/health/detailed').send({ history: deps.history.status() });
+      },
+    );
+
+    app.get('/api/admin/reconcile', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Positions against fills and cash against its flows; `problems` lists every difference' } }, () =>
+      deps.reconcile(),
     );
 
     app.get('/api/admin/flags', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Feature flags: one per optimization' } }, async () => ({

@@ -2,17 +2,18 @@
  * The `tachyon` command. Each subcommand lives in its own module and is loaded on demand, so
  * `tachyon users create` does not pay for loading the whole server.
  */
-import { ConfigError } from '../kernel/errors.ts';
+import { ConfigError, TachyonError } from '../kernel/errors.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   start: { summary: 'serve the API (seeds demo data on first start)', load: async () => (await import('./start.ts')).run },
   cluster: { summary: 'N instances behind HAProxy on this machine: cluster --instances N [--port 3000] (needs DATABASE_URL, REDIS_URL)', load: async () => (await import('./cluster.ts')).run },
+  config: { summary: 'print the effective configuration (secrets redacted)', load: async () => (await import('./config.ts')).run },
   migrate: { summary: 'apply pending database migrations', load: async () => (await import('./migrate.ts')).run },
-  seed: { summary: 'generate historical 1-minute bars: seed --days N', load: async () => (await import('./seed.ts')).run },
+  seed: { summary: 'generate historical 1-minute bars: seed [--days N] (default TACHYON_SEED_DAYS, 2)', load: async () => (await import('./seed.ts')).run },
   reconcile: { summary: 'check positions against fills and cash against its flows; exits 1 on any difference', load: async () => (await import('./reconcile.ts')).run },
-  users: { summary: 'manage users: users create --name N --role trader|admin [--cash 100000]', load: async () => (await import('./users.ts')).run },
+  users: { summary: 'manage users: users create --name N --role trader|admin [--opening-cash 100000]', load: async () => (await import('./users.ts')).run },
   capacity: { summary: 'instances, cores, memory for a load: capacity --users N --requests-per-user R [--target-p95 MS] [--write-docs]', load: async () => (await import('./capacity.ts')).run },
   loadtest: { summary: 'run a load-test scenario: loadtest --scenario spike --target URL [--report DIR]', load: async () => (await import('./loadtest.ts')).run },
 };
@@ -33,7 +34,21 @@ async function main(argv: string[]): Promise<number> {
     console.error(`tachyon: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  return (await command.load())(rest);
+  try {
+    return await (await command.load())(rest);
+  } catch (error) {
+    // A user's mistake (an unknown option, a duplicate name, a bad amount) is one line, never a stack.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`tachyon ${name}: ${(error as Error).message} (see: tachyon --help)`);
+      return 2;
+    }
+    if (error instanceof TachyonError) {
+      console.error(`tachyon ${name}: ${error.message}`);
+      return error.status < 500 ? 2 : 1;
+    }
+    throw error;
+  }
 }
 
 try {

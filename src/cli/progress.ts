@@ -1,7 +1,9 @@
 /**
- * A progress bar for long work (seeding, load tests): redrawn in place on a terminal, a line every
- * 10% otherwise (CI logs), with rate and ETA.
+ * A progress bar for long work (seeding): the terminal's status line, redrawn in place below the log
+ * lines, on a terminal; a line every 10% otherwise (CI logs), with rate and ETA.
  */
+import { Terminal } from './terminal.ts';
+
 export class ProgressBar {
   private done = 0;
   private readonly started = performance.now();
@@ -11,29 +13,32 @@ export class ProgressBar {
   constructor(
     private readonly total: number,
     private readonly unit: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly terminal: Terminal = new Terminal(process.stderr),
   ) {}
 
   tick(n: number): void {
     this.done += n;
     const now = performance.now();
-    if (this.stream.isTTY) {
+    if (this.terminal.isTTY) {
       if (now - this.lastDraw > 100 || this.done >= this.total) {
         this.lastDraw = now;
-        this.stream.write(`\r${this.line()}\x1b[K`);
+        this.terminal.setStatus(this.line());
       }
     } else {
       const decile = Math.floor((this.done / this.total) * 10);
       if (decile !== this.lastDecile) {
         this.lastDecile = decile;
-        this.stream.write(`${this.line()}\n`);
+        this.terminal.write(`${this.line()}\n`);
       }
     }
   }
 
   finish(): { elapsedSeconds: number; ratePerSecond: number } {
     const elapsedSeconds = (performance.now() - this.started) / 1000;
-    if (this.stream.isTTY) this.stream.write(`\r${this.line()}\x1b[K\n`);
+    if (this.terminal.isTTY) {
+      this.terminal.setStatus(this.line());
+      this.terminal.endStatus();
+    }
     return { elapsedSeconds, ratePerSecond: this.done / Math.max(elapsedSeconds, 1e-9) };
   }
 

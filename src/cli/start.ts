@@ -1,74 +1,61 @@
 /**
  * `tachyon start`: validate configuration, build the platform, seed demo data (users, two days of
  * history) on first start, serve, and stop gracefully on SIGTERM/SIGINT: drain (readiness 503 for
- * TACHYON_DRAIN_DELAY_MS), then finish in-flight work within the configured grace period.
+ * TACHYON_DRAIN_DELAY_MS), then finish in-flight work within the configured grace period. The banner is
+ * short (URLs, tokens, what is loading); the full configuration is `tachyon config` or the debug log.
+ * Log lines and the seeding progress share one terminal writer.
  */
 import { loadConfig, redactConfig } from '../config/config.ts';
+import { createLogger } from '../kernel/logger.ts';
 import { hasNoHistory } from '../market-data/history-seeder.ts';
-import { buildPlatform } from '../platform.ts';
-import { seedWithProgress } from './seed.ts';
+import { logCorrelation } from '../observability/log-context.ts';
+import { buildPlatform, type Platform } from '../platform.ts';
+import { VERSION } from '../version.ts';
+import { publishLocalServer } from './local-server.ts';
+import { ProgressBar } from './progress.ts';
+import { Terminal } from './terminal.ts';
+
+const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/;
 
 export async function run(): Promise<number> {
   const config = loadConfig();
-  console.log('tachyon configuration:', JSON.stringify(redactConfig(config), null, 2));
+  const terminal = new Terminal(process.stdout);
+  const logger = createLogger(config.logLevel, terminal.logDestination(), logCorrelation);
+  logger.debug({ config: redactConfig(config) }, 'configuration');
   const started = performance.now();
-  const platform = await buildPlatform(config);
-  const seedHistory = config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db));
+  const platform = await buildPlatform(config, { logger });
+  const loadHistory = config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db));
   const address = await platform.listen();
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  const demo = platform.demo;
-  const lines = [
-    '',
-    `Tachyon ${platform.db.kind === 'embedded' ? '(embedded PostgreSQL: PGlite, in-process cache and bus)' : '(PostgreSQL server)'} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    `  API        ${base}/api`,
-    `  API docs   ${base}/docs`,
-    `  Health     ${base}/api/health`,
-    `  Instruments: ${platform.marketData.instruments.length}, feed ${config.market.tickRate} ticks/s, market hours: ${config.market.hours}`,
-  ];
-  if (demo) {
-    lines.push(`  Demo trader token: ${demo.traderToken}`);
-    if (demo.adminToken) lines.push(`  Admin token:       ${demo.adminToken}`);
-    else lines.push('  Admin token: printed at first start (set TACHYON_ADMIN_TOKEN to choose one, or run `npm run tachyon -- users create --name ops --role admin`)');
-    lines.push(`  Try: curl -H "Authorization: Bearer ${demo.traderToken}" ${base}/api/market-data/quotes/AAPL`);
-  }
-  if (seedHistory) lines.push(`  Seeding ${config.seedDays} days of 1-minute history in the background (first start only)…`);
-  console.log(lines.join('\n') + '\n');
+  const unpublish = await publishLocalServer(config, platform.users, base);
+  terminal.write(banner(platform, base, (performance.now() - started) / 1000, loadHistory));
 
-  // History is seeded after listening so the API serves within seconds; its window ends at the
-  // current minute, where the live feed and bar writer begin.
-  const seeding = new AbortController();
-  const seeded = seedHistory
-    ? seedWithProgress(
-        platform.db,
-        { instruments: platform.marketData.instruments, marketClock: platform.marketData.marketClock, days: config.seedDays, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: config.market.seed, batchSize: 10_000 },
-        seeding.signal,
-      ).catch((error: unknown) => {
-        if (!seeding.signal.aborted) platform.logger.error({ err: error }, 'seeding history failed');
-      })
-    : Promise.resolve();
+  // History is loaded after listening so the API serves within seconds, paced so requests stay
+  // fast; its window ends at the current minute, where the live feed and bar writer begin.
+  if (loadHistory) void followHistory(platform, terminal, config.seedDays);
 
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
     if (signals > 1) {
-      platform.logger.warn({ signal }, 'second signal: exiting now');
+      logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    platform.logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
-      platform.logger.error('graceful shutdown timed out');
+      logger.error('graceful shutdown timed out');
       process.exit(1);
     }, config.http.drainDelayMs + config.http.shutdownTimeoutMs);
     deadline.unref();
-    seeding.abort();
+    unpublish();
     // Readiness turns 503 now; the server closes once the load balancer has had time to notice.
-    seeded.then(() => platform.stop({ drainMs: config.http.drainDelayMs })).then(
+    platform.stop({ drainMs: config.http.drainDelayMs }).then(
       () => {
-        platform.logger.info({ signal }, 'stopped');
+        logger.info({ signal }, 'stopped');
         process.exit(0);
       },
       (error: unknown) => {
-        platform.logger.error({ err: error }, 'shutdown failed');
+        logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -76,4 +63,50 @@ export async function run(): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   return -1;
+}
+
+function banner(platform: Platform, base: string, seconds: number, loadHistory: boolean): string {
+  const { config, demo } = platform;
+  const engine = platform.db.kind === 'embedded' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server';
+  const lines = ['', `Tachyon ${VERSION} ready in ${seconds.toFixed(1)} s (${engine})`, `  API      ${base}/api   docs ${base}/docs`];
+  if (demo) {
+    if (!LOOPBACK.test(config.host)) {
+      lines.push(`  WARNING  listening on ${config.host} (HOST): anyone who can reach this port can use the tokens below.`, '           Unset HOST (or HOST=127.0.0.1) to keep the demo on this machine.');
+    }
+    lines.push(`  Trader   ${demo.traderToken}`);
+    lines.push(demo.adminToken ? `  Admin    ${demo.adminToken}` : '  Admin    token printed at first start (TACHYON_ADMIN_TOKEN sets one)');
+  }
+  if (loadHistory) {
+    lines.push(`  Loading  ${plural(config.seedDays, 'day')} of 1-minute history for ${platform.marketData.instruments.length} instruments in the background (progress: /api/health/detailed)`);
+  }
+  lines.push('  Settings npm run tachyon -- config', '');
+  return lines.join('\n') + '\n';
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The progress bar on a terminal; a log line every 10% elsewhere. */
+async function followHistory(platform: Platform, terminal: Terminal, days: number): Promise<void> {
+  let bar: ProgressBar | undefined;
+  let decile = 0;
+  let loaded = 0;
+  let total = 0;
+  try {
+    await platform.marketData.history.load(days, {
+      start(rows) {
+        total = rows;
+        if (terminal.isTTY) bar = new ProgressBar(rows, 'rows', terminal);
+      },
+      tick(rows) {
+        loaded += rows;
+        if (bar) return bar.tick(rows);
+        const now = Math.floor((loaded / Math.max(1, total)) * 10);
+        if (now > decile) platform.logger.info({ percent: (decile = now) * 10, rows: loaded }, 'loading history');
+      },
+    });
+  } catch {
+    // The loader logs a failure and keeps it in its status; a stop at shutdown is no failure.
+  } finally {
+    bar?.finish();
+  }
 }

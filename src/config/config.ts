@@ -234,7 +234,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
   const read = new Reader(source);
   const config: TachyonConfig = {
     port: read.int('PORT', 3000, 0, 65535),
-    host: read.string('HOST', '0.0.0.0'),
+    // Loopback unless asked: the demo prints funded and admin tokens (HOST=0.0.0.0 exposes it).
+    host: read.string('HOST', '127.0.0.1'),
     dataDir: resolve(read.string('TACHYON_DATA_DIR', './data')),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseReplicaUrls: read.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
@@ -302,7 +303,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       otlpEndpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
       traceBufferSize: read.int('TACHYON_TRACE_BUFFER', 50, 1, 10_000),
       alertIntervalMs: read.int('TACHYON_ALERT_INTERVAL_MS', 15_000, 100, 3_600_000),
-      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 512, 16, 1_048_576) * 1_048_576,
+      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 1024, 16, 1_048_576) * 1_048_576,
       faultInjection: read.bool('TACHYON_FAULT_INJECTION', false),
     },
     realtime: {
@@ -403,12 +404,14 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
 }
 
 /** The effective configuration with secrets (tokens, URL passwords) replaced, for printing and logs. */
-export function redactConfig(config: TachyonConfig): Record<string, unknown> {
+export function redactConfig(config: TachyonConfig | Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     if (SECRET_KEYS.has(key)) out[key] = value === undefined ? undefined : '[redacted]';
     else if (typeof value === 'string' && /^[a-z]+:\/\//.test(value)) out[key] = redactUrl(value);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? redactUrl(v) : v));
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' && /^[a-z]+:\/\//.test(v) ? redactUrl(v) : v));
+    // Nested sections (observability's OTLP endpoint, …) may hold URLs with credentials too.
+    else if (value !== null && typeof value === 'object') out[key] = redactConfig(value as Record<string, unknown>);
     else out[key] = value;
   }
   return out;

@@ -17,6 +17,8 @@ export interface HealthDeps {
   /** Readiness checks and further dependencies (Redis, queue, feed, leases) registered by their owners. */
   registry: HealthRegistry;
   isShuttingDown(): boolean;
+  /** Background history loading: state and percent done (first start's seeding). */
+  history?(): unknown;
 }
 
 export async function timeDb(db: Database): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
@@ -78,6 +80,7 @@ export function healthRoutes(deps: HealthDeps) {
         memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
         eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         pool: deps.db.stats(),
+        ...(deps.history ? { history: deps.history() } : {}),
       };
     });
   };

@@ -47,7 +47,7 @@ const ROLLUP = `
   INSERT INTO bars_1d (instrument_id, day, open, high, low, close, volume)
   SELECT instrument_id, (ts AT TIME ZONE 'UTC')::date,
          (array_agg(open ORDER BY ts))[1], max(high), min(low), (array_agg(close ORDER BY ts DESC))[1], sum(volume)
-    FROM bars_1m WHERE ts >= $1 AND ts < $2
+    FROM bars_1m WHERE ts >= $1 AND ts < $2 AND instrument_id BETWEEN $3 AND $4
    GROUP BY 1, 2
   ON CONFLICT (instrument_id, day) DO UPDATE
      SET open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume`;
@@ -104,9 +104,12 @@ export class BarStore {
 
   /** Recomputes the daily roll-up for the given UTC days (epoch ms of midnight). */
   async rollUpDays(days: Iterable<number>): Promise<void> {
-    for (const day of [...new Set(days)].sort((a, b) => a - b)) {
-      await this.db.query(ROLLUP, [new Date(day), new Date(day + DAY_MS)]);
-    }
+    for (const day of [...new Set(days)].sort((a, b) => a - b)) await this.rollUpDay(day);
+  }
+
+  /** One UTC day's roll-up, optionally for instrument ids in [fromId, toId] only (a paced seed rolls up in slices). */
+  async rollUpDay(day: number, fromId = 0, toId = 2 ** 31 - 1): Promise<void> {
+    await this.db.query(ROLLUP, [new Date(day), new Date(day + DAY_MS), fromId, toId]);
   }
 
   async ensurePartitions(fromMs: number, toMs: number): Promise<void> {

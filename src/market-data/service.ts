@@ -20,6 +20,7 @@ import { BarAggregator } from './bar-aggregator.ts';
 import { BarStore, type Interval } from './bar-store.ts';
 import { BarWriter } from './bar-writer.ts';
 import { MarketFeed, type Tick } from './feed.ts';
+import { HistoryLoader } from './history-loader.ts';
 import { InstrumentStore, type QuoteSnapshot, type StoredInstrument } from './instrument-store.ts';
 import { MarketClock } from './market-clock.ts';
 import { QuoteBook, type Quote } from './quote-book.ts';
@@ -65,6 +66,8 @@ export class MarketData {
   readonly feed: MarketFeed;
   readonly barStore: BarStore;
   readonly barWriter: BarWriter;
+  /** Background history loading (first start, `tachyon seed` through the API) and its progress. */
+  readonly history: HistoryLoader;
   private readonly aggregator: BarAggregator;
   private readonly bySymbol: Map<string, StoredInstrument>;
   private readonly sortedBySymbol: readonly StoredInstrument[];
@@ -88,6 +91,7 @@ export class MarketData {
     this.book = new QuoteBook(instruments);
     this.marketClock = new MarketClock(deps.market.hours);
     this.barStore = new BarStore(deps.db);
+    this.history = new HistoryLoader({ db: deps.db, instruments, marketClock: this.marketClock, clock: deps.clock, logger: deps.logger, seed: deps.market.seed });
     this.barWriter = new BarWriter(this.barStore, deps.clock, deps.logger, (batch) => publishBars(deps.bus, this.book, batch));
     this.aggregator = new BarAggregator(instruments.length, (batch: BarBatch) => this.barWriter.enqueue(batch));
     this.feed = new MarketFeed({
@@ -245,9 +249,12 @@ export class MarketData {
     return symbols.map((s) => this.book.get(this.bySymbol.get(s.toUpperCase())!.id)!);
   }
 
-  bars(symbol: string, interval: Interval, range: { from?: number; to: number; limit: number }): Promise<Bar[]> {
+  /** While history loads, an empty or short answer (fewer than `limit` latest bars) is a 503 "history is loading". */
+  async bars(symbol: string, interval: Interval, range: { from?: number; to: number; limit: number }): Promise<Bar[]> {
     const instrument = this.instrument(symbol);
-    return this.barStore.query({ instrumentId: instrument.id, interval, ...range });
+    const bars = await this.barStore.query({ instrumentId: instrument.id, interval, ...range });
+    if (this.history.loading && (bars.length === 0 || (range.from === undefined && bars.length < range.limit))) throw this.history.loadingError()!;
+    return bars;
   }
 
   private snapshotQuotes(): Promise<void> {

@@ -105,6 +105,7 @@ export class Observability {
     const { http, runtime, metrics } = this;
     return {
       httpPercentileMs: (p, windowMs) => http.overall.stats(windowMs)[p === 95 ? 'p95' : 'p99'],
+      httpRequestRate: (windowMs) => http.slo.ratios(windowMs).total / (windowMs / 1000),
       httpErrorRatio: (windowMs) => http.slo.ratios(windowMs).errorRatio,
       httpSlowRatio: (windowMs) => http.slo.ratios(windowMs).slowRatio,
       cpuUtilization: (windowMs) => runtime.utilization(windowMs)?.cpu,

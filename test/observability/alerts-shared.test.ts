@@ -5,6 +5,7 @@ import { AlertEngine, type AlertEvent } from '../../src/observability/alerts/eng
 import { ALERT_RULES, type Signals } from '../../src/observability/alerts/rules.ts';
 
 const signals: Signals = {
+  httpRequestRate: () => 0,
   httpPercentileMs: () => 0,
   httpErrorRatio: () => 0,
   httpSlowRatio: () => 0,

@@ -223,19 +223,20 @@ describe('observability on a platform', () => {
 
   it('fires the p95 alert under injected latency after its `for` duration, notifies the webhook, and resolves', async () => {
     const { alerts } = platform.observability;
-    const slowTraffic = () => Promise.all(Array.from({ length: 40 }, () => inject({ url: '/api/market-data/quotes/AAPL', headers: trader })));
+    // Above the rules' minimum traffic (1 request/s over the 5-minute window).
+    const slowTraffic = () => Promise.all(Array.from({ length: 320 }, () => inject({ url: '/api/market-data/quotes/AAPL', headers: trader })));
     const state = () => alerts.activeAlerts().find((a) => a.rule === 'TachyonHighLatencyP95')?.state;
     expect((await inject({ method: 'PUT', url: '/api/performance/faults/market-data', headers: admin, payload: { latencyMs: 80 } })).statusCode).toBe(200);
 
     await slowTraffic();
     await alerts.evaluate();
     expect(state()).toBe('pending');
-    clock.advance(2.5 * MINUTE);
+    clock.advance(5 * MINUTE);
     await slowTraffic();
     await alerts.evaluate();
     expect(state()).toBe('pending');
     expect(webhook.filter((b) => b.text.includes('TachyonHighLatencyP95'))).toHaveLength(0);
-    clock.advance(2.5 * MINUTE);
+    clock.advance(5 * MINUTE);
     await slowTraffic();
     await alerts.evaluate();
     expect(state()).toBe('firing');

@@ -11,6 +11,8 @@ import { MINUTE_MS } from '../windows.ts';
 export interface Signals {
   /** HTTP latency percentile (ms) over the window; 0 without traffic. */
   httpPercentileMs(p: 95 | 99, windowMs: number): number;
+  /** Requests per second over the window. */
+  httpRequestRate(windowMs: number): number;
   /** Fraction of requests answered 5xx over the window. */
   httpErrorRatio(windowMs: number): number;
   /** Fraction of requests slower than the latency SLO threshold over the window. */
@@ -54,12 +56,24 @@ export const SLO = {
 const DURATION = 'tachyon_http_request_duration_seconds';
 const rate = (selector: string, window: string) => `sum by (instance) (rate(${DURATION}_${selector}[${window}]))`;
 
+/**
+ * Traffic below which the HTTP latency and error rules stay silent: an idle instance answers a few
+ * scrapes and health checks, and one slow scrape among twenty is a p95 of the scrape, not a user's
+ * latency. One request per second gives a 5-minute p95 at least 15 samples above it.
+ */
+export const MIN_REQUESTS_PER_SECOND = 1;
+const WINDOW_MS: Record<string, number> = { '5m': 5 * MINUTE_MS, '30m': 30 * MINUTE_MS, '1h': 60 * MINUTE_MS, '6h': 360 * MINUTE_MS };
+/** PromQL: keeps the left-hand side's series only where the instance served enough requests. */
+const withTraffic = (condition: string, window: string) => `(${condition}) and on (instance) ${rate('count', window)} > ${MIN_REQUESTS_PER_SECOND}`;
+/** In-process counterpart: no value (no data, never pending) below the minimum traffic. */
+const ifTraffic = (s: Signals, window: string, value: () => number): number | undefined =>
+  s.httpRequestRate(WINDOW_MS[window]!) > MIN_REQUESTS_PER_SECOND ? value() : undefined;
+
 /** Burn-rate windows (Google SRE workbook, multiwindow multi-burn-rate): long, short, burn factor. */
 const BURNS = [
   { severity: 'page', long: '1h', short: '5m', factor: 14.4, forMs: 2 * MINUTE_MS },
   { severity: 'ticket', long: '6h', short: '30m', factor: 6, forMs: 15 * MINUTE_MS },
 ] as const;
-const WINDOW_MS: Record<string, number> = { '5m': 5 * MINUTE_MS, '30m': 30 * MINUTE_MS, '1h': 60 * MINUTE_MS, '6h': 360 * MINUTE_MS };
 const SLO_WINDOWS = Object.keys(WINDOW_MS);
 
 export const RECORDING_RULES: RecordingRule[] = SLO_WINDOWS.flatMap((w) => [
@@ -74,10 +88,10 @@ function burnRules(sli: 'error' | 'slow', title: string, objective: number): Ale
     name: `Tachyon${title}BudgetBurn${b.severity === 'page' ? 'Fast' : 'Slow'}`,
     severity: b.severity,
     forMs: b.forMs,
-    expr: `tachyon:http_${sli}_ratio:rate${b.long} > (${b.factor} * ${budget}) and tachyon:http_${sli}_ratio:rate${b.short} > (${b.factor} * ${budget})`,
+    expr: withTraffic(`tachyon:http_${sli}_ratio:rate${b.long} > (${b.factor} * ${budget}) and tachyon:http_${sli}_ratio:rate${b.short} > (${b.factor} * ${budget})`, b.short),
     summary: `${title} SLO (${objective * 100}%) error budget burning ${b.factor}× too fast over ${b.long} and ${b.short}`,
     // Both windows must burn: the smaller burn rate is the one compared with the factor.
-    value: (s) => Math.min(ratio(s, WINDOW_MS[b.long]!), ratio(s, WINDOW_MS[b.short]!)) / budget,
+    value: (s) => ifTraffic(s, b.short, () => Math.min(ratio(s, WINDOW_MS[b.long]!), ratio(s, WINDOW_MS[b.short]!)) / budget),
     threshold: b.factor,
   }));
 }
@@ -86,19 +100,20 @@ export const ALERT_RULES: AlertRule[] = [
   {
     name: 'TachyonHighLatencyP95',
     severity: 'page',
-    forMs: 5 * MINUTE_MS,
-    expr: `histogram_quantile(0.95, sum by (instance, le) (rate(${DURATION}_bucket[5m]))) > 0.05`,
-    summary: 'HTTP p95 latency above 50 ms for 5 minutes',
-    value: (s) => s.httpPercentileMs(95, 5 * MINUTE_MS) / 1000,
+    // Longer than the first start's background seeding, which may slow requests for a few minutes.
+    forMs: 10 * MINUTE_MS,
+    expr: withTraffic(`histogram_quantile(0.95, sum by (instance, le) (rate(${DURATION}_bucket[5m]))) > 0.05`, '5m'),
+    summary: 'HTTP p95 latency above 50 ms for 10 minutes (with at least 1 request/s)',
+    value: (s) => ifTraffic(s, '5m', () => s.httpPercentileMs(95, 5 * MINUTE_MS) / 1000),
     threshold: 0.05,
   },
   {
     name: 'TachyonHighErrorRate',
     severity: 'page',
     forMs: 5 * MINUTE_MS,
-    expr: `${rate('count{status_code=~"5.."}', '5m')} / ${rate('count', '5m')} > 0.01`,
-    summary: 'More than 1% of HTTP requests fail (5xx) for 5 minutes',
-    value: (s) => s.httpErrorRatio(5 * MINUTE_MS),
+    expr: withTraffic(`${rate('count{status_code=~"5.."}', '5m')} / ${rate('count', '5m')} > 0.01`, '5m'),
+    summary: 'More than 1% of HTTP requests fail (5xx) for 5 minutes (with at least 1 request/s)',
+    value: (s) => ifTraffic(s, '5m', () => s.httpErrorRatio(5 * MINUTE_MS)),
     threshold: 0.01,
   },
   {

@@ -1,0 +1,149 @@
+/**
+ * A first run as a new user sees it, with the real `tachyon` command: the demo listens on loopback
+ * unless HOST says otherwise (and warns when it prints tokens on another address), the banner is
+ * short, the configuration is `tachyon config` with secrets redacted, and the maintenance commands
+ * work beside the running server (through its API) with one-line answers to mistakes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-first-run-'));
+const ADMIN_TOKEN = 'first-run-admin-token-0123456789';
+// No HOST: the default is under test. One day of history for 20 instruments: a short background load.
+const ENV: Record<string, string> = { TACHYON_DATA_DIR: dataDir, TACHYON_INSTRUMENTS: '20', TACHYON_TICK_RATE: '0', TACHYON_SEED_DAYS: '1', LOG_LEVEL: 'info', PORT: '0', TACHYON_ADMIN_TOKEN: ADMIN_TOKEN };
+
+type Child = ChildProcess & { output: () => string; exited: Promise<number | null> };
+
+function tachyon(args: string[], env: Record<string, string> = {}): Child {
+  const base = { ...process.env };
+  delete base.HOST;
+  const child = spawn(process.execPath, ['bin/tachyon.js', ...args], { env: { ...base, ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return Object.assign(child, { output: () => output, exited });
+}
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = tachyon(args, env);
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+async function start(env: Record<string, string> = {}): Promise<{ child: Child; base: string; banner: string }> {
+  const child = tachyon(['start'], env);
+  for (;;) {
+    const out = child.output();
+    const match = /API\s+(http:\/\/[\d.]+:\d+)\/api/.exec(out);
+    // The banner ends with its Settings line.
+    if (match && /Settings .*\n/.test(out)) return { child, base: match[1]!, banner: out.slice(out.indexOf('Tachyon '), out.indexOf('\n', out.indexOf('Settings')) + 1) };
+    const exited = await Promise.race([child.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
+    if (exited) throw new Error(`tachyon start exited early:\n${out}`);
+  }
+}
+
+async function stop(child: Child): Promise<number | null> {
+  child.kill('SIGTERM');
+  return child.exited;
+}
+
+/** True when a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('first run', () => {
+  it('`tachyon config` prints the effective configuration with secrets redacted', async () => {
+    const { code, output } = await run(['config'], { DATABASE_URL: 'postgres://app:s3cret@db.example:5432/tachyon' });
+    expect(code).toBe(0);
+    const config = JSON.parse(output);
+    expect(config).toMatchObject({ host: '127.0.0.1', adminToken: '[redacted]', databaseUrl: 'postgres://app:redacted@db.example:5432/tachyon', seedDays: 1 });
+    expect(output).not.toContain(ADMIN_TOKEN);
+    expect(output).not.toContain('s3cret');
+  });
+
+  it('listens on loopback by default with a short banner, and the CLI works beside it through its API', async () => {
+    const { child, base, banner } = await start();
+    try {
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const port = Number(new URL(base).port);
+      expect(await accepts('127.0.0.1', port)).toBe(true);
+      if (externalAddress) expect(await accepts(externalAddress, port)).toBe(false);
+
+      // URLs, tokens, what is loading, where the settings are: no configuration dump, no warning on loopback.
+      expect(banner.trim().split('\n').length).toBeLessThanOrEqual(8);
+      expect(banner).toMatch(/Trader +tyn_\S+/);
+      expect(banner).toContain(`Admin    ${ADMIN_TOKEN}`);
+      expect(banner).toMatch(/Loading +1 day of 1-minute history for 20 instruments/);
+      expect(banner).not.toContain('WARNING');
+      expect(child.output()).not.toContain('"seedDays"');
+      // The control file holding the CLI's token is for the data directory's owner only.
+      expect(statSync(join(dataDir, 'server.json')).mode & 0o077).toBe(0);
+
+      const created = await run(['users', 'create', '--name', 'beside', '--role', 'trader', '--opening-cash', '2500']);
+      expect(created.code, created.output).toBe(0);
+      const token = /token: (\S+)/.exec(created.output)![1]!;
+      const portfolio = await fetch(`${base}/api/portfolio`, { headers: { authorization: `Bearer ${token}` } });
+      expect(portfolio.status).toBe(200);
+      expect(JSON.stringify(await portfolio.json())).toContain('2500');
+
+      const duplicate = await run(['users', 'create', '--name', 'beside', '--role', 'trader']);
+      expect(duplicate.code).toBe(2);
+      expect(duplicate.output.trim()).toBe('tachyon users: a user named "beside" already exists: choose another --name');
+
+      const unknown = await run(['users', 'create', '--name', 'x', '--role', 'trader', '--cahs', '5']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.output.trim().split('\n')).toHaveLength(1);
+
+      const migrated = await run(['migrate']);
+      expect(migrated.code).toBe(0);
+      expect(migrated.output).toMatch(/^database is up to date: the running server \(pid \d+/);
+
+      // The first start's load must be over: a second one is refused while it runs (409).
+      await expect
+        .poll(async () => ((await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { history: { state: string } }).history.state, { timeout: 60_000, interval: 200 })
+        .toBe('loaded');
+      const seeded = await run(['seed', '--days', '1']);
+      expect(seeded.code, seeded.output).toBe(0);
+      expect(seeded.output).toMatch(/loads the history in the background[\s\S]*seeded [\d.]+k? bars through the server/);
+
+      const reconciled = await run(['reconcile']);
+      expect(reconciled.code, reconciled.output).toBe(0);
+      expect(reconciled.output).toMatch(/reconcile: ok \(\d+ accounts/);
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
+    expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
+  }, 180_000);
+
+  it('`seed` without --days says what it loads: the first start’s window, not five days', async () => {
+    const seeded = await run(['seed']);
+    expect(seeded.code, seeded.output).toBe(0);
+    expect(seeded.output).toMatch(/^seeding 1 trading day, as a first start does \(TACHYON_SEED_DAYS\)/);
+    expect(seeded.output).toMatch(/× 1 trading days/);
+  }, 120_000);
+
+  it('warns loudly when it prints tokens on a non-loopback address', async () => {
+    const { child, banner } = await start({ HOST: '0.0.0.0', TACHYON_SEED_DAYS: '0' });
+    try {
+      expect(banner).toMatch(/WARNING +listening on 0\.0\.0\.0 \(HOST\): anyone who can reach this port can use the tokens below/);
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
+  }, 120_000);
+});
