@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { RouteCache } from '../cache/http/route-cache.ts';
+import { secondsToNextMinute, type RouteCache } from '../cache/http/route-cache.ts';
 import { tags } from '../cache/invalidation.ts';
 import { principalOf } from '../http/access.ts';
 import type { Clock } from '../kernel/clock.ts';
@@ -350,7 +350,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
         const load = async () => ({ symbol, interval, ...(await analysis.predict({ symbol, interval, options })) });
         // A forecast changes only with a new bar: keyed by minute and dropped by the symbol's bar events.
         const key = `predict:${symbol}|${interval}|${options.model}|${options.horizon}|${options.window}|${options.confidence}|open@${Math.floor(deps.clock.now() / 60_000)}`;
-        return cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load);
+        return cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)], maxAgeS: secondsToNextMinute(deps.clock.now()) }, load);
       },
     );
 

@@ -35,6 +35,7 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
   await bars.rollUpDays([...touched].filter((d) => d < today));
   // Fresh statistics, or the planner keeps estimating an empty table for range scans.
   await db.exec('ANALYZE bars_1m, bars_1d');
+  await bars.recordLoad(historyStart(options), options.endMs, total);
   return { rows: total, days: touched.size };
 }
 
