@@ -44,6 +44,7 @@ import { RedisBusBridge } from './realtime/redis-bridge.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import { EngineAccountSnapshots } from './realtime/snapshots.ts';
 import { seedDemoUsers, type DemoCredentials } from './seed/demo.ts';
+import { demoCredentialFile } from './seed/demo-credentials.ts';
 import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
 import { EquitySnapshotter } from './trading/portfolio.ts';
@@ -86,7 +87,7 @@ export interface Platform {
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
   readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
   readonly app: FastifyInstance;
-  /** Credentials created on this start (first start, or tokens from configuration). */
+  /** The demo credentials valid on this start (created, configured, or kept in the data directory). */
   readonly demo: DemoCredentials | undefined;
   /** Starts background work (the feed, writers) and listens; returns the bound address. */
   listen(): Promise<string>;
@@ -111,7 +112,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const users = new UserStore(db);
     const authenticator = new Authenticator(users, clock);
     const marketData = await MarketData.create({ db, bus, clock, logger, market: config.market });
-    const demo = config.seedDemo ? await seedDemoUsers(users, config) : undefined;
+    // A real start keeps the demo tokens in its data directory, valid across restarts; tests pass their own database.
+    const keptTokens = options.inMemory || options.db ? undefined : demoCredentialFile(config.dataDir);
+    const demo = config.seedDemo ? await seedDemoUsers(users, config, keptTokens) : undefined;
 
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db });

@@ -7,6 +7,7 @@ import { parseAmount } from '../kernel/money.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
+  if (action === 'token') return (await import('./users-token.ts')).run(rest);
   if (action !== 'create') {
     console.error('usage: tachyon users create --name NAME --role trader|admin [--cash AMOUNT]');
     return 2;
