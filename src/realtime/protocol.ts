@@ -140,7 +140,7 @@ export interface ChannelMessage<T = unknown> {
 }
 export const BatchFrameSchema = Type.Object(
   { type: Type.Literal('batch'), messages: Type.Array(ChannelMessageSchema) },
-  { $id: 'batch', description: 'Channel events, sent at most once per flush interval (25 ms by default).' },
+  { $id: 'batch', description: 'Channel events, at most one frame per flush interval (TACHYON_WS_FLUSH_MS, 20 ms by default).' },
 );
 export type WelcomeFrame = Static<typeof WelcomeFrameSchema>;
 export type Subscription = Static<typeof SubscriptionSchema>;
