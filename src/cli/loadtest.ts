@@ -72,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', interrupt);
   const printer = new ProgressPrinter();
   try {
+    // Read the baseline first: a missing or wrong file is known before the run, not after it.
+    const baseline = args.baseline ? await loadBaseline(args.baseline) : undefined;
     const result = await runLoadTest(scenarioPath(args.scenario), {
       target: args.target,
       duration: args.duration,
@@ -89,8 +91,8 @@ export async function run(argv: string[]): Promise<number> {
     printer.done();
     console.log(formatSummary(result));
     let exitCode: number = result.exitCode;
-    if (args.baseline) {
-      const comparison = compareWithBaseline(result, await loadBaseline(args.baseline), { tolerance: numberOf(args.tolerance, '--tolerance') });
+    if (args.baseline && baseline) {
+      const comparison = compareWithBaseline(result, baseline, { tolerance: numberOf(args.tolerance, '--tolerance') });
       console.log(`\n${formatComparison(comparison, args.baseline)}`);
       if (!comparison.passed && exitCode === 0) exitCode = EXIT_FAILED;
     }

@@ -38,8 +38,20 @@ export async function saveBaseline(path: string, result: RunResult): Promise<Bas
 }
 
 export async function loadBaseline(path: string): Promise<Baseline> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<Baseline>;
-  if (parsed.version !== 1 || !parsed.metrics) throw new BadRequestError(`${path} is not a load-test baseline (version 1)`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new BadRequestError(`baseline ${path}: ${code === 'ENOENT' ? 'no such file; save one first with --save-baseline' : (error as Error).message}`);
+  }
+  let parsed: Partial<Baseline>;
+  try {
+    parsed = JSON.parse(text) as Partial<Baseline>;
+  } catch {
+    parsed = {};
+  }
+  if (parsed.version !== 1 || !parsed.metrics) throw new BadRequestError(`${path} is not a load-test baseline (version 1): save one with --save-baseline`);
   return parsed as Baseline;
 }
 
