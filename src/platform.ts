@@ -32,6 +32,7 @@ import { createHttpServer } from './http/server.ts';
 import { MessageBus } from './kernel/bus.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
+import { HistoryWatch } from './market-data/history-watch.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
 import { logCorrelation } from './observability/log-context.ts';
@@ -84,6 +85,8 @@ export interface Platform {
   readonly trading: { engine: TradingEngine; broker: PaperBroker; snapshots: EquitySnapshotter };
   /** Load tests started through the admin API (one at a time per instance). */
   readonly loadTests: LoadTestService;
+  /** Notices history loads by any process and publishes `history.loaded` (cached bars are dropped). */
+  readonly historyWatch: HistoryWatch;
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
   readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
   readonly app: FastifyInstance;
@@ -112,6 +115,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const users = new UserStore(db);
     const authenticator = new Authenticator(users, clock);
     const marketData = await MarketData.create({ db, bus, clock, logger, market: config.market });
+    const historyWatch = await HistoryWatch.create(marketData.barStore, bus, logger);
     // A real start keeps the demo tokens in its data directory, valid across restarts; tests pass their own database.
     const keptTokens = options.inMemory || options.db ? undefined : demoCredentialFile(config.dataDir);
     const demo = config.seedDemo ? await seedDemoUsers(users, config, keptTokens) : undefined;
@@ -213,11 +217,13 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       cache: cacheModule.cache,
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
       loadTests,
+      historyWatch,
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
       app,
       demo,
       async listen() {
         marketData.start();
+        historyWatch.start();
         await observability.start();
         realtime.start();
         broker.start();
@@ -243,6 +249,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await analysisPool.close();
           await cacheModule.close();
           await busBridge?.close();
+          historyWatch.stop();
           if (started) await marketData.stop();
           await observability.stop();
           if (ownsDb) await db.close();

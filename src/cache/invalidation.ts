@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
-import { HISTORY_LOADED_TOPIC } from '../market-data/service.ts';
+import { HISTORY_LOADED_TOPIC } from '../market-data/history-watch.ts';
 import type { TieredCache } from './tiered-cache.ts';
 
 /** Tags the readers attach, in one place so writers and readers agree. */

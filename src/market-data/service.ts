@@ -21,10 +21,6 @@ import { QuoteBook, type Quote } from './quote-book.ts';
 import { buildUniverse } from './universe.ts';
 
 const QUOTE_SNAPSHOT_MS = 1_000;
-/** How often every server looks for a history load by any process (one tiny query). */
-const HISTORY_WATCH_MS = 5_000;
-/** Published when history was (back)filled: answers cached from the bars before it are stale. */
-export const HISTORY_LOADED_TOPIC = 'history.loaded';
 /**
  * Quotes per snapshot statement. The embedded engine runs a statement synchronously on the main
  * thread (~40–100 ms for 2,000 quotes), stalling the feed and the WebSocket flush; chunks with a
@@ -62,16 +58,10 @@ export class MarketData {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotSeq = 0;
   private snapshotting: Promise<void> | undefined;
-  private historyTimer: NodeJS.Timeout | undefined;
-  private lastHistoryLoad = 0;
-  private readonly bus: MessageBus;
-  private readonly logger: Logger;
 
   private constructor(deps: MarketDataDeps, instruments: StoredInstrument[], store: InstrumentStore) {
     this.instruments = instruments;
     this.store = store;
-    this.bus = deps.bus;
-    this.logger = deps.logger;
     this.bySymbol = new Map(instruments.map((i) => [i.symbol, i]));
     this.sortedBySymbol = [...instruments].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
     this.book = new QuoteBook(instruments);
@@ -101,7 +91,6 @@ export class MarketData {
     const service = new MarketData(deps, instruments, store);
     for (const q of await store.loadQuotes()) service.book.update(q.instrumentId, q.bid, q.ask, q.last, 0, q.ts);
     service.snapshotSeq = service.book.seq;
-    service.lastHistoryLoad = await service.barStore.lastLoad();
     return service;
   }
 
@@ -109,27 +98,12 @@ export class MarketData {
     this.feed.start();
     this.snapshotTimer = setInterval(() => void this.snapshotQuotes(), QUOTE_SNAPSHOT_MS);
     this.snapshotTimer.unref();
-    this.historyTimer = setInterval(() => void this.checkHistoryLoads().catch((error: unknown) => this.logger.warn({ err: error }, 'history load check failed')), HISTORY_WATCH_MS);
-    this.historyTimer.unref();
-  }
-
-  /**
-   * Publishes `history.loaded` when a history load finished since the last check, in this process
-   * or another (`tachyon seed` against the same database); resolves to whether one did.
-   */
-  async checkHistoryLoads(): Promise<boolean> {
-    const last = await this.barStore.lastLoad();
-    if (last <= this.lastHistoryLoad) return false;
-    this.lastHistoryLoad = last;
-    this.bus.publish(HISTORY_LOADED_TOPIC, { loadId: last });
-    return true;
   }
 
   /** Stops the feed and writes everything pending: closed bars, the open minute, the last quotes. */
   async stop(): Promise<void> {
     this.feed.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
-    clearInterval(this.historyTimer);
     this.aggregator.flush(Number.MAX_SAFE_INTEGER);
     await this.barWriter.drain();
     await this.snapshotting;

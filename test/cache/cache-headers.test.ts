@@ -47,7 +47,7 @@ describe('Cache headers (PGlite platform)', () => {
   });
 
   it('a closed range that came back empty is not immutable; backfilled history replaces the cached empty answer', async () => {
-    const { marketData, db, config } = t.platform;
+    const { marketData, db, config, historyWatch } = t.platform;
     const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
     const url = `/api/market-data/bars/AAPL?interval=1m&from=${endMs - 30 * 60_000}&to=${endMs}&limit=100`;
     const empty = await inject({ url, headers: t.trader });
@@ -58,8 +58,8 @@ describe('Cache headers (PGlite platform)', () => {
     const aapl = marketData.instruments.find((i) => i.symbol === 'AAPL')!;
     await seedHistory(db, { instruments: [aapl], marketClock: marketData.marketClock, days: 1, endMs, seed: config.market.seed });
     // What the server's periodic watch does (every few seconds), for any process's load.
-    expect(await marketData.checkHistoryLoads()).toBe(true);
-    expect(await marketData.checkHistoryLoads()).toBe(false);
+    expect(await historyWatch.check()).toBe(true);
+    expect(await historyWatch.check()).toBe(false);
 
     const filled = await inject({ url, headers: t.trader });
     expect(filled.headers['cache-status']).toMatch(/^tachyon; fwd=miss/);
