@@ -1,5 +1,5 @@
 // Baseline: a light, steady closed-model load (a handful of traders with think time), the reference
-// that later runs are compared against: tachyon loadtest --scenario baseline --baseline-save base.json
+// that later runs are compared against: tachyon loadtest --scenario baseline --save-baseline base.json
 import { tradingScenario } from '../src/loadtest/trading/index.ts';
 
 export default tradingScenario({

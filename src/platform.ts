@@ -49,6 +49,7 @@ import { rateLimitRedis } from './http/rate-limit.ts';
 import { MessageBus } from './kernel/bus.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
+import { HistoryWatch } from './market-data/history-watch.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
 import { feedLeadership } from './market-data/feed-leader.ts';
@@ -62,6 +63,7 @@ import { RedisBusBridge } from './realtime/redis-bridge.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import { EngineAccountSnapshots } from './realtime/snapshots.ts';
 import { seedDemoUsers, type DemoCredentials } from './seed/demo.ts';
+import { demoCredentialFile } from './seed/demo-credentials.ts';
 import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
 import { EquitySnapshotter } from './trading/portfolio.ts';
@@ -111,6 +113,8 @@ export interface Platform {
   readonly ownership: ShardOwnership;
   /** Load tests started through the admin API (one at a time per instance). */
   readonly loadTests: LoadTestService;
+  /** Notices history loads by any process and publishes `history.loaded` (cached bars are dropped). */
+  readonly historyWatch: HistoryWatch;
   /** Backtests, forecasts, strategies' performance: worker pool and task queue (in-process, or BullMQ with REDIS_URL). */
   readonly analysis: { service: AnalysisService; performance: StrategyPerformance; strategies: StrategyStore; queue: TaskQueue; pool: AnalysisPool };
   /** Statement statistics, plans of slow statements, index advice (admin). */
@@ -118,7 +122,7 @@ export interface Platform {
   /** Profiling sessions through the process's inspector and the post-GC heap watch (admin). */
   readonly profiling: { sessions: ProfilingSessions; memory: MemoryWatch };
   readonly app: FastifyInstance;
-  /** Credentials created on this start (first start, or tokens from configuration). */
+  /** The demo credentials valid on this start (created, configured, or kept in the data directory). */
   readonly demo: DemoCredentials | undefined;
   /** Readiness checks and dependencies for /api/health/ready and /detailed; components add theirs (feed leader, leases). */
   readonly health: HealthRegistry;
@@ -155,7 +159,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       failedAuth: new FailedAuthLimiter({ maxFailures: config.http.authFailureLimit, windowMs: config.http.authFailureWindowMs, maxAddresses: 100_000 }, clock),
     });
     const marketData = await MarketData.create({ db, bus, clock, logger, market: config.market });
-    const demo = config.seedDemo ? await seedDemoUsers(users, config) : undefined;
+    const historyWatch = await HistoryWatch.create(marketData.barStore, bus, logger);
+    // A real start keeps the demo tokens in its data directory, valid across restarts; tests pass their own database.
+    const keptTokens = options.inMemory || options.db ? undefined : demoCredentialFile(config.dataDir);
+    const demo = config.seedDemo ? await seedDemoUsers(users, config, keptTokens) : undefined;
 
     // ---- observability: metrics, tracing, logs, alerts; its hooks go on before any route ----
     // With REDIS_URL the instances share one queue: the feed leader alone alerts on it.
@@ -350,6 +357,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       trading: { engine: tradingEngine, broker, snapshots: equitySnapshots },
       ownership,
       loadTests,
+      historyWatch,
       analysis: { service: analysis, performance: strategyPerformance, strategies, queue: taskQueue, pool: analysisPool },
       advisor,
       profiling: { sessions: profiling, memory: memoryWatch },
@@ -359,6 +367,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       async listen() {
         if (feedKeeper) await feedKeeper.start();
         else marketData.start();
+        historyWatch.start();
         await observability.start();
         realtime.start();
         broker.start();
@@ -402,6 +411,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await feedKeeper?.stop();
           await busBridge?.close();
           limiterRedis?.disconnect();
+          historyWatch.stop();
           if (started) await marketData.stop();
           await observability.stop();
           if (ownsDb) await db.close();

@@ -16,6 +16,7 @@ import { MarketClock } from '../../src/market-data/market-clock.ts';
 import { QuoteBook } from '../../src/market-data/quote-book.ts';
 import { buildUniverse } from '../../src/market-data/universe.ts';
 import { codecFor, Outgoing, type Codec } from '../../src/realtime/codec.ts';
+import { PRICE_SCALE } from '../../src/kernel/money.ts';
 import { SUBPROTOCOL_MSGPACK } from '../../src/realtime/protocol.ts';
 
 const port = Number(process.env.PORT ?? 0);
@@ -45,7 +46,7 @@ wss.on('connection', (socket) => {
   socket.on('message', (data, isBinary) => {
     const frame = (isBinary ? unpack(data as Buffer) : JSON.parse(String(data))) as { type: string; id?: number; channels?: string[] };
     if (frame.type === 'auth') {
-      socket.send(client.codec.encode({ type: 'welcome', connectionId: '', userId: 0, accountIds: [], format: client.codec.format, heartbeatMs: 60_000, heartbeatTimeoutMs: 180_000, limits: { maxSubscriptions: 0, maxMessageBytes: 0, maxMessagesPerSecond: 0, maxSnapshotsPerSecond: 0 } }));
+      socket.send(client.codec.encode({ type: 'welcome', connectionId: '', userId: 0, accountIds: [], format: client.codec.format, priceScale: PRICE_SCALE, heartbeatMs: 60_000, heartbeatTimeoutMs: 180_000, limits: { maxSubscriptions: 0, maxMessageBytes: 0, maxMessagesPerSecond: 0, maxSnapshotsPerSecond: 0 } }));
     } else if (frame.type === 'subscribe') {
       for (const channel of frame.channels ?? []) bySymbol.get(channel.slice('quotes:'.length))?.subscribers.add(client);
       socket.send(client.codec.encode({ type: 'subscribed', id: frame.id, subscriptions: [] }));

@@ -1,6 +1,7 @@
 /** Administration: users and tokens, feature flags, history loading, reconciliation. Admin only. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { hashToken } from '../auth/tokens.ts';
 import { DEFAULT_OPENING_CASH, type UserStore } from '../auth/user-store.ts';
 import type { FeatureFlags } from '../config/flags.ts';
 import { NotFoundError } from '../kernel/errors.ts';
@@ -63,6 +64,29 @@ export function adminRoutes(deps: AdminDeps) {
 
     app.get('/api/admin/reconcile', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Positions against fills and cash against its flows; `problems` lists every difference' } }, () =>
       deps.reconcile(),
+    );
+
+    app.post(
+      '/api/admin/users/:name/tokens',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Issue a new API token for an existing user (tokens are stored hashed, so old ones cannot be shown); `replace` revokes its earlier tokens with the same label',
+          params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+          body: Type.Object(
+            { label: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z0-9-]+$' })), replace: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        const user = await deps.users.findByName(request.params.name);
+        if (!user) throw new NotFoundError(`no user named ${request.params.name}`);
+        const token = await deps.users.issueToken(user.id, request.body.label ?? 'api', { revokeSameLabel: request.body.replace === true });
+        const principal = await deps.users.principalForHash(hashToken(token));
+        return reply.code(201).send({ userId: user.id, name: request.params.name, role: user.role, accountId: principal?.accountIds[0], token });
+      },
     );
 
     app.get('/api/admin/flags', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Feature flags: one per optimization' } }, async () => ({

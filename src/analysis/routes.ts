@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { RouteCache } from '../cache/http/route-cache.ts';
+import { secondsToNextMinute, type RouteCache } from '../cache/http/route-cache.ts';
 import { tags } from '../cache/invalidation.ts';
 import { principalOf } from '../http/access.ts';
 import { Timestamp, parseTime } from '../http/validation.ts';
@@ -351,7 +351,7 @@ export function analysisRoutes(deps: AnalysisRoutesDeps) {
         // A forecast changes only with a new bar: keyed by minute and dropped by the symbol's bar events.
         const key = `predict:${symbol}|${interval}|${options.model}|${options.horizon}|${options.window}|${options.confidence}|open@${Math.floor(deps.clock.now() / 60_000)}`;
         // The user's limit wraps the cache too: a computation another user's request joins is never refused on this user's count.
-        return analysis.userLimits.run('predictions', principalOf(request).userId, () => cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)] }, load));
+        return analysis.userLimits.run('predictions', principalOf(request).userId, () => cached(request, reply, { cls: 'historicalBars', key, tags: [tags.openBars(symbol)], maxAgeS: secondsToNextMinute(deps.clock.now()) }, load));
       },
     );
 

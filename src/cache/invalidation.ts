@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
+import { HISTORY_LOADED_TOPIC } from '../market-data/history-watch.ts';
 import type { TieredCache } from './tiered-cache.ts';
 
 /** Tags the readers attach, in one place so writers and readers agree. */
@@ -30,6 +31,10 @@ export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Lo
     // A new minute bar changes only ranges that reach it; closed ranges stay.
     on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars'])),
     on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),
+    // Backfilled history changes closed ranges too (an empty one above all) and every figure computed from bars.
+    bus.subscribe(HISTORY_LOADED_TOPIC, (_message, topic) =>
+      run(Promise.all([cache.invalidateClass('historicalBars'), cache.invalidateClass('strategyPerformance')]).then(() => {}), topic),
+    ),
   ];
   return () => unsubscribe.forEach((u) => u());
 }

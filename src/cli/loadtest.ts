@@ -10,6 +10,8 @@ import { BadRequestError, TachyonError } from '../kernel/errors.ts';
 import { compareWithBaseline, formatComparison, formatSummary, loadBaseline, ProgressPrinter, runLoadTest, saveBaseline, writeHtmlReport, writeJsonResults } from '../loadtest/index.ts';
 import type { ThresholdInput } from '../loadtest/index.ts';
 import { BUILTIN_SCENARIOS, scenarioPath } from '../loadtest/builtin.ts';
+import { DEMO_ADMIN } from '../seed/demo.ts';
+import { demoCredentialFile } from '../seed/demo-credentials.ts';
 
 const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
 
@@ -24,7 +26,8 @@ const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
   --save-baseline FILE   save this run as a baseline
   --tolerance 0.1        allowed relative worsening against the baseline
   --workers N            load-generating threads (default 1)
-  --admin-token TOKEN    creates the per-VU accounts (default: TACHYON_ADMIN_TOKEN)
+  --admin-token TOKEN    creates the per-VU accounts (default: TACHYON_ADMIN_TOKEN, or for a
+                         target on this machine the demo admin token kept in TACHYON_DATA_DIR)
   --tag key=value        tag every sample, repeatable
 
 Guardrails: TACHYON_LOADTEST_ALLOWED_HOSTS, TACHYON_LOADTEST_MAX_DURATION (s), TACHYON_LOADTEST_MAX_RATE.`;
@@ -62,12 +65,15 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return args.help ? 0 : EXIT_BAD_INPUT;
   }
-  const { loadtest } = loadConfig();
+  const config = loadConfig();
+  const { loadtest } = config;
   const controller = new AbortController();
   const interrupt = (): void => controller.abort('interrupted (SIGINT)');
   process.once('SIGINT', interrupt);
   const printer = new ProgressPrinter();
   try {
+    // Read the baseline first: a missing or wrong file is known before the run, not after it.
+    const baseline = args.baseline ? await loadBaseline(args.baseline) : undefined;
     const result = await runLoadTest(scenarioPath(args.scenario), {
       target: args.target,
       duration: args.duration,
@@ -79,14 +85,14 @@ export async function run(argv: string[]): Promise<number> {
       name: args.scenario,
       signal: controller.signal,
       guardrails: loadtest,
-      env: { ...process.env, TACHYON_ADMIN_TOKEN: args['admin-token'] ?? process.env.TACHYON_ADMIN_TOKEN },
+      env: { ...process.env, TACHYON_ADMIN_TOKEN: args['admin-token'] ?? config.adminToken ?? localAdminToken(args.target, config.dataDir) },
       onProgress: (p) => printer.update(p),
     });
     printer.done();
     console.log(formatSummary(result));
     let exitCode: number = result.exitCode;
-    if (args.baseline) {
-      const comparison = compareWithBaseline(result, await loadBaseline(args.baseline), { tolerance: numberOf(args.tolerance, '--tolerance') });
+    if (args.baseline && baseline) {
+      const comparison = compareWithBaseline(result, baseline, { tolerance: numberOf(args.tolerance, '--tolerance') });
       console.log(`\n${formatComparison(comparison, args.baseline)}`);
       if (!comparison.passed && exitCode === 0) exitCode = EXIT_FAILED;
     }
@@ -110,6 +116,25 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   } finally {
     process.off('SIGINT', interrupt);
+  }
+}
+
+/**
+ * The demo admin token kept in the data directory (seed/demo-credentials.ts), offered only to a
+ * target on this machine: the platform that owns that directory. A remote target never gets it.
+ */
+function localAdminToken(target: string, dataDir: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(target).hostname;
+  } catch {
+    return undefined; // the run reports the bad --target itself
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
+  try {
+    return demoCredentialFile(dataDir).read()[DEMO_ADMIN];
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,6 +13,7 @@ const USAGE = 'usage: tachyon users create --name NAME --role trader|admin [--op
 
 export async function run(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
+  if (action === 'token') return (await import('./users-token.ts')).run(rest);
   if (action !== 'create') {
     console.error(USAGE);
     return 2;

@@ -1,11 +1,18 @@
 /**
  * Baselines: save a run's summaries, compare a later run against them, and list regressions beyond a
- * tolerance per metric and statistic. Small absolute changes are ignored (a p95 going 0.3 → 0.4 ms is
- * +33% but noise), so a tolerance needs both the relative and the absolute step to be exceeded.
+ * tolerance per metric and statistic. A change is a regression only when it is real, not noise:
+ * - large enough: beyond the relative tolerance and an absolute floor (0.3 → 0.4 ms is +33% but noise);
+ * - measured on enough samples: a percentile needs at least MIN_TAIL_SAMPLES beyond it in both runs
+ *   (p95 needs 100 samples, p99 500), else it is reported as "too few samples", never as a regression;
+ * - significant: a percentile's distribution-free confidence interval (order statistics, ranks
+ *   n·p ± z·√(n·p·(1−p)), read off the run's percentiles) must not overlap the baseline's; a mean (of
+ *   at least MIN_MEAN_SAMPLES), a rate and a throughput need a two-sample z statistic beyond Z_SIGNIFICANT.
+ * So two runs of one unchanged system compare as unchanged.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BadRequestError } from '../kernel/errors.ts';
+import { decodeHistogram, US_PER_MS } from './histogram.ts';
 import type { MetricSummary, RunResult } from './results.ts';
 
 export interface Baseline {
@@ -15,10 +22,12 @@ export interface Baseline {
   executor: RunResult['executor'];
   metrics: Record<string, MetricSummary>;
   series: Record<string, MetricSummary>;
+  /** Whole-run histograms per trend metric (absent in baselines saved before they were kept). */
+  histograms?: Record<string, string>;
 }
 
 export function toBaseline(result: RunResult): Baseline {
-  return { version: 1, savedAt: result.endedAt, scenario: result.scenario, executor: result.executor, metrics: result.metrics, series: result.series };
+  return { version: 1, savedAt: result.endedAt, scenario: result.scenario, executor: result.executor, metrics: result.metrics, series: result.series, histograms: result.histograms };
 }
 
 export async function saveBaseline(path: string, result: RunResult): Promise<Baseline> {
@@ -29,8 +38,20 @@ export async function saveBaseline(path: string, result: RunResult): Promise<Bas
 }
 
 export async function loadBaseline(path: string): Promise<Baseline> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<Baseline>;
-  if (parsed.version !== 1 || !parsed.metrics) throw new BadRequestError(`${path} is not a load-test baseline (version 1)`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new BadRequestError(`baseline ${path}: ${code === 'ENOENT' ? 'no such file; save one first with --save-baseline' : (error as Error).message}`);
+  }
+  let parsed: Partial<Baseline>;
+  try {
+    parsed = JSON.parse(text) as Partial<Baseline>;
+  } catch {
+    parsed = {};
+  }
+  if (parsed.version !== 1 || !parsed.metrics) throw new BadRequestError(`${path} is not a load-test baseline (version 1): save one with --save-baseline`);
   return parsed as Baseline;
 }
 
@@ -47,7 +68,16 @@ export interface CompareOptions {
   higherIsBetter?: (metric: string) => boolean;
   /** Also compare tagged series (per endpoint etc.), not only whole metrics (default true). */
   includeSeries?: boolean;
+  /** Two-sided z for the confidence intervals and tests (default Z_SIGNIFICANT). */
+  z?: number;
 }
+
+/** 99.9% two-sided: a run compares dozens of figures, so each test is strict. */
+export const Z_SIGNIFICANT = 3.29;
+/** Samples a percentile needs beyond it (n·(1−p)) before its tail says anything. */
+export const MIN_TAIL_SAMPLES = 5;
+/** Samples a mean needs before its normal approximation holds for skewed latencies. */
+export const MIN_MEAN_SAMPLES = 30;
 
 export interface MetricDelta {
   metric: string;
@@ -67,20 +97,90 @@ export interface Comparison {
   compared: MetricDelta[];
   /** Metrics in the baseline that this run did not produce. */
   missing: string[];
+  /** Figures not judged: too few samples in one of the runs to say anything (`metric stat`). */
+  insufficient: string[];
 }
 
-const defaultHigherIsBetter = (metric: string): boolean => metric === 'checks' || /(_ok|_success)$/.test(metric);
+/** Rate metrics where higher is better (checks, names ending in _ok / _success); others count failures. */
+export const defaultHigherIsBetter = (metric: string): boolean => metric === 'checks' || /(_ok|_success)$/.test(metric);
 
-export function compareWithBaseline(current: Pick<RunResult, 'metrics' | 'series'>, baseline: Baseline, options: CompareOptions = {}): Comparison {
+type Trend = Extract<MetricSummary, { kind: 'trend' }>;
+type TrendStat = NonNullable<CompareOptions['trendStats']>[number];
+const QUANTILE_OF: Record<Exclude<TrendStat, 'avg'>, number> = { med: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999, max: 1 };
+
+/** The value at quantile q, interpolated between the percentiles a summary keeps. */
+function quantileAt(t: Trend, q: number): number {
+  const knots: Array<[number, number]> = [[0, t.min], [0.5, t.med], [0.9, t.p90], [0.95, t.p95], [0.99, t.p99], [0.999, t.p999], [1, t.max]];
+  if (q <= 0) return t.min;
+  for (let i = 1; i < knots.length; i++) {
+    const [q1, v1] = knots[i]!;
+    const [q0, v0] = knots[i - 1]!;
+    if (q <= q1) return v0 + ((v1 - v0) * (q - q0)) / (q1 - q0);
+  }
+  return t.max;
+}
+
+/** Distribution-free confidence interval of quantile p from n samples (order statistics, normal approximation of the rank). */
+function quantileInterval(t: Trend, p: number, z: number): [number, number] {
+  const half = z * Math.sqrt((p * (1 - p)) / t.count);
+  return [quantileAt(t, p - half), quantileAt(t, p + half)];
+}
+
+/** Standard deviation: exact from the histogram when kept, else estimated from the median–p90 spread. */
+function spreadOf(t: Trend, encoded: string | undefined): number {
+  if (encoded) return decodeHistogram(encoded).stdDeviation / US_PER_MS;
+  return Math.max(t.p90 - t.med, 0) / 1.2816;
+}
+
+/** Whether the change from b to c is significant, judged the way the statistic allows. */
+type Significance = 'significant' | 'noise' | 'insufficient';
+
+function trendSignificance(stat: TrendStat, base: Trend, now: Trend, z: number, spreads: [number, number]): Significance {
+  if (stat === 'avg') {
+    if (Math.min(base.count, now.count) < MIN_MEAN_SAMPLES) return 'insufficient';
+    const se = Math.sqrt(spreads[0] ** 2 / base.count + spreads[1] ** 2 / now.count);
+    if (se === 0) return now.avg === base.avg ? 'noise' : 'significant';
+    return Math.abs(now.avg - base.avg) / se > z ? 'significant' : 'noise';
+  }
+  const p = QUANTILE_OF[stat];
+  if (Math.min(base.count, now.count) * (1 - p) < MIN_TAIL_SAMPLES || p === 1) return 'insufficient';
+  // Two intervals that do not overlap differ at about √2 times their own z: each is built at z/√2.
+  const [bLo, bHi] = quantileInterval(base, p, z / Math.SQRT2);
+  const [cLo, cHi] = quantileInterval(now, p, z / Math.SQRT2);
+  return cLo > bHi || cHi < bLo ? 'significant' : 'noise';
+}
+
+function proportionSignificance(b: { passes: number; fails: number }, c: { passes: number; fails: number }, z: number): Significance {
+  const n1 = b.passes + b.fails;
+  const n2 = c.passes + c.fails;
+  if (n1 === 0 || n2 === 0) return 'insufficient';
+  const pooled = (b.passes + c.passes) / (n1 + n2);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+  if (se === 0) return b.passes / n1 === c.passes / n2 ? 'noise' : 'significant';
+  return Math.abs(c.passes / n2 - b.passes / n1) / se > z ? 'significant' : 'noise';
+}
+
+/** Poisson counts over their durations (count / rate). */
+function throughputSignificance(b: { count: number; rate: number }, c: { count: number; rate: number }, z: number): Significance {
+  if (b.count === 0 || c.count === 0 || b.rate === 0 || c.rate === 0) return 'insufficient';
+  const t1 = b.count / b.rate;
+  const t2 = c.count / c.rate;
+  const se = Math.sqrt(b.count / t1 ** 2 + c.count / t2 ** 2);
+  return Math.abs(c.rate - b.rate) / se > z ? 'significant' : 'noise';
+}
+
+export function compareWithBaseline(current: Pick<RunResult, 'metrics' | 'series'> & Partial<Pick<RunResult, 'histograms'>>, baseline: Baseline, options: CompareOptions = {}): Comparison {
   const defaultTolerance = options.tolerance ?? 0.1;
   const trendStats = options.trendStats ?? ['p95', 'p99', 'avg'];
   const minTrendMs = options.minAbsoluteDelta?.trendMs ?? 1;
   const minRate = options.minAbsoluteDelta?.rate ?? 0.005;
   const higherIsBetter = options.higherIsBetter ?? defaultHigherIsBetter;
+  const z = options.z ?? Z_SIGNIFICANT;
   const compared: MetricDelta[] = [];
   const regressions: MetricDelta[] = [];
   const improvements: MetricDelta[] = [];
   const missing: string[] = [];
+  const insufficient: string[] = [];
 
   const toleranceFor = (key: string, metric: string, stat: string): number => {
     const spec = options.perMetric?.[key] ?? options.perMetric?.[metric];
@@ -98,26 +198,32 @@ export function compareWithBaseline(current: Pick<RunResult, 'metrics' | 'series
       continue;
     }
     const metric = key.split('{', 1)[0] as string;
-    const stats: Array<{ stat: string; b: number; c: number; worseWhen: 'higher' | 'lower'; minDelta: number }> = [];
+    const stats: Array<{ stat: string; b: number; c: number; worseWhen: 'higher' | 'lower'; minDelta: number; significance: () => Significance }> = [];
     if (base.kind === 'trend' && now.kind === 'trend') {
       if (base.count === 0 || now.count === 0) continue;
-      for (const stat of trendStats) stats.push({ stat, b: base[stat], c: now[stat], worseWhen: 'higher', minDelta: minTrendMs });
+      const spreads: [number, number] = [spreadOf(base, baseline.histograms?.[key]), spreadOf(now, current.histograms?.[key])];
+      for (const stat of trendStats) {
+        stats.push({ stat, b: base[stat], c: now[stat], worseWhen: 'higher', minDelta: minTrendMs, significance: () => trendSignificance(stat, base, now, z, spreads) });
+      }
     } else if (base.kind === 'rate' && now.kind === 'rate') {
-      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: higherIsBetter(metric) ? 'lower' : 'higher', minDelta: minRate });
+      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: higherIsBetter(metric) ? 'lower' : 'higher', minDelta: minRate, significance: () => proportionSignificance(base, now, z) });
     } else if (base.kind === 'counter' && now.kind === 'counter') {
       // Throughput: a counter's per-second rate falling is the regression (totals depend on duration).
-      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: 'lower', minDelta: 0 });
+      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: 'lower', minDelta: 0, significance: () => throughputSignificance(base, now, z) });
     }
-    for (const { stat, b, c, worseWhen, minDelta } of stats) {
+    for (const { stat, b, c, worseWhen, minDelta, significance } of stats) {
       const tolerance = toleranceFor(key, metric, stat);
       const change = b === 0 ? (c === 0 ? 0 : Math.sign(c) * Infinity) : (c - b) / b;
       const delta: MetricDelta = { metric: key, stat, baseline: b, current: c, change, tolerance, worseWhen };
       compared.push(delta);
       const worsening = worseWhen === 'higher' ? change : -change;
-      if (Math.abs(c - b) < minDelta) continue;
+      if (Math.abs(c - b) < minDelta || Math.abs(worsening) <= tolerance) continue;
+      const judged = significance();
+      if (judged === 'insufficient') insufficient.push(`${key} ${stat}`);
+      if (judged !== 'significant') continue;
       if (worsening > tolerance) regressions.push(delta);
-      else if (worsening < -tolerance) improvements.push(delta);
+      else improvements.push(delta);
     }
   }
-  return { passed: regressions.length === 0, regressions, improvements, compared, missing };
+  return { passed: regressions.length === 0, regressions, improvements, compared, missing, insufficient };
 }

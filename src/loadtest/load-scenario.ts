@@ -14,7 +14,14 @@ export function scenarioUrl(specifier: string | URL): string {
 export async function importScenario(url: string): Promise<Scenario> {
   // YAML describes a trading mix; loaded on demand so plain TS scenarios never pay for the parser.
   if (/\.ya?ml$/i.test(url)) return (await import('./trading/yaml.ts')).loadYamlScenario(fileURLToPath(url)) as Promise<Scenario>;
-  const mod = (await import(url)) as Record<string, unknown>;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    // A scenario that does not compile or load is the user's to fix: one line naming the file and why.
+    const message = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(0, 2).join(': ') : String(error);
+    throw new BadRequestError(`${url}: cannot load the scenario (${message}); a scenario is a .ts/.js module or a .yaml trading mix`);
+  }
   // Either a module with `options` + default function, or a default-exported scenario object.
   const candidate = typeof mod.default === 'function' ? mod : mod.default;
   return validateScenario(candidate, url);

@@ -184,7 +184,11 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
 export function resolveExecutor(base: ExecutorConfig, o: Pick<RunOptions, 'duration' | 'rate' | 'vus'>): ExecutorConfig {
   const staged = base.type === 'ramping-arrival-rate' || base.type === 'ramping-vus';
   if (o.duration !== undefined && staged && o.rate === undefined && o.vus === undefined) {
-    throw new BadRequestError(`duration cannot override the stages of a ${base.type} executor; edit its stages`);
+    // The ramp keeps its shape: every stage is scaled so that together they last `duration`.
+    const total = base.stages.reduce((sum, stage) => sum + parseDuration(stage.duration), 0);
+    if (total <= 0) throw new BadRequestError(`the ${base.type} executor has no stages to scale`);
+    const factor = parseDuration(o.duration) / total;
+    return { ...base, stages: base.stages.map((stage) => ({ ...stage, duration: Math.max(1, Math.round(parseDuration(stage.duration) * factor)) })) };
   }
   const duration = o.duration ?? ('duration' in base ? base.duration : undefined);
   if (o.rate !== undefined) {

@@ -102,6 +102,17 @@ export class BarStore {
     await this.db.query("DELETE FROM bars_1d WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date", [new Date(fromMs), new Date(toMs)]);
   }
 
+  /** Notes a finished history load, so every server drops what it cached before it (history_loads). */
+  async recordLoad(fromMs: number, toMs: number, rows: number): Promise<void> {
+    await this.db.query('INSERT INTO history_loads (from_ms, to_ms, rows) VALUES ($1, $2, $3)', [fromMs, toMs, rows]);
+  }
+
+  /** The newest history load's id; 0 before any. */
+  async lastLoad(): Promise<number> {
+    const { rows } = await this.db.query<{ id: string | null }>('SELECT max(id)::text AS id FROM history_loads');
+    return Number(rows[0]?.id ?? 0);
+  }
+
   /** Recomputes the daily roll-up for the given UTC days (epoch ms of midnight). */
   async rollUpDays(days: Iterable<number>): Promise<void> {
     for (const day of [...new Set(days)].sort((a, b) => a - b)) await this.rollUpDay(day);

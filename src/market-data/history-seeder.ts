@@ -67,6 +67,7 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
       await tx.exec('ANALYZE bars_1m, bars_1d');
     });
   }
+  await bars.recordLoad(historyStart(options), options.endMs, total);
   return { rows: total, days: touched.size };
 }
 

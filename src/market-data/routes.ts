@@ -1,6 +1,6 @@
 /** HTTP adapter over the MarketData engine: instruments, quotes and bars. */
 import type { FastifyInstance } from 'fastify';
-import type { RouteCache } from '../cache/http/route-cache.ts';
+import { secondsToNextMinute, type RouteCache } from '../cache/http/route-cache.ts';
 import { tags } from '../cache/invalidation.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Timestamp, parseTime } from '../http/validation.ts';
@@ -85,6 +85,10 @@ function toBarDto(b: Bar): Static<typeof BarSchema> {
   return { ts: b.ts, open: fromUnits(b.open), high: fromUnits(b.high), low: fromUnits(b.low), close: fromUnits(b.close), volume: b.volume };
 }
 
+function hasBars(answer: unknown): boolean {
+  return (answer as { bars: unknown[] }).bars.length > 0;
+}
+
 /** Bars older than this are written for sure (the writer lags a minute's close by a little). */
 const CLOSED_AFTER_MS = 2 * 60_000;
 
@@ -137,7 +141,13 @@ export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: 
       {
         schema: { tags: ['market data'], summary: 'Latest quote for one symbol', params: SymbolParam, response: { 200: QuoteSchema } },
       },
-      async (request) => toQuoteDto(marketData.quote(request.params.symbol)),
+      async (request, reply) => {
+        const quote = marketData.quote(request.params.symbol);
+        // The quote's update time and sequence name this version: a validator without hashing the
+        // body (the ETag hook answers If-None-Match with 304). Weak, as compression may follow.
+        reply.header('etag', `W/"q${quote.ts.toString(36)}-${quote.seq.toString(36)}"`);
+        return toQuoteDto(quote);
+      },
     );
 
     app.get(
@@ -164,14 +174,20 @@ export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: 
           return { symbol: instrument.symbol, interval, bars: bars.map(toBarDto) };
         };
         if (!cached) return load();
-        // A closed range never changes. An open one ("latest", or reaching the current minute) is
-        // keyed by minute, so it cannot outlive the next bar, and dropped early by bar events.
+        // A closed range with bars never changes (an empty one may yet be backfilled). An open one
+        // ("latest", or reaching the current minute) is keyed by minute and dropped early by bar
+        // events; HTTP caches keep it only until the next minute, less than any bar interval.
         const closed = requestedTo !== undefined && requestedTo <= now - CLOSED_AFTER_MS;
         const end = closed ? String(requestedTo) : `open@${Math.floor(now / 60_000)}`;
         return cached(
           request,
           reply,
-          { cls: 'historicalBars', key: `${instrument.symbol}|${interval}|${from ?? 'latest'}|${end}|${limit}`, tags: closed ? [] : [tags.openBars(instrument.symbol)], immutable: closed },
+          {
+            cls: 'historicalBars',
+            key: `${instrument.symbol}|${interval}|${from ?? 'latest'}|${end}|${limit}`,
+            tags: closed ? [] : [tags.openBars(instrument.symbol)],
+            ...(closed ? { immutable: hasBars } : { maxAgeS: secondsToNextMinute(now) }),
+          },
           load,
         );
       },

@@ -52,6 +52,8 @@ export class Connection {
   closed = false;
   /** Subscriptions waiting for an asynchronous snapshot: nothing is flushed before their `subscribed` frame. */
   pendingSnapshots = 0;
+  /** Frames that arrived while an `auth` frame was being checked: handled in order after `welcome`. */
+  awaitingAuth: { frame: Record<string, unknown>; id: number | undefined }[] | undefined;
   private readonly outbox = new Outbox();
   private congestedSince: number | undefined;
   private framesInFlight = 0;

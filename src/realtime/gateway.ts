@@ -17,6 +17,7 @@ import { ChannelRegistry } from './channels.ts';
 import { codecFor, decodeClientFrame } from './codec.ts';
 import { Connection, type Transport } from './connection.ts';
 import { RealtimeMetrics, type LatencySummary } from './metrics.ts';
+import { PRICE_SCALE } from '../kernel/money.ts';
 import { CloseCode, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
 import { barSnapshot, quoteSnapshot, type AccountSnapshotProvider } from './snapshots.ts';
 
@@ -53,6 +54,8 @@ const MAX_ID = 2 ** 31;
 /** Snapshots read at once, and the main-thread budget between yields, while answering a subscribe. */
 const SNAPSHOT_READS = 8;
 const SNAPSHOT_SLICE_MS = 4;
+/** Frames kept while an `auth` is checked (a subscribe or two is the normal case). */
+const MAX_AWAITING_AUTH = 16;
 
 export class RealtimeGateway {
   readonly metrics = new RealtimeMetrics();
@@ -150,7 +153,18 @@ export class RealtimeGateway {
     const id = typeof f.id === 'number' && Number.isInteger(f.id) && Math.abs(f.id) < MAX_ID ? f.id : undefined;
     if (f.type === 'ping') return connection.send({ type: 'pong', id });
     if (f.type === 'auth') return void this.authenticate(connection, f.token);
-    if (!connection.principal) return this.error(connection, 'unauthorized', 'send {"type":"auth","token":…} first', id);
+    if (!connection.principal) {
+      // A client may send auth and subscribe back to back: what follows a pending auth waits for it.
+      const waiting = connection.awaitingAuth;
+      if (!waiting) return this.error(connection, 'unauthorized', 'send {"type":"auth","token":…} first', id);
+      if (waiting.length >= MAX_AWAITING_AUTH) return this.error(connection, 'rate_limited', `at most ${MAX_AWAITING_AUTH} frames may wait for authentication`, id);
+      return void waiting.push({ frame: f, id });
+    }
+    this.handle(connection, f, id);
+  }
+
+  /** An authenticated client's subscribe or unsubscribe frame. */
+  private handle(connection: Connection, f: Record<string, unknown>, id: number | undefined): void {
     if (f.type === 'subscribe' || f.type === 'unsubscribe') {
       const channels = f.channels;
       if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) {
@@ -194,6 +208,8 @@ export class RealtimeGateway {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512) {
       return this.refuse(connection, 'unauthorized', '"token" must be an API token', CloseCode.UNAUTHORIZED);
     }
+    if (connection.awaitingAuth) return this.error(connection, 'already_authenticated', 'an auth frame is already being checked');
+    connection.awaitingAuth = [];
     let principal: Principal | undefined;
     try {
       principal = await this.deps.authenticator.resolve(token);
@@ -202,11 +218,15 @@ export class RealtimeGateway {
       this.deps.logger.error({ err: error }, 'websocket authentication failed');
       return this.refuse(connection, 'internal', 'authentication is unavailable, retry later', CloseCode.GOING_AWAY);
     }
+    const waiting = connection.awaitingAuth;
+    connection.awaitingAuth = undefined;
     if (connection.closed) return;
     if (!principal) return this.refuse(connection, 'unauthorized', 'the API token is unknown or revoked', CloseCode.UNAUTHORIZED);
     clearTimeout(this.authTimers.get(connection));
     this.authTimers.delete(connection);
     this.authenticated(connection, principal);
+    if (!connection.principal) return; // refused (connection limit)
+    for (const { frame, id } of waiting) this.handle(connection, frame, id);
   }
 
   private authenticated(connection: Connection, principal: Principal): void {
@@ -221,8 +241,9 @@ export class RealtimeGateway {
       type: 'welcome',
       connectionId: connection.id,
       userId: principal.userId,
-      accountIds: principal.accountIds,
+      accountIds: [...principal.accountIds],
       format: connection.codec.format,
+      priceScale: PRICE_SCALE,
       heartbeatMs: c.heartbeatMs,
       heartbeatTimeoutMs: c.heartbeatTimeoutMs,
       limits: {

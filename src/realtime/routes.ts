@@ -8,7 +8,9 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { RealtimeConfig, RealtimeGateway } from './gateway.ts';
-import { SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './protocol.ts';
+import { VERSION } from '../version.ts';
+import { asyncApiDocument } from './asyncapi.ts';
+import { chooseSubprotocol, formatOf } from './protocol.ts';
 
 /** Client frames up to this multiple of maxMessageBytes get an error frame; beyond it ws closes with 1009. */
 const HARD_PAYLOAD_FACTOR = 4;
@@ -18,7 +20,7 @@ export function realtimeRoutes(gateway: RealtimeGateway, authenticator: Authenti
     await app.register(websocket, {
       options: {
         maxPayload: config.maxMessageBytes * HARD_PAYLOAD_FACTOR,
-        handleProtocols: (offered: Set<string>) => (offered.has(SUBPROTOCOL_MSGPACK) ? SUBPROTOCOL_MSGPACK : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false),
+        handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered),
         // Level 1, a 4 KiB window and small memLevel: per-connection zlib state stays ~20 KB instead
         // of ~300 KB, which matters at thousands of connections; clients send little, so their
         // frames are compressed without context takeover (no inflate window kept per connection).
@@ -27,6 +29,12 @@ export function realtimeRoutes(gateway: RealtimeGateway, authenticator: Authenti
           : false,
       },
     });
+    const asyncApi = asyncApiDocument(VERSION);
+    app.get(
+      '/api/realtime/asyncapi.json',
+      { config: { access: 'public' }, schema: { tags: ['realtime'], summary: 'The /ws protocol as an AsyncAPI 3.0 document (generated from the code; also docs/websocket.asyncapi.json)' } },
+      async () => asyncApi,
+    );
     app.get(
       '/ws',
       {
@@ -38,7 +46,7 @@ export function realtimeRoutes(gateway: RealtimeGateway, authenticator: Authenti
         },
       },
       (socket, request) => {
-        const format = socket.protocol === SUBPROTOCOL_MSGPACK ? 'msgpack' : 'json';
+        const format = formatOf(socket.protocol);
         const connection = gateway.accept(socket, request.principal, format);
         // binaryType is 'nodebuffer' (the default): every message arrives as one Buffer.
         socket.on('message', (data, isBinary) => gateway.receive(connection, data as Buffer, isBinary));

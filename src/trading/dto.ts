@@ -62,33 +62,41 @@ export function toOrderDto(o: Order): OrderDto {
   };
 }
 
-export type OrderEventType = 'accepted' | 'rejected' | 'filled' | 'partially_filled' | 'cancelled' | 'expired';
+export const ORDER_EVENT_TYPES = ['accepted', 'rejected', 'filled', 'partially_filled', 'cancelled', 'expired'] as const;
+export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
-/** `order.<accountId>` */
-export interface OrderEvent {
-  type: OrderEventType;
-  order: OrderDto;
-}
+// The events are schemas too: the WebSocket's AsyncAPI document (src/realtime/asyncapi.ts) shows them.
+export const OrderEventSchema = Type.Object(
+  { type: Type.Union(ORDER_EVENT_TYPES.map((t) => Type.Literal(t))), order: OrderSchema },
+  { $id: 'OrderEvent', description: '`order.<accountId>`: an order changed state (the REST order, decimals).' },
+);
+export type OrderEvent = Static<typeof OrderEventSchema>;
 
-/** `fill.<accountId>` */
-export interface FillEvent {
-  executionId: number;
-  orderId: number;
-  accountId: number;
-  symbol: string;
-  side: 'buy' | 'sell';
-  quantity: number;
-  price: number;
-  ts: number;
-}
+export const FillEventSchema = Type.Object(
+  {
+    executionId: Type.Integer(),
+    orderId: Type.Integer(),
+    accountId: Type.Integer(),
+    symbol: Type.String(),
+    side: Type.Union([Type.Literal('buy'), Type.Literal('sell')]),
+    quantity: Type.Integer(),
+    price: Type.Number({ description: 'decimal' }),
+    ts: Type.Integer({ description: 'epoch milliseconds' }),
+  },
+  { $id: 'FillEvent', description: '`fill.<accountId>`: one execution.' },
+);
+export type FillEvent = Static<typeof FillEventSchema>;
 
-/** `portfolio.<accountId>`: what changed in the account after a fill. */
-export interface PortfolioEvent {
-  accountId: number;
-  cash: number;
-  symbol: string;
-  quantity: number;
-  averagePrice: number | null;
-  realizedPnl: number;
-  ts: number;
-}
+export const PortfolioEventSchema = Type.Object(
+  {
+    accountId: Type.Integer(),
+    cash: Type.Number({ description: 'decimal' }),
+    symbol: Type.String(),
+    quantity: Type.Integer({ description: 'the position after the fill' }),
+    averagePrice: Nullable(Type.Number({ description: 'decimal; null when flat' })),
+    realizedPnl: Type.Number({ description: 'decimal' }),
+    ts: Type.Integer({ description: 'epoch milliseconds' }),
+  },
+  { $id: 'PortfolioEvent', description: '`portfolio.<accountId>`: what changed in the account after a fill.' },
+);
+export type PortfolioEvent = Static<typeof PortfolioEventSchema>;

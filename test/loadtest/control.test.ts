@@ -78,6 +78,10 @@ describe('guardrails', () => {
     const { resolveExecutor } = await import('../../src/loadtest/run.ts');
     expect(resolveExecutor({ type: 'constant-vus', vus: 5, duration: '10s', thinkTime: '1s' }, { rate: 20 })).toEqual({ type: 'constant-arrival-rate', rate: 20, duration: '10s' });
     expect(resolveExecutor({ type: 'constant-vus', vus: 5, duration: '10s', thinkTime: '1s' }, { vus: 8, duration: '5s' })).toEqual({ type: 'constant-vus', vus: 8, duration: '5s', thinkTime: '1s' });
-    expect(() => resolveExecutor({ type: 'ramping-vus', stages: [{ duration: '1s', target: 1 }] }, { duration: '5s' })).toThrow(/stages/);
+    // A duration scales a ramp's stages to fit, keeping its shape (the tour's `--scenario spike --duration 30s`).
+    expect(resolveExecutor({ type: 'ramping-vus', stages: [{ duration: '30s', target: 500 }, { duration: '1m', target: 500 }, { duration: '30s', target: 0 }] }, { duration: '30s' })).toEqual({
+      type: 'ramping-vus',
+      stages: [{ duration: 7500, target: 500 }, { duration: 15000, target: 500 }, { duration: 7500, target: 0 }],
+    });
   });
 });

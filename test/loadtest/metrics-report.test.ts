@@ -75,6 +75,8 @@ describe('reports', () => {
     const text = formatSummary(sampleResult());
     expect(text).toContain('✗ FAILED');
     expect(text).toMatch(/http_req_duration\s+500/);
+    // 5 failed requests of 500: ✓ counts the good ones, whichever way the rate metric counts.
+    expect(text).toMatch(/http_req_failed\s+500\s+1\.00%\s+✓ 495\s+✗ 5/);
     expect(text).toContain('GET /quotes');
     expect(text).toContain('✗ http_req_duration: p(95)<5');
     expect(text).toContain('2× boom');

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:zlib';
 import compress from '@fastify/compress';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpFlags } from '../flags.ts';
 
 // Speed over ratio: these bodies are built per request, not stored (cached ones reuse the settings).
@@ -45,7 +45,10 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
   });
   // Added after compress, so it runs first on send: it hashes the uncompressed body.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.method !== 'GET' || reply.statusCode !== 200 || !flags.etag()) return done(null, payload);
+    if (needsToken(request)) keepPrivate(reply);
+    if (request.method !== 'GET') return done(null, payload);
+    if (flags.compression()) varyOnEncoding(reply);
+    if (reply.statusCode !== 200 || !flags.etag()) return done(null, payload);
     let etag = reply.getHeader('etag') as string | undefined;
     if (!etag) {
       if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
@@ -60,6 +63,32 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
     }
     done(null, payload);
   });
+}
+
+/**
+ * Routes are `user` unless they say otherwise (src/http/access.ts; unknown routes are public 404s);
+ * a public route that was sent a credential (/metrics checks its own) is answered for that caller.
+ */
+function needsToken(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || (!request.is404 && (request.routeOptions.config.access ?? 'user') !== 'public');
+}
+
+/**
+ * An answer that needed a token is never for a shared cache (RFC 9111 §3.5: `public` would let one
+ * store it): a route's `public` becomes `private`, and a route that said nothing is revalidated.
+ */
+function keepPrivate(reply: FastifyReply): void {
+  const current = reply.getHeader('cache-control');
+  if (current === undefined) reply.header('cache-control', 'private, no-cache');
+  else if (typeof current === 'string' && /\bpublic\b/.test(current)) reply.header('cache-control', current.replace(/\bpublic\b/, 'private'));
+}
+
+/** Every GET may be compressed, so every representation varies on Accept-Encoding, sent compressed or not. */
+function varyOnEncoding(reply: FastifyReply): void {
+  const current = reply.getHeader('vary');
+  if (current === undefined) return void reply.header('vary', 'accept-encoding');
+  const text = Array.isArray(current) ? current.join(', ') : String(current);
+  if (!/accept-encoding|\*/i.test(text)) reply.header('vary', `${text}, accept-encoding`);
 }
 
 export function etagOf(body: string | Buffer): string {

@@ -3,8 +3,15 @@
  * serialized once from the route's schema and stored with its ETag, so a hit is a string send;
  * compressed variants are made once per stored body and encoding, so a compressed hit is a
  * buffer send (@fastify/compress leaves a response that already has a Content-Encoding alone).
- * Sets Cache-Control per data class, `Cache-Status` (RFC 9211) and `Age` so clients and operators
- * see what the cache did. With the cache off, identical concurrent requests still share one load.
+ * Sets Cache-Control per data class and caller, `Cache-Status` (RFC 9211) and `Age` so clients and
+ * operators see what the cache did. With the cache off, identical concurrent requests still share one load.
+ *
+ * Cache-Control rules (each has a test in test/cache/cache-headers.test.ts):
+ * - an answer to an authenticated request is `private`: shared caches never keep a user's data;
+ * - private classes (money, a user's strategies) are revalidated on every use (`no-cache` + ETag);
+ * - data that can still change lives no longer than the route's `maxAgeS` (open bar ranges: until the
+ *   next minute, so never longer than a bar interval);
+ * - only a final answer that has data is `immutable`: an empty closed range may yet be backfilled.
  */
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -16,6 +23,8 @@ import { BROTLI_OPTIONS, etagOf, GZIP_OPTIONS } from './http-optimizations.ts';
 export interface CachedResponse {
   body: string;
   etag: string;
+  /** Judged once at load (RouteCacheSpec.immutable) and kept with the body for every hit. */
+  immutable?: boolean;
 }
 
 export interface RouteCacheSpec {
@@ -25,8 +34,13 @@ export interface RouteCacheSpec {
   /** Required for private classes: the key is scoped to it, so users never share entries. */
   account?: number;
   tags?: string[];
-  /** The data can no longer change (a closed historical range): shared caches may keep it for long. */
-  immutable?: boolean;
+  /**
+   * Whether the loaded answer can no longer change (a closed historical range that has data): HTTP
+   * caches may then keep it for a year. Judged on the value, since an empty answer may be backfilled.
+   */
+  immutable?: (value: unknown) => boolean;
+  /** HTTP freshness ceiling in seconds for data that changes on a schedule (an open bar range). */
+  maxAgeS?: number;
 }
 
 const IMMUTABLE_MAX_AGE_S = 31_536_000;
@@ -64,8 +78,9 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
     if (policy.visibility === 'private' && spec.account === undefined) throw new Error(`${spec.cls} is private: its cache key needs the account`);
     const key = policy.visibility === 'private' ? `acct:${spec.account}:${spec.key}` : spec.key;
     const loader = async (): Promise<CachedResponse> => {
-      const body = reply.serialize(await load()) as string;
-      return { body, etag: etagOf(body) };
+      const value = await load();
+      const body = reply.serialize(value) as string;
+      return spec.immutable?.(value) ? { body, etag: etagOf(body), immutable: true } : { body, etag: etagOf(body) };
     };
 
     // Only bypassed loads need coalescing here; the cache already runs one loader per key.
@@ -81,15 +96,23 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
     reply.header('etag', encoding ? `${result.value.etag.slice(0, -1)}-${encoding}"` : result.value.etag);
     if (flags.cacheHeaders()) {
       const now = Date.now();
-      reply.header('cache-control', cacheControl(policy.visibility, spec.immutable === true, result.expiresAt - now));
+      const freshS = Math.min(Math.max(0, Math.floor((result.expiresAt - now) / 1000)), spec.maxAgeS ?? Infinity);
+      const visibility = policy.visibility === 'private' || request.principal !== undefined ? 'private' : 'public';
+      reply.header('cache-control', cacheControl(visibility, policy.visibility === 'private', result.value.immutable === true, freshS));
       reply.header('cache-status', cacheStatus(result, now));
       if (result.status === 'hit' || result.status === 'stale') reply.header('age', Math.max(0, Math.floor((now - result.createdAt) / 1000)));
     }
+    // Negotiated even when sent as is (small, or no acceptable coding): caches must key on the header.
+    if (flags.compression()) reply.header('vary', 'accept-encoding');
     if (!encoding) return reply.send(result.value.body);
     reply.header('content-encoding', encoding);
-    reply.header('vary', 'accept-encoding');
     return reply.send(compressed(result.value, encoding));
   };
+}
+
+/** HTTP freshness of data that a new 1-minute bar changes (open ranges, forecasts): until that bar. */
+export function secondsToNextMinute(now: number): number {
+  return Math.ceil((60_000 - (now % 60_000)) / 1000);
 }
 
 /** Brotli if the client takes it, else gzip, else none (q=0 refuses; `*` takes any). */
@@ -106,11 +129,11 @@ function negotiate(header: string | undefined): Encoding | undefined {
   return gzip ? 'gzip' : undefined;
 }
 
-function cacheControl(visibility: 'public' | 'private', immutable: boolean, freshMs: number): string {
-  // Private data is revalidated on every use (ETag makes that a 304), never kept by shared caches.
-  if (visibility === 'private') return 'private, no-cache';
-  if (immutable) return `public, max-age=${IMMUTABLE_MAX_AGE_S}, immutable`;
-  return `public, max-age=${Math.max(0, Math.floor(freshMs / 1000))}`;
+function cacheControl(visibility: 'public' | 'private', revalidate: boolean, immutable: boolean, freshS: number): string {
+  // Private classes are revalidated on every use (ETag makes that a 304).
+  if (revalidate) return 'private, no-cache';
+  if (immutable) return `${visibility}, max-age=${IMMUTABLE_MAX_AGE_S}, immutable`;
+  return `${visibility}, max-age=${freshS}`;
 }
 
 /** RFC 9211: `tachyon; hit; ttl=…; detail=l1`, `tachyon; fwd=miss; stored`, `tachyon; fwd=bypass`. */

@@ -1,6 +1,6 @@
 /** End-of-test summary for terminals: metrics table (k6-like), per-endpoint table, thresholds, errors. */
 import { formatDuration } from '../duration.ts';
-import type { Comparison, MetricDelta } from '../baseline.ts';
+import { defaultHigherIsBetter, type Comparison, type MetricDelta } from '../baseline.ts';
 import type { MetricSummary, RunResult } from '../results.ts';
 
 export function formatMs(ms: number): string {
@@ -15,10 +15,12 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function metricCells(m: MetricSummary): string[] {
+/** Rate metrics count a condition: true is good for checks and `_ok`/`_success`, bad otherwise (`http_req_failed`). */
+function metricCells(name: string, m: MetricSummary): string[] {
   if (m.kind === 'trend') return [String(m.count), formatMs(m.avg), formatMs(m.med), formatMs(m.p95), formatMs(m.p99), formatMs(m.max)];
   if (m.kind === 'counter') return [String(m.count), `${m.rate.toFixed(1)}/s`, '', '', '', ''];
-  return [String(m.passes + m.fails), `${(100 * m.rate).toFixed(2)}%`, `✓ ${m.passes}`, `✗ ${m.fails}`, '', ''];
+  const [good, bad] = defaultHigherIsBetter(name) ? [m.passes, m.fails] : [m.fails, m.passes];
+  return [String(m.passes + m.fails), `${(100 * m.rate).toFixed(2)}%`, `✓ ${good}`, `✗ ${bad}`, '', ''];
 }
 
 export function formatSummary(result: RunResult): string {
@@ -27,7 +29,7 @@ export function formatSummary(result: RunResult): string {
   out.push(`${verdict}  ${result.scenario} → ${result.target}`);
   out.push(`${result.executor.type} (${result.model} model), ${result.workers} thread(s), ran ${formatDuration(result.durationMs)}${result.aborted ? `, stopped early: ${result.aborted.reason} — ${result.aborted.detail}` : ''}`);
   out.push('');
-  out.push(table(['metric', 'count', 'avg / rate', 'med', 'p95', 'p99', 'max'], Object.entries(result.metrics).map(([name, m]) => [name, ...metricCells(m)])));
+  out.push(table(['metric', 'count', 'avg / rate', 'med', 'p95', 'p99', 'max'], Object.entries(result.metrics).map(([name, m]) => [name, ...metricCells(name, m)])));
   if (result.endpoints.length > 0) {
     out.push('');
     out.push(table(['endpoint', 'reqs', 'req/s', 'failed', 'med', 'p95', 'p99', 'max'], result.endpoints.map((e) => [
@@ -62,5 +64,6 @@ export function formatComparison(comparison: Comparison, label: string): string 
   if (comparison.regressions.length > 0) out.push('regressions', ...comparison.regressions.map(line));
   if (comparison.improvements.length > 0) out.push('improvements', ...comparison.improvements.map(line));
   if (comparison.missing.length > 0) out.push(`not produced by this run: ${comparison.missing.join(', ')}`);
+  if (comparison.insufficient.length > 0) out.push(`changed, but too few samples to tell from noise: ${comparison.insufficient.join(', ')}`);
   return out.join('\n');
 }

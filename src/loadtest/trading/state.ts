@@ -12,7 +12,7 @@ export class TraderState {
   readonly account: TraderAccount;
   readonly headers: Record<string, string>;
   readonly watchlist: InstrumentInfo[];
-  /** Shares held per symbol, from the VU's own confirmed fills. */
+  /** Shares held per symbol: the account's opening positions plus the VU's own confirmed fills. */
   readonly holdings = new Map<string, number>();
   /** Last known price per symbol (currency units), from quote reads and the stream. */
   readonly prices = new Map<string, number>();
@@ -23,6 +23,7 @@ export class TraderState {
   stream: TradingStream | undefined;
   streamRetryAt = 0;
   private orderSeq = 0;
+  private readonly runId: string;
 
   constructor(
     readonly vuId: number,
@@ -32,7 +33,10 @@ export class TraderState {
     const account = data.accounts[(vuId - 1) % data.accounts.length];
     if (!account) throw new Error('setup created no accounts');
     this.account = account;
+    this.runId = data.runId;
     this.headers = { authorization: `Bearer ${account.token}` };
+    // A reused account sells back what earlier runs bought, as it does its own purchases.
+    for (const [symbol, quantity] of Object.entries(account.openingPositions)) this.holdings.set(symbol, quantity);
     const all = data.instruments;
     // Consecutive VUs get overlapping but shifted watchlists: popular symbols are shared, as in real traffic.
     this.watchlist = Array.from({ length: Math.min(config.watchlist, all.length) }, (_, i) => all[(vuId * 3 + i) % all.length] as InstrumentInfo);
@@ -53,7 +57,7 @@ export class TraderState {
   }
 
   nextClientOrderId(): string {
-    return `lt-${this.account.accountId}-${this.vuId}-${++this.orderSeq}`;
+    return `lt-${this.runId}-${this.vuId}-${++this.orderSeq}`;
   }
 
   /** Quote stream prices are integer units (kernel/money.ts); REST quotes are decimals. */

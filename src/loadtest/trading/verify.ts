@@ -3,7 +3,8 @@
  *  - orders_missing: acknowledged orders that GET /api/orders/:id no longer finds (must be 0:
  *    an order is acknowledged only once durable).
  *  - portfolio_mismatches: the account's cash and positions against what its own orders imply
- *    (opening cash − Σ bought notional + Σ sold notional; Σ signed filled quantity per symbol).
+ *    (opening cash − Σ bought notional + Σ sold notional; opening position + Σ signed filled quantity
+ *    per symbol).
  *    Open orders are cancelled first so nothing fills between the reads.
  */
 import type { IterationContext } from '../scenario.ts';
@@ -42,14 +43,14 @@ export async function verifyTrader(ctx: IterationContext, s: TraderState): Promi
   }
   const res = await ctx.http.get('/api/portfolio', { headers: s.headers });
   if (res.status !== 200) throw new Error(`GET /api/portfolio: HTTP ${res.status}`);
-  const mismatches = reconcile(s.account.openingCash, [...orders.values()], res.json<PortfolioView>());
+  const mismatches = reconcile(s.account.openingCash, [...orders.values()], res.json<PortfolioView>(), s.account.openingPositions);
   ctx.metrics.counter('portfolio_mismatches').add(mismatches.length === 0 ? 0 : 1);
   if (mismatches.length > 0) throw new Error(`account ${s.account.accountId} does not reconcile: ${mismatches.slice(0, 3).join('; ')}`);
 }
 
 /** Differences between the portfolio and what the orders imply; empty when they reconcile. */
-export function reconcile(openingCash: number, orders: readonly OrderView[], portfolio: PortfolioView): string[] {
-  const expected = new Map<string, number>();
+export function reconcile(openingCash: number, orders: readonly OrderView[], portfolio: PortfolioView, openingPositions: Record<string, number> = {}): string[] {
+  const expected = new Map<string, number>(Object.entries(openingPositions));
   let cash = openingCash;
   let filledShares = 0;
   for (const o of orders) {
