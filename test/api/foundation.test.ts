@@ -36,7 +36,12 @@ describe.each(await engines())('platform API on $name', (engine) => {
         status: 'ok',
         version: expect.any(String),
         uptimeSeconds: expect.any(Number),
-        dependencies: [expect.objectContaining({ name: 'database', ok: true }), expect.objectContaining({ name: 'task queue', ok: true, details: { kind: 'in-process', depth: 0 } })],
+        dependencies: [
+          expect.objectContaining({ name: 'database', ok: true }),
+          expect.objectContaining({ name: 'task queue', ok: true, details: { kind: 'in-process', depth: 0 } }),
+          expect.objectContaining({ name: 'feed', ok: true, details: expect.objectContaining({ role: expect.stringMatching(/^(leader|follower)$/) }) }),
+          expect.objectContaining({ name: 'account leases', ok: true, details: expect.objectContaining({ shardsHeld: 256, shards: 256 }) }),
+        ],
         memory: expect.objectContaining({ rssBytes: expect.any(Number) }),
         eventLoopDelayMs: expect.objectContaining({ p99: expect.any(Number) }),
         pool: expect.objectContaining({ max: expect.any(Number) }),
