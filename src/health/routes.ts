@@ -52,7 +52,7 @@ export function healthRoutes(deps: HealthDeps) {
     app.get('/api/health/ready', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: 503 while starting, draining, without its database, or failing any registered check' } }, async (_request, reply) => {
       const report = await deps.registry.ready();
       reply.header('cache-control', 'no-store');
-      if (!report.ready) reply.code(503);
+      if (!report.ready) reply.code(503).header('retry-after', RETRY_AFTER_SECONDS);
       return { status: report.ready ? 'ready' : 'not_ready', instance: deps.instanceId, checks: report.checks };
     });
 

@@ -7,6 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -96,6 +97,7 @@ export class MemoryWatch {
   private lastSnapshotAt = -Infinity;
   private diagnosing: Promise<unknown> | undefined;
   private lastReport: LeakReport | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly config: LeakWatchConfig,
@@ -112,6 +114,8 @@ export class MemoryWatch {
 
   async stop(): Promise<void> {
     this.observer?.disconnect();
+    // A diagnosis waiting between its two snapshots ends now instead of holding the shutdown.
+    this.stopping.abort();
     await this.diagnosing;
   }
 
@@ -159,7 +163,18 @@ export class MemoryWatch {
     }
   }
 
-  /** The snapshot pair, diffed by constructor. Exposed so an operator (or a test) can ask for one now. */
+  /**
+   * Starts a diagnosis now unless one runs (an operator's request); the report appears in `status()`.
+   * Returns false when one was already running.
+   */
+  requestDiagnosis(): boolean {
+    if (this.diagnosing) return false;
+    this.lastSnapshotAt = this.now();
+    this.diagnosing = this.diagnose().finally(() => (this.diagnosing = undefined));
+    return true;
+  }
+
+  /** The snapshot pair, diffed by constructor. */
   async diagnose(trend = this.trend()): Promise<LeakReport> {
     const stamp = `${process.pid}-${this.now()}`;
     const paths = [join(this.config.dir, `leak-${stamp}-a.heapsnapshot`), join(this.config.dir, `leak-${stamp}-b.heapsnapshot`)];
@@ -167,7 +182,7 @@ export class MemoryWatch {
     try {
       const sizes = [];
       for (const [i, path] of paths.entries()) {
-        if (i > 0) await new Promise((resolve) => setTimeout(resolve, this.config.snapshotGapMs));
+        if (i > 0) await delay(this.config.snapshotGapMs, undefined, { signal: this.stopping.signal });
         await writeHeapSnapshot(path, this.config.maxSnapshotBytes);
         sizes.push(ownedSizesByConstructor(JSON.parse(await readFile(path, 'utf8')) as HeapSnapshot));
         rmSync(path, { force: true });
@@ -196,6 +211,7 @@ export class MemoryWatch {
   status() {
     const last = this.samples.at(-1) ?? null;
     return {
+      diagnosing: this.diagnosing !== undefined,
       suspected: this.suspectedSince !== undefined,
       suspectedSince: this.suspectedSince === undefined ? null : new Date(this.suspectedSince).toISOString(),
       trend: this.trend(),

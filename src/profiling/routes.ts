@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { principalOf } from '../http/access.ts';
+import { ConflictError } from '../kernel/errors.ts';
 import { PERFORMANCE_PREFIXES } from '../observability/routes.ts';
 import type { MemoryWatch } from './memory-watch.ts';
 import { PROFILE_KINDS, type ProfilingSessions } from './sessions.ts';
@@ -63,8 +64,13 @@ export function profilingRoutes(sessions: ProfilingSessions, memory: MemoryWatch
       memory.status(),
     );
 
-    app.post('/memory/leaks/diagnose', { config: admin, schema: { tags, summary: 'Take a heap snapshot pair now and diff it by constructor (pauses the process twice)' } }, async () =>
-      memory.diagnose(),
+    app.post(
+      '/memory/leaks/diagnose',
+      { config: admin, schema: { tags, summary: 'Start a heap snapshot pair now, diffed by constructor (pauses the process twice); 202, the report appears on GET /memory/leaks' } },
+      async (_request, reply) => {
+        if (!memory.requestDiagnosis()) throw new ConflictError('a leak diagnosis is already running: follow it on GET /api/performance/memory/leaks');
+        return reply.code(202).header('location', '/api/performance/memory/leaks').send({ status: 'diagnosing' });
+      },
     );
   }
 

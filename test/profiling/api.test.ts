@@ -75,6 +75,6 @@ describe('profiling API', () => {
   it('reports the post-GC heap watch', async () => {
     const res = await t.platform.app.inject({ url: '/api/performance/memory/leaks', headers: t.admin });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ suspected: false, trend: { samples: expect.any(Number) }, lastReport: null });
+    expect(res.json()).toMatchObject({ diagnosing: false, suspected: false, trend: { samples: expect.any(Number) }, lastReport: null });
   });
 });
