@@ -20,7 +20,17 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 15);
 const SEED = Number(process.env.FUZZ_SEED ?? 12012);
 
 /** Starting a load test runs real load against a target: its input is covered by edge-validation.test.ts. */
-const SKIPPED = new Set(['POST /api/performance/tests', 'POST /performance/tests']);
+// Operations that start long background work (a load test, a history reload, a leak diagnosis's heap
+// snapshots): their input checks have focused tests; fuzzing them would load the machine for minutes.
+const SKIPPED = new Set([
+  'POST /api/performance/tests',
+  'POST /performance/tests',
+  'POST /api/admin/history',
+  'POST /api/performance/memory/leaks/diagnose',
+  'POST /performance/memory/leaks/diagnose',
+  'POST /api/performance/profiling/start',
+  'POST /performance/profiling/start',
+]);
 
 describe.each(await engines())('fuzz over the OpenAPI document on $name', (engine) => {
   let t: TestPlatform;
@@ -39,8 +49,11 @@ describe.each(await engines())('fuzz over the OpenAPI document on $name', (engin
   async function send(request: GeneratedRequest) {
     const res = await t.platform.app.inject({ method: request.method as 'GET', url: request.url, headers: request.headers, payload: request.payload });
     const what = `${request.method} ${request.url.slice(0, 300)} ${String(request.payload).slice(0, 300)} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
-    expect(res.statusCode, what).toBeLessThan(500);
-    if (res.statusCode >= 400) {
+    // Readiness answers 503 by contract until the platform listens (this one never does): not a failure.
+    const notReady = request.url.startsWith('/api/health/ready') && res.statusCode === 503 && res.headers['retry-after'] !== undefined;
+    if (!notReady) expect(res.statusCode, what).toBeLessThan(500);
+    // Health probes answer their own status document; every other error is problem+json.
+    if (res.statusCode >= 400 && !notReady) {
       expect(res.headers['content-type'], what).toContain('application/problem+json');
       const problem = res.json<{ status: number; detail: unknown }>();
       expect(problem.status, what).toBe(res.statusCode);
