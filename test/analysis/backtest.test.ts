@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKTEST_OPTIONS, planBacktest, validateBacktestOptions, type BacktestOptions } from '../../src/analysis/backtest-options.ts';
+import { DEFAULT_BACKTEST_LIMITS, DEFAULT_BACKTEST_OPTIONS, planBacktest, validateBacktestOptions, type BacktestOptions } from '../../src/analysis/backtest-options.ts';
 import { runBacktest, runPortfolioBacktest, runPortfolioChunk, mergePortfolio, portfolioChunks } from '../../src/analysis/backtest.ts';
 import { randomWalkPanel, randomWalkSeries, seriesFromCloses } from '../../src/analysis/series.ts';
 import { validateParams } from '../../src/analysis/strategies/catalogue.ts';
@@ -77,7 +77,7 @@ describe('backtest options and limits', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(UnprocessableError);
-      expect((e as UnprocessableError).details).toMatchObject({ limit: 20_000_000 });
+      expect((e as UnprocessableError).details).toMatchObject({ limit: DEFAULT_BACKTEST_LIMITS.maxSymbolBars });
     }
   });
 });
