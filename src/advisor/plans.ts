@@ -1,7 +1,7 @@
 /**
  * Execution plans of slow statements. A statement slower than the threshold gets its plan captured
- * with EXPLAIN (ANALYZE, BUFFERS) on the same parameters, inside a transaction that is always rolled
- * back (so a sampled write changes nothing), at most once per `minIntervalMs` overall and once per
+ * with EXPLAIN (ANALYZE, BUFFERS) on the same parameters (a write: EXPLAIN without ANALYZE, never
+ * executed again), inside a transaction that is always rolled back, at most once per `minIntervalMs` overall and once per
  * `perStatementMs` per statement. The explain runs on a transaction's connection, which the query
  * observers do not see, so sampling never samples itself. The costly nodes are named: sequential
  * scans that filter out most rows, sorts that spill to disk, row estimates far from the actual rows.
@@ -123,8 +123,13 @@ export async function explain(
   throw new Error('unreachable: the explain transaction always rolls back');
 }
 
-/** Statements that cannot be explained (utility statements, transaction control, the planner's own). */
+/** Statements that can be explained (not utility statements, transaction control, the planner's own). */
 const EXPLAINABLE = /^\s*(with|select|insert|update|delete)\b/i;
+/**
+ * Writes are explained without ANALYZE: executing one again, even rolled back, takes its row locks (the
+ * journal's batch would block the engine's next commit on the same orders) and doubles its work.
+ */
+const WRITES = /\b(insert\s+into|update\s+\w+\s+set|delete\s+from)\b/i;
 
 export class PlanSampler {
   private readonly plans = new Map<string, CapturedPlan[]>();
@@ -159,7 +164,7 @@ export class PlanSampler {
   /** Captures a plan now (also used by the advisor to re-measure after applying an index). */
   async capture(sample: SampledStatement, observedMs = 0): Promise<CapturedPlan | undefined> {
     try {
-      const result = await explain(this.db, sample.sql, sample.params, 'ANALYZE, BUFFERS');
+      const result = await explain(this.db, sample.sql, sample.params, WRITES.test(sample.sql) ? 'COSTS' : 'ANALYZE, BUFFERS');
       const captured: CapturedPlan = {
         at: new Date().toISOString(),
         observedMs,

@@ -164,10 +164,12 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
     const { token, accountId } = await cluster.trader(100_000);
     const owner = await cluster.owner(accountId);
     expect(owner).toBeGreaterThanOrEqual(0);
-    const quote = (await call(cluster.urls[owner]!, 'GET', '/api/market-data/quotes/MSFT', token)).body as { bid: number };
-    // At the bid: it rests, and fills once the ask comes down to it. Placed through a non-owner.
+    const quote = (await call(cluster.urls[owner]!, 'GET', '/api/market-data/quotes/MSFT', token)).body as { bid: number; ask: number };
+    // Between bid and ask: it rests, and fills once the ask comes down to it (half a spread, not a whole
+    // one: a random walk crosses that within seconds). Placed through a non-owner.
+    const limitPrice = Math.max(quote.bid, Math.floor(((quote.bid + quote.ask) / 2) * 100) / 100);
     const other = (owner + 1) % size;
-    const resting = await placeRetrying(cluster.urls[other]!, token, { symbol: 'MSFT', side: 'buy', type: 'limit', limitPrice: quote.bid, quantity: 1, timeInForce: 'gtc' });
+    const resting = await placeRetrying(cluster.urls[other]!, token, { symbol: 'MSFT', side: 'buy', type: 'limit', limitPrice, quantity: 1, timeInForce: 'gtc' });
     expect(resting.status).toBe(201);
     const id = resting.body.id as number;
     await expect

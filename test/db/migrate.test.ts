@@ -18,7 +18,7 @@ describe.each(await engines())('migrations on $name', (engine) => {
     } finally {
       await cleanup();
     }
-  });
+  }, 120_000); // opening an in-memory PGlite and migrating takes ~17 s on a busy 2-core machine
 
   it('rolls back a failing transaction completely', async () => {
     const { db, cleanup } = await engine.open();
