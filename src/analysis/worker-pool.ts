@@ -64,7 +64,7 @@ export class AnalysisPool {
       filename: filename instanceof URL ? filename.href : filename,
       minThreads: threads,
       maxThreads: threads,
-      // Warm threads stay: starting one (tsx + module graph) costs far more than a typical task.
+      // Warm threads stay: starting one (its module graph, plus tsx from the sources) costs far more than a typical task.
       idleTimeout: Infinity,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxMemoryMb ?? 512 },
     });
