@@ -1,7 +1,18 @@
 #!/usr/bin/env node
-// The TypeScript sources run directly: tsx transpiles each module once at load (esbuild, cached),
-// so there is no build step between `npm install` and `npm start`, and hot paths run as plain JIT'd JS.
-import { register } from 'tsx/esm/api';
+// Runs the compiled platform (dist/, built by scripts/build.mjs): no TypeScript loader in production.
+// The build is checked against the sources first and redone when they changed, so a fresh clone,
+// a pull or an edit never runs stale output. Development, benchmarks and tests run the sources.
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { ensureBuilt } from '../scripts/build.mjs';
 
-register();
-await import('../src/cli/main.ts');
+let dist;
+try {
+  dist = ensureBuilt();
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
+// Stack traces name the TypeScript sources (npm start passes --enable-source-maps; `npx tachyon` may not).
+process.setSourceMapsEnabled(true);
+await import(pathToFileURL(join(dist, 'src/cli/main.js')).href);

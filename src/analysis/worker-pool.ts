@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { COMPILED, runnableModule } from '../kernel/project-files.ts';
 import type { BacktestOptions } from './backtest-options.ts';
 import { mergePortfolio, portfolioChunks, type BacktestResult, type PortfolioPartial } from './backtest.ts';
 import type { PredictOptions, Prediction } from './predict.ts';
@@ -57,12 +58,13 @@ export class AnalysisPool {
   private get pool(): Piscina {
     if (this.piscina) return this.piscina;
     const threads = this.options.threads || availableParallelism();
-    const filename = this.options.filename ?? new URL('./worker-bootstrap.mjs', import.meta.url);
+    // Compiled, the thread loads worker.js itself; from the sources it needs the bootstrap that registers tsx.
+    const filename = this.options.filename ?? (COMPILED ? runnableModule('./worker.ts', import.meta.url) : new URL('./worker-bootstrap.mjs', import.meta.url));
     this.piscina = new Piscina({
       filename: filename instanceof URL ? filename.href : filename,
       minThreads: threads,
       maxThreads: threads,
-      // Warm threads stay: starting one (tsx + module graph) costs far more than a typical task.
+      // Warm threads stay: starting one (its module graph, plus tsx from the sources) costs far more than a typical task.
       idleTimeout: Infinity,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxMemoryMb ?? 512 },
     });

@@ -1,7 +1,7 @@
 /**
  * Everything the cache sends to Redis goes through one link: a command timeout (ioredis) so a
  * slow Redis costs at most a few milliseconds, and one circuit breaker (cockatiel) so a dead one
- * costs nothing until it answers again. Commands fail fast instead of queueing while Redis is
+ * costs nothing until it answers again. Concurrent commands are pipelined automatically. Commands fail fast instead of queueing while Redis is
  * away; callers (BentoCache, the lock, the bus) treat a failure as a miss and carry on.
  */
 import { Redis } from 'ioredis';
@@ -26,6 +26,9 @@ export class RedisLink {
       commandTimeout: options.timeoutMs,
       connectTimeout: Math.max(1000, options.timeoutMs),
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      // Commands issued in the same tick (the L2 reads and writes of concurrent requests) leave in one
+      // write and share one round trip: issue 18 measured the unbatched L2 at 0.08× pipelined ioredis.
+      enableAutoPipelining: true,
     });
     // Failures surface through the breaker and the stats; the connection keeps reconnecting.
     this.redis.on('error', () => {});

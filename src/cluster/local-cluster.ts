@@ -8,9 +8,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { renderHaproxyConfig } from './haproxy-config.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
+import { projectPath } from '../kernel/project-files.ts';
 
 export interface LocalClusterOptions {
   instances: number;
@@ -28,7 +28,7 @@ export interface LocalClusterOptions {
   report?: SupervisorOptions['report'];
 }
 
-const TACHYON_BIN = fileURLToPath(new URL('../../bin/tachyon.js', import.meta.url));
+const TACHYON_BIN = projectPath('bin/tachyon.js');
 export const HAPROXY = 'haproxy';
 
 export class LocalCluster {

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPILED, projectPath, runnableModule } from '../kernel/project-files.ts';
 
 /**
  * Written into the new cluster's postgresql.conf (where an operator can raise it). shared_buffers is
@@ -20,8 +21,9 @@ import { fileURLToPath } from 'node:url';
  */
 export const INITDB_PARAMS = ['--set', 'shared_buffers=16MB'];
 
-const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
-const INITDB = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
+const INITDB = fileURLToPath(runnableModule('./pglite-initdb.ts', import.meta.url));
+/** The sources run through tsx (bin/run-ts.js); the compiled file runs on plain node. */
+const INITDB_ARGS = COMPILED ? [INITDB] : [projectPath('bin/run-ts.js'), INITDB];
 
 /** PGlite (like PostgreSQL) treats a directory holding PG_VERSION as an existing cluster. */
 export function isInitialized(dataDir: string): boolean {
@@ -49,7 +51,7 @@ export async function initEmbeddedDataDir(dataDir: string): Promise<void> {
 
 function runChild(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN_TS, INITDB, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...INITDB_ARGS, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.once('error', reject);

@@ -1,7 +1,8 @@
-/** Built-in scenarios by name (files in scenarios/ at the repository root, which users copy and edit). */
+/** Built-in scenarios by name (files in scenarios/ at the repository root, which users copy and edit; compiled into dist/scenarios/). */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BadRequestError } from '../kernel/errors.ts';
+import { runnableModule } from '../kernel/project-files.ts';
 
 export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume'] as const;
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
@@ -14,7 +15,7 @@ export function isBuiltin(name: string): name is BuiltinScenario {
 
 /** A built-in name becomes its file; anything else is a path to a .ts, .js or .yaml scenario, which must exist. */
 export function scenarioPath(nameOrPath: string): string {
-  const path = isBuiltin(nameOrPath) ? fileURLToPath(new URL(`${nameOrPath}.ts`, SCENARIO_DIR)) : nameOrPath;
+  const path = isBuiltin(nameOrPath) ? fileURLToPath(runnableModule(`./${nameOrPath}.ts`, SCENARIO_DIR)) : nameOrPath;
   if (!existsSync(path)) throw new BadRequestError(`scenario "${nameOrPath}" is neither a built-in (${BUILTIN_SCENARIOS.join(', ')}) nor an existing file`);
   return path;
 }

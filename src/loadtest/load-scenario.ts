@@ -2,6 +2,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { BadRequestError } from '../kernel/errors.ts';
+import { COMPILED } from '../kernel/project-files.ts';
 import type { Scenario } from './scenario.ts';
 
 /** File paths resolve against the working directory; `file:` URLs pass through. */
@@ -14,9 +15,10 @@ export function scenarioUrl(specifier: string | URL): string {
 export async function importScenario(url: string): Promise<Scenario> {
   // YAML describes a trading mix; loaded on demand so plain TS scenarios never pay for the parser.
   if (/\.ya?ml$/i.test(url)) return (await import('./trading/yaml.ts')).loadYamlScenario(fileURLToPath(url)) as Promise<Scenario>;
+  const load = COMPILED && /\.[cm]?ts$/i.test(url) ? await typeScriptImporter(url) : (u: string) => import(u);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = (await load(url)) as Record<string, unknown>;
   } catch (error) {
     // A scenario that does not compile or load is the user's to fix: one line naming the file and why.
     const message = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(0, 2).join(': ') : String(error);
@@ -25,6 +27,18 @@ export async function importScenario(url: string): Promise<Scenario> {
   // Either a module with `options` + default function, or a default-exported scenario object.
   const candidate = typeof mod.default === 'function' ? mod : mod.default;
   return validateScenario(candidate, url);
+}
+
+/**
+ * The compiled platform runs without a TypeScript loader, so a user's .ts scenario goes through tsx,
+ * scoped to that one import. tsx is a development dependency: `npm install` installs it, a production
+ * install without dev dependencies (npm ci --omit=dev) runs .js and .yaml scenarios and the built-ins.
+ */
+async function typeScriptImporter(url: string): Promise<(url: string) => Promise<unknown>> {
+  const tsx = await import('tsx/esm/api').catch(() => {
+    throw new BadRequestError(`${url}: a .ts scenario needs tsx, which this install left out (dev dependencies omitted): install tsx, or write the scenario as .js or .yaml`);
+  });
+  return (u) => tsx.tsImport(u, import.meta.url);
 }
 
 export function validateScenario(candidate: unknown, name = 'scenario'): Scenario {

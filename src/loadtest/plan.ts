@@ -12,7 +12,7 @@ export interface OpenPlan {
   model: 'open';
   segments: Segment[];
   durationMs: number;
-  /** Concurrency cap; arrivals beyond it queue and their wait is charged to latency (wrk2), not dropped (k6). */
+  /** Concurrency cap; an arrival finding every VU busy is dropped and counted (k6's dropped_iterations). */
   maxVUs: number;
   peakRatePerSec: number;
 }

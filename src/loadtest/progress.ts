@@ -13,6 +13,8 @@ export interface Progress {
   durationMs: number;
   requests: number;
   iterations: number;
+  /** Arrivals dropped so far because every VU was busy (arrival-rate executors). */
+  dropped: number;
   /** Requests per second over the last complete seconds. */
   rps: number;
   /** p95 of http_req_duration over the last complete seconds (ms). */
@@ -36,6 +38,7 @@ export function progressOf(registry: MetricsRegistry, elapsedMs: number, duratio
     durationMs,
     requests: failed?.total ?? 0,
     iterations: aggregate(registry.select('iterations'))?.sum ?? 0,
+    dropped: aggregate(registry.select('dropped_iterations'))?.sum ?? 0,
     rps: span > 0 ? recentCount / span : 0,
     p95: recent?.histogram ? percentileMs(recent.histogram, 95) : 0,
     errorRate: failed && failed.total > 0 ? failed.pass / failed.total : 0,
@@ -52,6 +55,7 @@ export function formatProgress(p: Progress): string {
     `errors ${(100 * p.errorRate).toFixed(2)}%`,
     `reqs ${p.requests}`,
     `iters ${p.iterations}`,
+    p.dropped > 0 ? `dropped ${p.dropped}` : '',
     p.thresholdsFailing > 0 ? `✗ ${p.thresholdsFailing} threshold(s) failing` : '',
   ].filter(Boolean).join(' | ');
 }

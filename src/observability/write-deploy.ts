@@ -9,9 +9,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderRules } from './alerts/prometheus-yaml.ts';
 import { dashboard } from './dashboard.ts';
+import { projectPath } from '../kernel/project-files.ts';
 
-export const RULES_FILE = fileURLToPath(new URL('../../deploy/prometheus/tachyon-rules.yml', import.meta.url));
-export const DASHBOARD_FILE = fileURLToPath(new URL('../../deploy/grafana/tachyon-dashboard.json', import.meta.url));
+export const RULES_FILE = projectPath('deploy/prometheus/tachyon-rules.yml');
+export const DASHBOARD_FILE = projectPath('deploy/grafana/tachyon-dashboard.json');
 
 export const renderDashboard = () => JSON.stringify(dashboard(), null, 2) + '\n';
 

@@ -91,8 +91,10 @@ describe('reports', () => {
   });
 
   it('prints progress on one rewritten line on a TTY, periodic lines otherwise', () => {
-    const p = { elapsedMs: 12_000, durationMs: 60_000, requests: 1200, iterations: 1200, rps: 100, p95: 4.2, errorRate: 0.001, thresholdsFailing: 0 };
+    const p = { elapsedMs: 12_000, durationMs: 60_000, requests: 1200, iterations: 1200, dropped: 0, rps: 100, p95: 4.2, errorRate: 0.001, thresholdsFailing: 0 };
     expect(formatProgress(p)).toContain('100 req/s | p95 4.20ms | errors 0.10%');
+    expect(formatProgress(p)).not.toContain('dropped');
+    expect(formatProgress({ ...p, dropped: 7 })).toContain('iters 1200 | dropped 7');
     const chunks: string[] = [];
     const sink = { write: (s: string) => chunks.push(s), isTTY: true } as never;
     new ProgressPrinter(sink).update(p);

@@ -1,8 +1,11 @@
 /**
- * Open model (constant/ramping arrival rate). A single dispatcher walks the arrival schedule and hands
- * each due arrival to an idle VU. When all VUs are busy (the server is slow), arrivals wait for one
- * instead of being dropped, and each iteration's lag from its due time is charged to its latency —
- * wrk2's answer to coordinated omission. The number of arrivals is fixed by the schedule.
+ * Open model (constant/ramping arrival rate), as k6 runs it: a single dispatcher walks the arrival
+ * schedule and hands each due arrival to an idle VU, creating VUs up to maxVUs; when every VU is busy
+ * (the server is slow) the arrival is dropped and counted in `dropped_iterations`, so the offered
+ * rate never turns into a queue inside the generator. Coordinated-omission correction stays for what
+ * does run: an iteration is timed from its due time, so the dispatcher's own lateness (a busy event
+ * loop) is charged to `http_req_duration` and `iteration_duration`, while `http_req_service_time` is
+ * timed from the send. Scheduled arrivals = iterations + dropped_iterations.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { epochNowMs } from '../metrics.ts';
@@ -20,36 +23,25 @@ export async function runOpenModel(plan: OpenPlan, env: VuEnv, slot: ExecutionSl
   const cap = Math.max(1, Math.floor((plan.maxVUs - 1 - slot.shard) / slot.shards) + 1);
   const idle: VirtualUser[] = [];
   let created = 0;
-  let releaseWaiter: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
-
-  const acquire = async (): Promise<VirtualUser | undefined> => {
-    for (;;) {
-      const vu = idle.pop();
-      if (vu) return vu;
-      if (created < cap) return new VirtualUser(slot.shard + 1 + slot.shards * created++, env);
-      if (slot.stop.aborted) return undefined;
-      await new Promise<void>((resolve) => (releaseWaiter = resolve));
-    }
-  };
-  const onStop = (): void => releaseWaiter?.();
-  slot.stop.addEventListener('abort', onStop, { once: true });
+  // Reported even when nothing is dropped: an arrival-rate run always says how many it dropped.
+  env.metrics.addCounter('dropped_iterations', env.baseTags, 0, slot.startMs);
 
   for (let due = schedule.next(); due !== undefined && !slot.stop.aborted; due = schedule.next()) {
     const dueAt = slot.startMs + due;
     await waitUntil(dueAt, slot.stop);
-    const vu = await acquire();
-    if (!vu || slot.stop.aborted) break;
+    if (slot.stop.aborted) break;
+    const vu = idle.pop() ?? (created < cap ? new VirtualUser(slot.shard + 1 + slot.shards * created++, env) : undefined);
+    if (!vu) {
+      env.metrics.addCounter('dropped_iterations', env.baseTags, 1, dueAt);
+      continue;
+    }
     const run = vu.iterate(dueAt).finally(() => {
       inFlight.delete(run);
       idle.push(vu);
-      const wake = releaseWaiter;
-      releaseWaiter = undefined;
-      wake?.();
     });
     inFlight.add(run);
   }
-  slot.stop.removeEventListener('abort', onStop);
   await drain(inFlight, slot);
   return idle;
 }

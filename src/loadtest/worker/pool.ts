@@ -3,12 +3,14 @@
  * once every worker has loaded the scenario, their metric deltas merged into one registry.
  */
 import { Worker } from 'node:worker_threads';
+import { COMPILED, runnableModule } from '../../kernel/project-files.ts';
 import type { MetricsRegistry } from '../metrics.ts';
 import { epochNowMs } from '../metrics.ts';
 import type { ShardParams } from '../shard.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 
-const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);
+/** Compiled, the thread loads entry.js itself; from the sources it needs the bootstrap that registers tsx. */
+const ENTRY = COMPILED ? runnableModule('./entry.ts', import.meta.url) : new URL('./bootstrap.mjs', import.meta.url);
 /** Margin between "all ready" and the shared start, so every thread sees the start in the future. */
 const START_MARGIN_MS = 50;
 
@@ -21,7 +23,7 @@ export interface WorkerRun {
 export function runInWorkers(scenarioUrl: string, params: Omit<ShardParams, 'startMs' | 'shard'>, metrics: (startMs: number) => MetricsRegistry, stop: AbortSignal): WorkerRun {
   const workers = Array.from({ length: params.shards }, (_, shard) => {
     const init: WorkerInit = { scenarioUrl, params: { ...params, shard } };
-    return new Worker(BOOTSTRAP, { workerData: init });
+    return new Worker(ENTRY, { workerData: init });
   });
   const send = (message: ToWorker): void => workers.forEach((w) => w.postMessage(message));
   let registry: MetricsRegistry | undefined;

@@ -1,0 +1,21 @@
+/**
+ * Where a module finds files outside its own folder, whether it runs from the TypeScript sources
+ * (src/…, through tsx or vitest) or from the build (dist/src/…, on plain node): the build keeps the
+ * repository's shape one level down, so `new URL('../../x', import.meta.url)` would miss by one.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** True in the compiled output, where modules end in .js and no TypeScript loader is registered. */
+export const COMPILED = import.meta.url.endsWith('.js');
+
+const ROOT = new URL(COMPILED ? '../../../' : '../../', import.meta.url);
+
+/** An absolute path under the repository root (package.json, bin/, deploy/). */
+export function projectPath(relativePath: string): string {
+  return fileURLToPath(new URL(relativePath, ROOT));
+}
+
+/** A module named by its source file ('./worker.ts'), as the file that runs here: its .js when compiled. */
+export function runnableModule(specifier: string, base: string | URL): URL {
+  return new URL(COMPILED ? specifier.replace(/\.ts$/, '.js') : specifier, base);
+}
