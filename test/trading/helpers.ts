@@ -30,7 +30,7 @@ export function setQuote(platform: Platform, symbol: string, q: { bid: number; a
   const bidSize = q.bidSize ?? 1_000_000;
   const askSize = q.askSize ?? 1_000_000;
   book.update(id, bid, ask, last, q.size ?? 100, ts, bidSize, askSize);
-  platform.bus.publish<Tick>(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts, bidSize, askSize });
+  platform.bus.publish(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts, bidSize, askSize });
 }
 
 export function place(t: TestPlatform, trader: Trader, payload: Record<string, unknown>): Promise<LightMyRequestResponse> {
