@@ -11,6 +11,7 @@ import type { PerformanceRecord } from '../analysis/strategy-store.ts';
 import type { Bar } from '../market-data/bar.ts';
 import type { Tick } from '../market-data/feed.ts';
 import type { FillEvent, OrderEvent, PortfolioEvent } from '../trading/dto.ts';
+import type { EngineStateEvent } from '../trading/engine-state.ts';
 
 export interface TopicSpec {
   /** The topic name, or its prefix when `subject` names what follows it. */
@@ -81,6 +82,13 @@ export const TOPICS = {
     publisher: 'market-data history watch (every instance polls the loads table)',
     description: 'history was (back)filled by some process: cached bars and figures computed from them are dropped',
   },
+  engineState: {
+    prefix: 'trading.engine.state',
+    payload: 'EngineStateEvent',
+    bridged: false,
+    publisher: 'trading engine',
+    description: "this instance's engine became active, halted, recovering or stopped",
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Payload types by catalogue key: the compiler checks every key of `TOPICS` has one. */
@@ -92,6 +100,7 @@ export interface TopicPayloads {
   portfolio: PortfolioEvent;
   strategy: PerformanceRecord | null;
   historyLoaded: { loadId: number };
+  engineState: EngineStateEvent;
 }
 
 export type TopicKey = keyof typeof TOPICS & keyof TopicPayloads;

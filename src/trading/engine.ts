@@ -29,7 +29,8 @@ import { AccountState, type WorkingOrder } from './account.ts';
 import type { Broker, ExecutionListener } from './broker.ts';
 import { toOrderDto, type FillEvent, type OrderEvent, type OrderEventType, type PortfolioEvent } from './dto.ts';
 import { IdAllocator } from './ids.ts';
-import { FencedError, Journal } from './journal.ts';
+import { ENGINE_STATES, type EngineState } from './engine-state.ts';
+import { FencedError, Journal, type JournalMetrics } from './journal.ts';
 import { Lanes } from './lanes.ts';
 import { resolveLimits, type RiskLimits } from './limits.ts';
 import { OrderCounts } from './order-counts.ts';
@@ -59,7 +60,10 @@ export interface PlaceResult {
   replayed: boolean;
 }
 
-type State = 'running' | 'recovering' | 'stopped';
+export interface TradingMetrics {
+  engine: { state: { byState: Record<EngineState, number> }; halts: number };
+  journal: JournalMetrics;
+}
 
 export class TradingEngine implements ExecutionListener, ShardListener {
   readonly store: TradingStore;
@@ -71,7 +75,9 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   private readonly lanes = new Lanes();
   private readonly ids: IdAllocator;
   private readonly defaults: RiskLimits;
-  private state: State = 'running';
+  private state: EngineState = 'active';
+  /** Commit failures that halted the engine. */
+  private halts = 0;
 
   private constructor(private readonly deps: TradingEngineDeps) {
     this.defaults = {
@@ -107,12 +113,12 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   get running(): boolean {
-    return this.state === 'running';
+    return this.state === 'active';
   }
 
   /** Graceful stop: no new commands, queued ones finish, everything recorded commits. */
   async stop(): Promise<void> {
-    this.state = 'stopped';
+    this.setState('stopped');
     this.deps.broker.stop();
     await this.lanes.idle();
     await this.journal.drain();
@@ -121,15 +127,15 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   /** Rebuilds all in-memory state from the database once queued commands and writes are done. */
   async reload(): Promise<void> {
     this.assertRunning();
-    this.state = 'recovering';
+    this.setState('recovering');
     await this.lanes.idle();
     await this.journal.drain();
     try {
       await this.rebuild();
-      this.state = 'running';
+      this.setState('active');
     } catch (error) {
       // Half-loaded state must not trade: fall back to the retrying recovery.
-      this.state = 'running';
+      this.setState('active');
       this.halt(error);
       throw error;
     }
@@ -216,7 +222,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async shardsAcquired(shards: ReadonlyMap<number, number>): Promise<void> {
     const stale = [...shards].filter(([shard, epoch]) => this.loaded.has(shard) && this.loaded.get(shard) !== epoch).map(([shard]) => shard);
     await this.shardsLost(stale);
-    if (this.state !== 'running') return; // recovery loads the held shards itself
+    if (this.state !== 'active') return; // recovery loads the held shards itself
     const fresh = [...shards.keys()].filter((shard) => !this.loaded.has(shard));
     if (fresh.length === 0) return;
     await this.load({ shards: fresh, shardCount: this.deps.ownership.shardCount });
@@ -245,7 +251,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   // ---- execution reports (ExecutionListener) ----------------------------------------------------
 
   onFill(order: Order, quantity: number, price: number, ts: number): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'active') return;
     const account = this.accounts.get(order.accountId);
     const working = account?.open.get(order.id);
     if (!account || !working) return;
@@ -281,14 +287,14 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   onTriggered(order: Order, ts: number): void {
-    if (this.state !== 'running' || !isOpen(order)) return;
+    if (this.state !== 'active' || !isOpen(order)) return;
     order.triggered = true;
     order.updatedAt = ts;
     this.journal.order(order);
   }
 
   onClosed(order: Order, status: 'cancelled' | 'expired', ts: number): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'active') return;
     const account = this.accounts.get(order.accountId);
     const working = account?.open.get(order.id);
     if (account && working) this.end(account, working, status, ts);
@@ -400,7 +406,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   private assertRunning(): void {
-    if (this.state !== 'running') {
+    if (this.state !== 'active') {
       throw new ServiceUnavailableError(this.state === 'stopped' ? 'trading is shutting down' : 'trading is recovering from a database failure; retry shortly');
     }
   }
@@ -427,24 +433,45 @@ export class TradingEngine implements ExecutionListener, ShardListener {
 
   /** Commit failed: refuse commands, let queued ones drain, rebuild from the database. */
   private halt(error: unknown): void {
-    if (this.state !== 'running') return;
-    this.state = 'recovering';
+    if (this.state !== 'active') return;
+    this.halts++;
+    this.setState('halted', error);
     this.deps.logger.error({ err: error }, 'trading journal commit failed: halting and rebuilding state from the database');
     void (async () => {
       await this.lanes.idle();
-      while (this.state === 'recovering') {
+      while (this.state === 'halted') {
+        this.setState('recovering');
         try {
           // Fenced: another instance took a shard; learn which before reloading, so it is dropped, not reloaded.
           if (error instanceof FencedError) await this.deps.ownership.refresh();
           await this.rebuild();
-          this.state = 'running';
+          // A stop during the rebuild wins: the engine stays stopped.
+          if ((this.state as EngineState) !== 'recovering') return;
+          this.setState('active');
           this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
         } catch (retryError) {
+          if ((this.state as EngineState) !== 'recovering') return;
+          this.setState('halted', retryError);
           this.deps.logger.warn({ err: retryError }, 'trading recovery failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
         }
       }
     })();
+  }
+
+  /** Records and announces a state change (the metric reads `state`; the event tells subscribers at once). */
+  private setState(next: EngineState, cause?: unknown): void {
+    const previous = this.state;
+    if (previous === next) return;
+    this.state = next;
+    const reason = cause === undefined ? null : cause instanceof Error ? cause.message : String(cause);
+    this.deps.bus.publish('trading.engine.state', { state: next, previous, reason, ts: this.deps.clock.now() });
+  }
+
+  /** The engine's and its journal's figures for the metrics collector (`tachyon_trading_*`). */
+  metrics(): TradingMetrics {
+    const state = Object.fromEntries(ENGINE_STATES.map((s) => [s, s === this.state ? 1 : 0])) as Record<EngineState, number>;
+    return { engine: { state: { byState: state }, halts: this.halts }, journal: this.journal.metrics() };
   }
 
   /** Reloads every held shard's accounts. */
