@@ -21,7 +21,7 @@ import type { Database } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
 import type { ShardListener, ShardOwnership } from '../cluster/shard-ownership.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
+import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError, unprocessable } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
 import type { StoredInstrument } from '../market-data/instrument-store.ts';
 import type { MarketData } from '../market-data/service.ts';
@@ -36,7 +36,7 @@ import { resolveLimits, type RiskLimits } from './limits.ts';
 import { OrderCounts } from './order-counts.ts';
 import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
 import { applyFill } from './position.ts';
-import { checkOrder, referencePrice } from './risk.ts';
+import { checkOrder, referencePrice, type RejectCode } from './risk.ts';
 import { TradingStore, type AccountRow, type AccountScope } from './store.ts';
 
 /** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
@@ -58,6 +58,11 @@ export interface PlaceResult {
   /** The order as it stood when its command completed (after risk checks and immediate fills). */
   order: Order;
   replayed: boolean;
+}
+
+/** The 422 of an order the risk checks rejected, with the code and message recorded on it. */
+function rejectionOf(order: Order): UnprocessableError {
+  return new UnprocessableError(order.rejectReason as RejectCode, order.rejectMessage!, { orderId: order.id });
 }
 
 export interface TradingMetrics {
@@ -146,7 +151,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async place(accountId: number, request: OrderRequest): Promise<PlaceResult> {
     this.assertRunning();
     const instrument = this.deps.marketData.findInstrument(request.symbol);
-    if (!instrument) throw new UnprocessableError('unknown_symbol', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
+    if (!instrument) throw unprocessable('unknown_symbol', { symbol: request.symbol }, { symbol: request.symbol });
     const normalized = { ...request, symbol: instrument.symbol };
     const outcome = await this.lanes.run<{ original: Order } | { order: Order; durable: Promise<void> }>(accountId, async () => {
       const account = await this.account(accountId);
@@ -162,7 +167,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     if ('original' in outcome) return this.replay(outcome.original, normalized);
     await this.confirmed(outcome.durable);
     const { order } = outcome;
-    if (order.status === 'rejected') throw new UnprocessableError(order.rejectReason!, order.rejectMessage!, { orderId: order.id });
+    if (order.status === 'rejected') throw rejectionOf(order);
     return { order, replayed: false };
   }
 
@@ -377,7 +382,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     if (!samePayload(original, request)) {
       throw new ConflictError(`clientOrderId ${request.clientOrderId} was already used for a different order (${original.id})`, { orderId: original.id });
     }
-    if (original.status === 'rejected') throw new UnprocessableError(original.rejectReason!, original.rejectMessage!, { orderId: original.id });
+    if (original.status === 'rejected') throw rejectionOf(original);
     return { order: original, replayed: true };
   }
 

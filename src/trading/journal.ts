@@ -23,7 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Queryable } from '../db/database.ts';
 import { createHistogram, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
-import { ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
+import { ServiceUnavailableError, unprocessable } from '../kernel/errors.ts';
 import { isBigint, isInt4, textIssue } from '../kernel/storable.ts';
 import { inTimeRange } from '../kernel/time-range.ts';
 import type { Order } from './order.ts';
@@ -139,7 +139,7 @@ export class Journal {
   order(order: Order): void {
     const field = unstorableField(order);
     if (field !== undefined) {
-      throw new UnprocessableError('unstorable_value', `order field ${field} holds a value the database cannot store`, { field, orderId: order.id });
+      throw unprocessable('unstorable_value', { field }, { field, orderId: order.id });
     }
     this.fenced(order.accountId);
     const { symbol: _symbol, ...row } = order;
