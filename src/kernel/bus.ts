@@ -1,8 +1,8 @@
 /**
  * In-process message bus: synchronous topic pub/sub, the spine the engines talk through
  * (Nautilus-style). Handlers run in publish order on the caller's tick, so a publisher sees
- * every in-process subscriber's effects before it continues. A bridge (Redis/NATS) forwards
- * the topics the catalogue marks bridged between instances in scaled mode (over Redis pub/sub).
+ * every in-process subscriber's effects before it continues. In scaled mode a bridge (Redis
+ * pub/sub) forwards the topics the catalogue marks bridged between instances.
  * `publish` and `subscribe` are typed by the topic catalogue (topics.ts): a topic outside it does
  * not compile, and a subscriber receives the payload type its topic declares.
  */
