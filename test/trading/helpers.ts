@@ -1,7 +1,6 @@
 /** Shared helpers for the trading suites: fresh traders, quotes set by hand, orders in one call. */
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { toUnits } from '../../src/kernel/money.ts';
-import type { Tick } from '../../src/market-data/feed.ts';
 import type { Platform } from '../../src/platform.ts';
 import type { TestPlatform } from '../support/platform.ts';
 
