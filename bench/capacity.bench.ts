@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { fitUsl, uslThroughput } from '../src/capacity/usl.ts';
-import { createHistogram, latencyStats, recordMs } from '../src/loadtest/histogram.ts';
+import { createHistogram, latencyStats, recordMs } from '../src/kernel/histogram.ts';
 import { BENCH_DEMO_TOKEN, startPlatform } from './support/processes.ts';
 import { printTable, writeResults } from './support/results.ts';
 

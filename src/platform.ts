@@ -201,6 +201,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const forwarder = new Forwarder(ownership, { instanceId, timeoutMs: config.cluster.forwardTimeoutMs, logger });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
     registerTradingCounters(observability.metrics, tradingEngine.counts);
+    // tachyon_trading_engine_state{state}, tachyon_trading_journal_* (batches, rows, failures, percentiles).
+    observability.metrics.registerCollector('trading', () => tradingEngine.metrics(), {
+      labels: { 'engine.state.byState': ['state'] },
+      counters: ['engine.halts', 'journal.batches', 'journal.rows', 'journal.failures', 'journal.fencedBatches'],
+    });
 
     // ---- realtime: WebSocket gateway; with REDIS_URL the bus reaches every instance ----
     const busBridge = config.redisUrl

@@ -1,5 +1,5 @@
 /** A closed-loop load: N loops each awaiting one operation after another, a warm-up, then a measured window. */
-import { createHistogram, recordMs, type Histogram } from '../../src/loadtest/histogram.ts';
+import { createHistogram, recordMs, type Histogram } from '../../src/kernel/histogram.ts';
 
 export type Outcome = 'ok' | 'rejected' | 'failed';
 

@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import * as hdr from 'hdr-histogram-js';
-import { recordMs } from '../../src/loadtest/histogram.ts';
+import { recordMs } from '../../src/kernel/histogram.ts';
 import { createRandom } from '../../src/market-data/random.ts';
 import { RealtimeClient, type WebSocketLike } from '../../src/realtime/client.ts';
 import type { Format, QuoteData } from '../../src/realtime/protocol.ts';
@@ -26,7 +26,7 @@ interface Input {
 const input = JSON.parse(process.env.WS_BENCH ?? '{}') as Input;
 const CONNECT_WAVE = 50;
 const CONNECT_DEADLINE_MS = 120_000;
-// Flat 32-bit buckets (not the packed ones of loadtest/histogram.ts): recorded ~400k times a second here.
+// Flat 32-bit buckets (not the packed ones of kernel/histogram.ts): recorded ~400k times a second here.
 const latency = hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000 });
 let measuring = false;
 let messages = 0;

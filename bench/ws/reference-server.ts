@@ -59,7 +59,7 @@ wss.on('connection', (socket) => {
 });
 
 const bus = new MessageBus();
-bus.subscribe<Tick>('quote.*', (tick) => {
+bus.subscribe('quote.*', (tick) => {
   const symbol = bySymbol.get(tick.symbol)!;
   symbol.seq++;
   if (symbol.latest === undefined) changed.push(symbol);

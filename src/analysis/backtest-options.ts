@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { BadRequestError, UnprocessableError } from '../kernel/errors.ts';
+import { BadRequestError, unprocessable } from '../kernel/errors.ts';
 
 export const BacktestOptionsSchema = Type.Object(
   {
@@ -68,7 +68,7 @@ export type BacktestPlan = 'inline' | 'queue';
 export function planBacktest(symbols: number, bars: number, limits: BacktestLimits = DEFAULT_BACKTEST_LIMITS): BacktestPlan {
   const size = symbols * bars;
   if (size > limits.maxSymbolBars) {
-    throw new UnprocessableError('backtest_too_large', `symbols × bars = ${size} exceeds the limit of ${limits.maxSymbolBars}`, {
+    throw unprocessable('backtest_too_large', { size, limit: limits.maxSymbolBars }, {
       symbols,
       bars,
       limit: limits.maxSymbolBars,

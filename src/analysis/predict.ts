@@ -9,7 +9,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { BadRequestError, UnprocessableError } from '../kernel/errors.ts';
+import { BadRequestError, unprocessable } from '../kernel/errors.ts';
 import type { BarSeries } from './series.ts';
 
 export const PredictOptionsSchema = Type.Object(
@@ -62,7 +62,7 @@ export interface Prediction {
 export function predict(series: BarSeries, options: PredictOptions): Prediction {
   const n = series.length;
   const bars = Math.min(options.window, n);
-  if (bars < 30) throw new UnprocessableError('insufficient_history', `a forecast needs at least 30 bars of history, ${n} available`, { bars: n, minimum: 30 });
+  if (bars < 30) throw unprocessable('insufficient_history', { minimum: 30, bars: n }, { bars: n, minimum: 30 });
   const start = n - bars;
   const returns = new Float64Array(bars - 1);
   for (let i = 0; i < returns.length; i++) returns[i] = Math.log(series.close[start + i + 1]! / series.close[start + i]!);

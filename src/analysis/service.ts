@@ -6,7 +6,7 @@
  * than a thread hop; large windows go to the pool.
  */
 import type { FeatureFlags } from '../config/flags.ts';
-import { BadRequestError, NotFoundError, UnprocessableError } from '../kernel/errors.ts';
+import { BadRequestError, NotFoundError, unprocessable } from '../kernel/errors.ts';
 import { planBacktest, validateBacktestOptions, DEFAULT_BACKTEST_LIMITS, type BacktestLimits, type BacktestPlan } from './backtest-options.ts';
 import { runBacktest, runPortfolioBacktest, type BacktestResult } from './backtest.ts';
 import { predict, validatePredictOptions, type Prediction } from './predict.ts';
@@ -229,7 +229,7 @@ export class AnalysisService {
       });
     }
     if (request.symbols.length > MAX_SYMBOLS) {
-      throw new UnprocessableError('too_many_symbols', `symbols lists ${request.symbols.length} symbols; the limit is ${MAX_SYMBOLS}`, { field: 'symbols', limit: MAX_SYMBOLS });
+      throw unprocessable('too_many_symbols', { count: request.symbols.length, limit: MAX_SYMBOLS }, { field: 'symbols', limit: MAX_SYMBOLS });
     }
     if (!Number.isFinite(request.from) || !Number.isFinite(request.to) || !(request.to > request.from)) {
       throw new BadRequestError('to must be a time after from', { field: 'to' });
@@ -244,7 +244,7 @@ export class AnalysisService {
 
   private async run(panel: BarPanel, request: BacktestRequest, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<BacktestJson> {
     if (panel.bars === 0) {
-      throw new UnprocessableError('no_bars', `no ${request.interval} bars of ${request.symbols.slice(0, 5).join(', ')} between from and to`, { from: request.from, to: request.to });
+      throw unprocessable('no_bars', { interval: request.interval, symbols: request.symbols.slice(0, 5).join(', ') }, { from: request.from, to: request.to });
     }
     const spec = validateParams(request.strategy.type, request.strategy.params ?? {});
     const options = validateBacktestOptions({ ...(request.options as object | undefined), interval: request.interval });

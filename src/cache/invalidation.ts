@@ -7,7 +7,6 @@
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
-import { HISTORY_LOADED_TOPIC } from '../market-data/history-watch.ts';
 import type { TieredCache } from './tiered-cache.ts';
 
 /** Tags the readers attach, in one place so writers and readers agree. */
@@ -21,7 +20,7 @@ export const tags = {
 export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Logger): () => void {
   const run = (what: Promise<void>, topic: string) => void what.catch((error: unknown) => logger.error({ err: error, topic }, 'cache invalidation failed'));
   // Symbols may contain dots (BRK.B): the subject is everything after the topic's prefix.
-  const on = (prefix: string, invalidate: (subject: string) => Promise<void>) =>
+  const on = (prefix: 'bar.1m.' | 'strategy.', invalidate: (subject: string) => Promise<void>) =>
     bus.subscribe(`${prefix}*`, (_message, topic, remote) => {
       if (!remote) run(invalidate(topic.slice(prefix.length)), topic);
     });
@@ -32,7 +31,7 @@ export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Lo
     on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars'])),
     on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),
     // Backfilled history changes closed ranges too (an empty one above all) and every figure computed from bars.
-    bus.subscribe(HISTORY_LOADED_TOPIC, (_message, topic) =>
+    bus.subscribe('history.loaded', (_message, topic) =>
       run(Promise.all([cache.invalidateClass('historicalBars'), cache.invalidateClass('strategyPerformance')]).then(() => {}), topic),
     ),
   ];

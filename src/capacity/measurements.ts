@@ -3,7 +3,7 @@
  * (bench/results/capacity.json), checked on read so a hand-edited or truncated file is one clear error.
  */
 import { readFileSync } from 'node:fs';
-import { UnprocessableError } from '../kernel/errors.ts';
+import { unprocessable } from '../kernel/errors.ts';
 import type { InstanceProfile } from './plan.ts';
 import { fitUsl, type UslPoint } from './usl.ts';
 
@@ -26,13 +26,13 @@ export function loadMeasurements(file = DEFAULT_MEASUREMENTS): Measurements {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new UnprocessableError('capacity_no_measurements', `cannot read capacity measurements from ${file} (${(error as Error).message}): run \`npm run bench:capacity\` first`);
+    throw unprocessable('capacity_no_measurements', { file, reason: (error as Error).message });
   }
   const data = raw as { machine?: { date?: string }; points?: unknown; p95ToMean?: unknown; instance?: { cores?: unknown; memoryBytes?: unknown; databaseConnections?: unknown } };
   const points = Array.isArray(data.points) ? (data.points as Measurements['points']) : [];
   const valid = points.filter((p) => Number.isFinite(p.concurrency) && p.concurrency >= 1 && Number.isFinite(p.throughput) && p.throughput > 0);
   if (valid.length < 3 || typeof data.p95ToMean !== 'number' || !data.instance) {
-    throw new UnprocessableError('capacity_bad_measurements', `${file} does not hold at least 3 valid load levels: run \`npm run bench:capacity\` again`);
+    throw unprocessable('capacity_bad_measurements', { file });
   }
   return {
     date: data.machine?.date ?? 'unknown',

@@ -10,6 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import type { ErrorCode } from '../kernel/error-codes.ts';
 import { TachyonError } from '../kernel/errors.ts';
 import { applySecurityHeaders } from './security-headers.ts';
 
@@ -45,7 +46,7 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
@@ -59,7 +60,7 @@ const FASTIFY_CODES: Record<string, string> = {
 /** Seconds a client should wait before retrying when the database is away. */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
   const problem: Problem = {
     type: `urn:tachyon:problem:${code}`,
     title: TITLES[status] ?? 'Error',
@@ -100,7 +101,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof TachyonError) {
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      return sendProblem(reply, request, error.status, error.code, error.message, error.details);
+      // Typed errors take their codes from the catalogue (errors.ts).
+      return sendProblem(reply, request, error.status, error.code as ErrorCode, error.message, error.details);
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
@@ -113,7 +115,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = (error.code && FASTIFY_CODES[error.code]) ?? 'bad_request';
+      const code = (error.code ? FASTIFY_CODES[error.code] : undefined) ?? 'bad_request';
       const detail = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is larger than this server accepts.' : error.message;
       return sendProblem(reply, request, status, code, detail);
     }
@@ -130,7 +132,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
 export function frameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   applySecurityHeaders(request.raw, reply.raw); // no route, so no onRequest hook ran
   const status = error.statusCode ?? 400;
-  sendProblem(reply, request, status, (error.code && FASTIFY_CODES[error.code]) ?? 'bad_request', status === 414 ? 'A path parameter is longer than this server accepts.' : 'The request URL is malformed (bad percent-encoding).');
+  sendProblem(reply, request, status, (error.code ? FASTIFY_CODES[error.code] : undefined) ?? 'bad_request', status === 414 ? 'A path parameter is longer than this server accepts.' : 'The request URL is malformed (bad percent-encoding).');
 }
 
 /**
@@ -139,7 +141,7 @@ export function frameworkErrorProblem(error: FastifyError, request: FastifyReque
  */
 export function clientErrorProblem(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail] =
+  const [status, code, detail]: [number, ErrorCode, string] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'request_timeout', 'The request (headers and body) was not received in time.']
       : error.code === 'HPE_HEADER_OVERFLOW' // the request line counts: an over-long URI lands here too

@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
+import { errorCodesDocument } from '../kernel/error-codes.ts';
 import { installAccessControl } from './access.ts';
 import { lazyChildLogger } from './lazy-child-logger.ts';
 import { installLoadShedding, type SheddingOptions } from './load-shedding.ts';
@@ -75,6 +76,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       info: { title: 'Tachyon API', version: options.version, description: 'Trading-platform API: market data, orders, portfolio, analytics, performance.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+      // Every problem+json `code` with its status and message (src/kernel/error-codes.ts); an extension, which the typings do not name.
+      ...{ 'x-error-codes': errorCodesDocument() },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });

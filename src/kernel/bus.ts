@@ -1,9 +1,13 @@
 /**
  * In-process message bus: synchronous topic pub/sub, the spine the engines talk through
  * (Nautilus-style). Handlers run in publish order on the caller's tick, so a publisher sees
- * every in-process subscriber's effects before it continues. A bridge (Redis/NATS) forwards
- * selected topics between instances in scaled mode.
+ * every in-process subscriber's effects before it continues. In scaled mode a bridge (Redis
+ * pub/sub) forwards the topics the catalogue marks bridged between instances.
+ * `publish` and `subscribe` are typed by the topic catalogue (topics.ts): a topic outside it does
+ * not compile, and a subscriber receives the payload type its topic declares.
  */
+import type { PayloadOf, Topic, TopicPattern } from './topics.ts';
+
 /** `remote`: the message came from another instance through the bridge (it was handled there already). */
 export type Handler<T = unknown> = (message: T, topic: string, remote: boolean) => void;
 
@@ -24,7 +28,7 @@ export class MessageBus {
   }
 
   /** Subscribes to a topic; a pattern ending in `*` matches every topic with that prefix. Returns the unsubscribe function. */
-  subscribe<T>(pattern: string, handler: Handler<T>): () => void {
+  subscribe<P extends TopicPattern>(pattern: P, handler: Handler<PayloadOf<P>>): () => void {
     const isPrefix = pattern.endsWith('*');
     const table = isPrefix ? this.prefixes : this.exact;
     const key = isPrefix ? pattern.slice(0, -1) : pattern;
@@ -44,13 +48,13 @@ export class MessageBus {
   }
 
   /** Publishes locally and, when a bridge is attached and the topic is bridged, to other instances. */
-  publish<T>(topic: string, message: T): void {
+  publish<T extends Topic>(topic: T, message: PayloadOf<T>): void {
     this.dispatch(topic, message, false);
     if (this.bridge?.matches(topic)) this.bridge.bridge.forward(topic, message);
   }
 
-  /** Delivers a message that arrived from another instance (never re-forwarded). */
-  deliver<T>(topic: string, message: T): void {
+  /** Delivers a message that arrived from another instance (never re-forwarded; decoded, so untyped). */
+  deliver(topic: string, message: unknown): void {
     this.dispatch(topic, message, true);
   }
 

@@ -1,7 +1,11 @@
 /**
  * Typed errors that the HTTP layer maps to RFC 9457 problem+json responses.
- * Components throw these; routes never build error responses by hand.
+ * Components throw these; routes never build error responses by hand. Codes and their statuses
+ * come from the catalogue (error-codes.ts).
  */
+import { ERROR_CODES, errorMessage, type ErrorCode, type MessageParams, type UnprocessableCode } from './error-codes.ts';
+
+const statusOf = (code: ErrorCode) => ERROR_CODES[code].status;
 export class TachyonError extends Error {
   readonly status: number;
   readonly code: string;
@@ -26,51 +30,57 @@ export function isClientError(error: unknown): boolean {
 
 export class BadRequestError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super(400, 'bad_request', message, details);
+    super(statusOf('bad_request'), 'bad_request', message, details);
   }
 }
 
 export class UnauthorizedError extends TachyonError {
   constructor(message = 'A valid API token is required: send "Authorization: Bearer <token>".') {
-    super(401, 'unauthorized', message);
+    super(statusOf('unauthorized'), 'unauthorized', message);
   }
 }
 
 export class ForbiddenError extends TachyonError {
   constructor(message = 'This route is for administrators.') {
-    super(403, 'forbidden', message);
+    super(statusOf('forbidden'), 'forbidden', message);
   }
 }
 
 export class NotFoundError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super(404, 'not_found', message, details);
+    super(statusOf('not_found'), 'not_found', message, details);
   }
 }
 
 export class ConflictError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super(409, 'conflict', message, details);
+    super(statusOf('conflict'), 'conflict', message, details);
   }
 }
 
 /** A well-formed request the domain refuses (risk rejection, limits); `code` is stable for machines. */
 export class UnprocessableError extends TachyonError {
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(422, code, message, details);
+  /** `message` as `unprocessable()` builds it from the code's template, or as recorded (a stored rejection). */
+  constructor(code: UnprocessableCode, message: string, details?: Record<string, unknown>) {
+    super(statusOf(code), code, message, details);
   }
+}
+
+/** A 422 whose message is the code's template filled with `params`. */
+export function unprocessable<C extends UnprocessableCode>(code: C, params: MessageParams<C>, details?: Record<string, unknown>): UnprocessableError {
+  return new UnprocessableError(code, errorMessage(code, params), details);
 }
 
 export class TooManyRequestsError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds?: number) {
-    super(429, 'rate_limited', message, details, retryAfterSeconds);
+    super(statusOf('rate_limited'), 'rate_limited', message, details, retryAfterSeconds);
   }
 }
 
 /** A retryable outage (database away, overload, recovery): always says when to retry. */
 export class ServiceUnavailableError extends TachyonError {
   constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds = 1) {
-    super(503, 'unavailable', message, details, retryAfterSeconds);
+    super(statusOf('unavailable'), 'unavailable', message, details, retryAfterSeconds);
   }
 }
 

@@ -12,7 +12,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BadRequestError } from '../kernel/errors.ts';
-import { decodeHistogram, US_PER_MS } from './histogram.ts';
+import { decodeHistogram, US_PER_MS } from '../kernel/histogram.ts';
 import type { MetricSummary, RunResult } from './results.ts';
 
 export interface Baseline {

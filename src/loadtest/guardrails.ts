@@ -4,6 +4,7 @@
  * bounded duration, arrival rate and VUs. Violations are 422s with a stable code.
  */
 import { UnprocessableError } from '../kernel/errors.ts';
+import { errorMessage } from '../kernel/error-codes.ts';
 
 export interface Guardrails {
   /** Host names (no port) requests may go to; `*` allows any. */
@@ -24,8 +25,8 @@ export const DEFAULT_GUARDRAILS: Guardrails = {
 };
 
 export class GuardrailError extends UnprocessableError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('loadtest_guardrail', message, details);
+  constructor(reason: string, details?: Record<string, unknown>) {
+    super('loadtest_guardrail', errorMessage('loadtest_guardrail', { reason }), details);
   }
 }
 

@@ -4,8 +4,8 @@
  * the same data. Kinds follow k6: trend (latency-like, HDR histogram), counter (sum), rate (share of true).
  * A worker thread drains its buckets periodically; the main thread merges them exactly.
  */
-import { createHistogram, decodeHistogram, encodeHistogram, recordMs } from './histogram.ts';
-import type { Histogram } from './histogram.ts';
+import { createHistogram, decodeHistogram, encodeHistogram, recordMs } from '../kernel/histogram.ts';
+import type { Histogram } from '../kernel/histogram.ts';
 
 export type MetricKind = 'trend' | 'counter' | 'rate';
 export type Tags = Readonly<Record<string, string>>;

@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { formatDuration } from './duration.ts';
-import { percentileMs } from './histogram.ts';
+import { percentileMs } from '../kernel/histogram.ts';
 import { aggregate } from './metrics.ts';
 import type { MetricsRegistry } from './metrics.ts';
 

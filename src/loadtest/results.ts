@@ -1,8 +1,8 @@
 /**
  * RunResult: the JSON-safe outcome of a run — what reports, baselines, the CLI and the admin API consume.
  */
-import { encodeHistogram, latencyStats } from './histogram.ts';
-import type { LatencyStats } from './histogram.ts';
+import { encodeHistogram, latencyStats } from '../kernel/histogram.ts';
+import type { LatencyStats } from '../kernel/histogram.ts';
 import { aggregate } from './metrics.ts';
 import type { MetricKind, MetricsRegistry, Series } from './metrics.ts';
 import type { ExecutorConfig } from './scenario.ts';

@@ -8,7 +8,7 @@
  */
 import { BadRequestError } from '../kernel/errors.ts';
 import { parseDuration } from './duration.ts';
-import { percentileMs, US_PER_MS } from './histogram.ts';
+import { percentileMs, US_PER_MS } from '../kernel/histogram.ts';
 import { aggregate } from './metrics.ts';
 import type { Aggregate, MetricKind, MetricsRegistry, Tags } from './metrics.ts';
 import type { ThresholdInput } from './scenario.ts';

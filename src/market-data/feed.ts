@@ -7,6 +7,7 @@
  * on `quote.<SYMBOL>`. The hot loop allocates nothing but the published Tick; topics are precomputed.
  */
 import type { MessageBus } from '../kernel/bus.ts';
+import type { TopicOf } from '../kernel/topics.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { BarAggregator } from './bar-aggregator.ts';
 import type { Instrument } from './instrument.ts';
@@ -67,7 +68,7 @@ export class MarketFeed {
 
   // Per instrument, indexed by id.
   private readonly symbols: string[];
-  private readonly topics: string[];
+  private readonly topics: TopicOf<'quote'>[];
   private readonly base: Float64Array;
   private readonly logDeviation: Float64Array;
   private readonly sigma: Float64Array;
@@ -105,7 +106,7 @@ export class MarketFeed {
     if (instruments.length === 0) throw new RangeError('the feed needs at least one instrument');
     const size = instruments.length + 1;
     this.symbols = new Array<string>(size).fill('');
-    this.topics = new Array<string>(size).fill('');
+    this.topics = new Array<TopicOf<'quote'>>(size).fill('quote.');
     this.base = new Float64Array(size);
     this.logDeviation = new Float64Array(size);
     this.sigma = new Float64Array(size);
@@ -121,7 +122,7 @@ export class MarketFeed {
       const walk = walkParams(instrument.volatility, this.marketClock);
       reversion = walk.reversionPerMs;
       this.symbols[id] = instrument.symbol;
-      this.topics[id] = 'quote.' + instrument.symbol;
+      this.topics[id] = `quote.${instrument.symbol}`;
       this.base[id] = instrument.basePrice;
       // Continue from the book (restored snapshots or seeded history), not from the base price.
       this.logDeviation[id] = Math.log(this.book.last(id) / instrument.basePrice);
@@ -268,6 +269,6 @@ export class MarketFeed {
     this.book.update(id, bid, ask, last, size, ts, bidSize, askSize);
     this.aggregator?.onTick(id, last, size, ts);
     const symbol = this.symbols[id]!;
-    this.bus.publish<Tick>(this.topics[id]!, { id, symbol, bid, ask, last, size, ts, bidSize, askSize });
+    this.bus.publish(this.topics[id]!, { id, symbol, bid, ask, last, size, ts, bidSize, askSize });
   }
 }

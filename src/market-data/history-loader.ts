@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { Clock } from '../kernel/clock.ts';
+import { ERROR_CODES, errorMessage } from '../kernel/error-codes.ts';
 import { ConflictError, TachyonError } from '../kernel/errors.ts';
 import type { Instrument } from './instrument.ts';
 import type { MarketClock } from './market-clock.ts';
@@ -34,7 +35,7 @@ export interface HistoryStatus {
 
 export class HistoryLoadingError extends TachyonError {
   constructor(percent: number, retryAfterSeconds: number) {
-    super(503, 'history_loading', `history is loading, ${percent}% done: retry in ${retryAfterSeconds} s`, { percent, retryAfterSeconds }, retryAfterSeconds);
+    super(ERROR_CODES.history_loading.status, 'history_loading', errorMessage('history_loading', { percent, retryAfterSeconds }), { percent, retryAfterSeconds }, retryAfterSeconds);
   }
 }
 

@@ -8,8 +8,6 @@ import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
 import type { BarStore } from './bar-store.ts';
 
-/** Published when history was (back)filled: answers cached from the bars before it are stale. */
-export const HISTORY_LOADED_TOPIC = 'history.loaded';
 /** How often every server looks (one tiny query). */
 const WATCH_EVERY_MS = 5_000;
 
@@ -43,7 +41,8 @@ export class HistoryWatch {
     const last = await this.bars.lastLoad();
     if (last <= this.lastLoad) return false;
     this.lastLoad = last;
-    this.bus.publish(HISTORY_LOADED_TOPIC, { loadId: last });
+    // History was (back)filled: answers cached from the bars before it are stale.
+    this.bus.publish('history.loaded', { loadId: last });
     return true;
   }
 }

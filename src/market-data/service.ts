@@ -106,7 +106,7 @@ export class MarketData {
       active: () => this.leaseValid(),
     });
     // Subscribed before any other engine, so the paper broker and the gateway see the book updated.
-    deps.bus.subscribe<Tick>('quote.*', (tick, _topic, remote) => this.onTick(tick, remote));
+    deps.bus.subscribe('quote.*', (tick, _topic, remote) => this.onTick(tick, remote));
   }
 
   /** Loads the universe from the database (creating it on first start) and restores the last quotes. */

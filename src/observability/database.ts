@@ -7,7 +7,7 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Database, QueryObservation } from '../db/database.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { createHistogram, latencyStats, recordMs, type Histogram } from '../loadtest/histogram.ts';
+import { createHistogram, latencyStats, recordMs, type Histogram } from '../kernel/histogram.ts';
 import type { Metrics } from './metrics.ts';
 import type { SeriesHistogram } from './series-histogram.ts';
 import { StatementNames } from './statement.ts';

@@ -111,6 +111,8 @@ export class Observability {
       cpuUtilization: (windowMs) => runtime.utilization(windowMs)?.cpu,
       memoryUtilization: () => runtime.memoryUtilization(),
       queueDepth: async () => (await metrics.collect('task_queue')).filter((s) => s.name === 'tachyon_task_queue_depth').reduce((sum, s) => sum + s.value, 0),
+      tradingHalted: async () =>
+        (await metrics.collect('trading')).filter((s) => s.name === 'tachyon_trading_engine_state' && (s.labels.state === 'halted' || s.labels.state === 'recovering')).reduce((sum, s) => sum + s.value, 0),
     };
   }
 

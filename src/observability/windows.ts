@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../kernel/clock.ts';
 import * as hdr from 'hdr-histogram-js';
-import { mergeHistograms, percentileMs, recordMs, type Histogram } from '../loadtest/histogram.ts';
+import { mergeHistograms, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
 
 export const MINUTE_MS = 60_000;
 export const WINDOWS = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS } as const;

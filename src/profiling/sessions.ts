@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../kernel/clock.ts';
-import { ConflictError, NotFoundError, UnprocessableError } from '../kernel/errors.ts';
+import { ConflictError, NotFoundError, unprocessable } from '../kernel/errors.ts';
 import { CpuProfiler, HeapSampler, writeHeapSnapshot } from './inspector.ts';
 import { ownedSizesByConstructor, sizesByConstructor, summarizeCpuProfile, summarizeHeapSampling, topConstructors, type HeapSnapshot } from './summaries.ts';
 
@@ -83,7 +83,7 @@ export class ProfilingSessions {
   async start(kind: ProfileKind, durationMs: number, startedBy: string): Promise<ProfilingSession> {
     if (this.running || this.snapshotting) throw new ConflictError('a profiling session is already running on this instance: stop it first', { running: this.running?.session.id });
     if (durationMs > this.config.maxDurationMs) {
-      throw new UnprocessableError('profiling_too_long', `durationMs is capped at ${this.config.maxDurationMs} ms on this instance`, { maxDurationMs: this.config.maxDurationMs });
+      throw unprocessable('profiling_too_long', { maxDurationMs: this.config.maxDurationMs }, { maxDurationMs: this.config.maxDurationMs });
     }
     mkdirSync(this.config.dir, { recursive: true });
     const session: ProfilingSession = {

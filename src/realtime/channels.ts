@@ -59,7 +59,7 @@ export class ChannelRegistry {
     for (const route of ROUTES) {
       const cut = route.topic.length;
       this.unsubscribers.push(
-        bus.subscribe<unknown>(route.topic + '*', (data, topic) => {
+        bus.subscribe(`${route.topic}*`, (data, topic) => {
           // Quotes carry their tick time (tick-to-send latency); other events are timed from arrival.
           const ts = route.topic === 'quote.' ? (data as { ts: number }).ts : this.now();
           this.publish(route.channel + topic.slice(cut) + route.suffix, route.event, data, ts);

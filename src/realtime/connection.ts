@@ -8,7 +8,7 @@ import type { Codec, Outgoing } from './codec.ts';
 import type { RealtimeMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
 import { CloseCode, type ServerFrame } from './protocol.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../kernel/token-bucket.ts';
 
 export interface Transport {
   /** Bytes accepted by send() but not yet written to the network. */

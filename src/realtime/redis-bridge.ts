@@ -12,18 +12,9 @@ import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { BusBridge, MessageBus } from '../kernel/bus.ts';
+import { isBridged } from '../kernel/topics.ts';
 
 const packr = new Packr({ useRecords: false });
-
-/**
- * Topics other instances need: market data (followers apply the feed leader's ticks), account
- * events (WebSocket clients anywhere), strategy changes (every instance's consumers hear them).
- */
-export const BRIDGED_PREFIXES = ['quote.', 'bar.', 'order.', 'fill.', 'portfolio.', 'strategy.'] as const;
-
-export function isBridged(topic: string): boolean {
-  return BRIDGED_PREFIXES.some((prefix) => topic.startsWith(prefix));
-}
 
 type Batch = [origin: string, messages: [topic: string, message: unknown][]];
 
@@ -61,6 +52,7 @@ export class RedisBusBridge implements BusBridge {
     sub.on('ready', () => bridge.setConnected(true));
     sub.on('close', () => bridge.setConnected(false));
     const subscribed = sub.subscribe(opts.channel);
+    // What to forward is the catalogue's `bridged` column (src/kernel/topics.ts).
     bus.attachBridge(bridge, isBridged);
     const timeout = new Promise<false>((resolve) => setTimeout(resolve, opts.connectTimeoutMs ?? 2_000, false).unref());
     if (!(await Promise.race([subscribed.then(() => true, () => false), timeout]))) bridge.setConnected(false);

@@ -3,6 +3,7 @@
  * (reservations of open orders, the order-rate bucket, known client order ids). It is mutated by
  * one writer — the engine, in synchronous steps — so checks and updates never race.
  */
+import { TokenBucket } from '../kernel/token-bucket.ts';
 import type { RiskLimits } from './limits.ts';
 import type { Order } from './order.ts';
 import type { Position } from './position.ts';
@@ -43,8 +44,8 @@ export class AccountState {
   private readonly clientIds = new Map<string, number>();
   /** Whether older client ids may exist only in the database. */
   clientIdsIncomplete: boolean;
-  private tokens: number;
-  private refilledAt: number;
+  /** The order rate (limits.maxOrdersPerSecond, read at each order: an admin may change it). */
+  private readonly orderRate: TokenBucket;
 
   constructor(
     readonly id: number,
@@ -57,8 +58,7 @@ export class AccountState {
   ) {
     this.cash = cash;
     this.clientIdsIncomplete = hasHistoricalClientIds;
-    this.tokens = limits.maxOrdersPerSecond;
-    this.refilledAt = now;
+    this.orderRate = new TokenBucket(limits.maxOrdersPerSecond, now);
   }
 
   holding(instrumentId: number): Holding {
@@ -69,12 +69,7 @@ export class AccountState {
 
   /** Takes one order-rate token; false when the account is over its rate. */
   takeRateToken(now: number): boolean {
-    const rate = this.limits.maxOrdersPerSecond;
-    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) * rate) / 1000);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return this.orderRate.take(now, this.limits.maxOrdersPerSecond);
   }
 
   rememberClientId(clientOrderId: string, orderId: number): void {

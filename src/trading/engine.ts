@@ -21,7 +21,7 @@ import type { Database } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
 import type { ShardListener, ShardOwnership } from '../cluster/shard-ownership.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
+import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError, unprocessable } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
 import type { StoredInstrument } from '../market-data/instrument-store.ts';
 import type { MarketData } from '../market-data/service.ts';
@@ -29,13 +29,14 @@ import { AccountState, type WorkingOrder } from './account.ts';
 import type { Broker, ExecutionListener } from './broker.ts';
 import { toOrderDto, type FillEvent, type OrderEvent, type OrderEventType, type PortfolioEvent } from './dto.ts';
 import { IdAllocator } from './ids.ts';
-import { FencedError, Journal } from './journal.ts';
+import { ENGINE_STATES, type EngineState } from './engine-state.ts';
+import { FencedError, Journal, type JournalMetrics } from './journal.ts';
 import { Lanes } from './lanes.ts';
 import { resolveLimits, type RiskLimits } from './limits.ts';
 import { OrderCounts } from './order-counts.ts';
 import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
 import { applyFill } from './position.ts';
-import { checkOrder, referencePrice } from './risk.ts';
+import { checkOrder, referencePrice, type RejectCode } from './risk.ts';
 import { TradingStore, type AccountRow, type AccountScope } from './store.ts';
 
 /** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
@@ -59,7 +60,15 @@ export interface PlaceResult {
   replayed: boolean;
 }
 
-type State = 'running' | 'recovering' | 'stopped';
+/** The 422 of an order the risk checks rejected, with the code and message recorded on it. */
+function rejectionOf(order: Order): UnprocessableError {
+  return new UnprocessableError(order.rejectReason as RejectCode, order.rejectMessage!, { orderId: order.id });
+}
+
+export interface TradingMetrics {
+  engine: { state: { byState: Record<EngineState, number> }; halts: number };
+  journal: JournalMetrics;
+}
 
 export class TradingEngine implements ExecutionListener, ShardListener {
   readonly store: TradingStore;
@@ -71,7 +80,9 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   private readonly lanes = new Lanes();
   private readonly ids: IdAllocator;
   private readonly defaults: RiskLimits;
-  private state: State = 'running';
+  private state: EngineState = 'active';
+  /** Commit failures that halted the engine. */
+  private halts = 0;
 
   private constructor(private readonly deps: TradingEngineDeps) {
     this.defaults = {
@@ -107,12 +118,12 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   get running(): boolean {
-    return this.state === 'running';
+    return this.state === 'active';
   }
 
   /** Graceful stop: no new commands, queued ones finish, everything recorded commits. */
   async stop(): Promise<void> {
-    this.state = 'stopped';
+    this.setState('stopped');
     this.deps.broker.stop();
     await this.lanes.idle();
     await this.journal.drain();
@@ -121,15 +132,15 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   /** Rebuilds all in-memory state from the database once queued commands and writes are done. */
   async reload(): Promise<void> {
     this.assertRunning();
-    this.state = 'recovering';
+    this.setState('recovering');
     await this.lanes.idle();
     await this.journal.drain();
     try {
       await this.rebuild();
-      this.state = 'running';
+      this.setState('active');
     } catch (error) {
       // Half-loaded state must not trade: fall back to the retrying recovery.
-      this.state = 'running';
+      this.setState('active');
       this.halt(error);
       throw error;
     }
@@ -140,7 +151,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async place(accountId: number, request: OrderRequest): Promise<PlaceResult> {
     this.assertRunning();
     const instrument = this.deps.marketData.findInstrument(request.symbol);
-    if (!instrument) throw new UnprocessableError('unknown_symbol', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
+    if (!instrument) throw unprocessable('unknown_symbol', { symbol: request.symbol }, { symbol: request.symbol });
     const normalized = { ...request, symbol: instrument.symbol };
     const outcome = await this.lanes.run<{ original: Order } | { order: Order; durable: Promise<void> }>(accountId, async () => {
       const account = await this.account(accountId);
@@ -156,7 +167,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     if ('original' in outcome) return this.replay(outcome.original, normalized);
     await this.confirmed(outcome.durable);
     const { order } = outcome;
-    if (order.status === 'rejected') throw new UnprocessableError(order.rejectReason!, order.rejectMessage!, { orderId: order.id });
+    if (order.status === 'rejected') throw rejectionOf(order);
     return { order, replayed: false };
   }
 
@@ -216,7 +227,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async shardsAcquired(shards: ReadonlyMap<number, number>): Promise<void> {
     const stale = [...shards].filter(([shard, epoch]) => this.loaded.has(shard) && this.loaded.get(shard) !== epoch).map(([shard]) => shard);
     await this.shardsLost(stale);
-    if (this.state !== 'running') return; // recovery loads the held shards itself
+    if (this.state !== 'active') return; // recovery loads the held shards itself
     const fresh = [...shards.keys()].filter((shard) => !this.loaded.has(shard));
     if (fresh.length === 0) return;
     await this.load({ shards: fresh, shardCount: this.deps.ownership.shardCount });
@@ -245,7 +256,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   // ---- execution reports (ExecutionListener) ----------------------------------------------------
 
   onFill(order: Order, quantity: number, price: number, ts: number): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'active') return;
     const account = this.accounts.get(order.accountId);
     const working = account?.open.get(order.id);
     if (!account || !working) return;
@@ -281,14 +292,14 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   onTriggered(order: Order, ts: number): void {
-    if (this.state !== 'running' || !isOpen(order)) return;
+    if (this.state !== 'active' || !isOpen(order)) return;
     order.triggered = true;
     order.updatedAt = ts;
     this.journal.order(order);
   }
 
   onClosed(order: Order, status: 'cancelled' | 'expired', ts: number): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'active') return;
     const account = this.accounts.get(order.accountId);
     const working = account?.open.get(order.id);
     if (account && working) this.end(account, working, status, ts);
@@ -371,7 +382,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     if (!samePayload(original, request)) {
       throw new ConflictError(`clientOrderId ${request.clientOrderId} was already used for a different order (${original.id})`, { orderId: original.id });
     }
-    if (original.status === 'rejected') throw new UnprocessableError(original.rejectReason!, original.rejectMessage!, { orderId: original.id });
+    if (original.status === 'rejected') throw rejectionOf(original);
     return { order: original, replayed: true };
   }
 
@@ -400,7 +411,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   private assertRunning(): void {
-    if (this.state !== 'running') {
+    if (this.state !== 'active') {
       throw new ServiceUnavailableError(this.state === 'stopped' ? 'trading is shutting down' : 'trading is recovering from a database failure; retry shortly');
     }
   }
@@ -427,24 +438,45 @@ export class TradingEngine implements ExecutionListener, ShardListener {
 
   /** Commit failed: refuse commands, let queued ones drain, rebuild from the database. */
   private halt(error: unknown): void {
-    if (this.state !== 'running') return;
-    this.state = 'recovering';
+    if (this.state !== 'active') return;
+    this.halts++;
+    this.setState('halted', error);
     this.deps.logger.error({ err: error }, 'trading journal commit failed: halting and rebuilding state from the database');
     void (async () => {
       await this.lanes.idle();
-      while (this.state === 'recovering') {
+      while (this.state === 'halted') {
+        this.setState('recovering');
         try {
           // Fenced: another instance took a shard; learn which before reloading, so it is dropped, not reloaded.
           if (error instanceof FencedError) await this.deps.ownership.refresh();
           await this.rebuild();
-          this.state = 'running';
+          // A stop during the rebuild wins: the engine stays stopped.
+          if ((this.state as EngineState) !== 'recovering') return;
+          this.setState('active');
           this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
         } catch (retryError) {
+          if ((this.state as EngineState) !== 'recovering') return;
+          this.setState('halted', retryError);
           this.deps.logger.warn({ err: retryError }, 'trading recovery failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
         }
       }
     })();
+  }
+
+  /** Records and announces a state change (the metric reads `state`; the event tells subscribers at once). */
+  private setState(next: EngineState, cause?: unknown): void {
+    const previous = this.state;
+    if (previous === next) return;
+    this.state = next;
+    const reason = cause === undefined ? null : cause instanceof Error ? cause.message : String(cause);
+    this.deps.bus.publish('trading.engine.state', { state: next, previous, reason, ts: this.deps.clock.now() });
+  }
+
+  /** The engine's and its journal's figures for the metrics collector (`tachyon_trading_*`). */
+  metrics(): TradingMetrics {
+    const state = Object.fromEntries(ENGINE_STATES.map((s) => [s, s === this.state ? 1 : 0])) as Record<EngineState, number>;
+    return { engine: { state: { byState: state }, halts: this.halts }, journal: this.journal.metrics() };
   }
 
   /** Reloads every held shard's accounts. */

@@ -20,8 +20,10 @@
  * lease rows and checks this instance still holds each at that epoch; every write is conditioned on
  * it, so a former owner (paused, partitioned) writes nothing and the batch fails with FencedError.
  */
+import { performance } from 'node:perf_hooks';
 import type { Queryable } from '../db/database.ts';
-import { ServiceUnavailableError, UnprocessableError } from '../kernel/errors.ts';
+import { createHistogram, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
+import { ServiceUnavailableError, unprocessable } from '../kernel/errors.ts';
 import { isBigint, isInt4, textIssue } from '../kernel/storable.ts';
 import { inTimeRange } from '../kernel/time-range.ts';
 import type { Order } from './order.ts';
@@ -101,14 +103,32 @@ export interface JournalOptions {
 export interface JournalStats {
   batches: number;
   rows: number;
+  /** Failed batches, fenced ones included. */
   failures: number;
+  /** Batches refused because this instance no longer held a shard (FencedError). */
+  fencedBatches: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Since the journal started: counters, and percentiles over every committed batch. */
+export interface JournalMetrics extends JournalStats {
+  batchRows: Percentiles;
+  commitSeconds: Percentiles;
 }
 
 export class Journal {
   private pending = new Batch();
   private inFlight: Batch | undefined;
   private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  readonly stats: JournalStats = { batches: 0, rows: 0, failures: 0 };
+  readonly stats: JournalStats = { batches: 0, rows: 0, failures: 0, fencedBatches: 0 };
+  /** Rows per committed batch, and the commit's round trip (µs): one record per batch, off the per-order path. */
+  private readonly batchRows: Histogram = createHistogram();
+  private readonly commitLatency: Histogram = createHistogram();
 
   constructor(
     private readonly db: Queryable,
@@ -119,7 +139,7 @@ export class Journal {
   order(order: Order): void {
     const field = unstorableField(order);
     if (field !== undefined) {
-      throw new UnprocessableError('unstorable_value', `order field ${field} holds a value the database cannot store`, { field, orderId: order.id });
+      throw unprocessable('unstorable_value', { field }, { field, orderId: order.id });
     }
     this.fenced(order.accountId);
     const { symbol: _symbol, ...row } = order;
@@ -168,6 +188,17 @@ export class Journal {
     while (this.pending.size > 0 || this.inFlight) await this.durable().catch(() => {});
   }
 
+  metrics(): JournalMetrics {
+    const rows = this.batchRows;
+    const commit = this.commitLatency;
+    const empty = rows.totalCount === 0;
+    return {
+      ...this.stats,
+      batchRows: { p50: empty ? 0 : rows.getValueAtPercentile(50), p99: empty ? 0 : rows.getValueAtPercentile(99), max: empty ? 0 : rows.maxValue },
+      commitSeconds: { p50: percentileMs(commit, 50) / 1000, p99: percentileMs(commit, 99) / 1000, max: empty ? 0 : commit.maxValue / 1e6 },
+    };
+  }
+
   private fenced(accountId: number): void {
     const { fence } = this.options;
     this.pending.fences.set(fence.lease(accountId), fence.epoch(accountId));
@@ -189,10 +220,13 @@ export class Journal {
     if (this.inFlight || this.pending.size === 0) return;
     const batch = (this.inFlight = this.pending);
     this.pending = new Batch();
+    const started = performance.now();
     this.write(batch).then(
       () => {
         this.stats.batches++;
         this.stats.rows += batch.size;
+        this.batchRows.recordValue(batch.size);
+        recordMs(this.commitLatency, performance.now() - started);
         this.inFlight = undefined;
         for (const fn of batch.afterCommit) fn();
         batch.resolve();
@@ -202,6 +236,7 @@ export class Journal {
         // Rows gathered behind a failed batch were computed from state that never became durable:
         // both batches fail, and the owner rebuilds its memory from the database.
         this.stats.failures++;
+        if (error instanceof FencedError) this.stats.fencedBatches++;
         const next = this.pending;
         this.pending = new Batch();
         this.inFlight = undefined;

@@ -39,7 +39,7 @@ export class PaperBroker implements Broker {
 
   /** Subscribes to quotes at once (no timer): resting orders fill from the first tick, even before `start()`. */
   constructor(private readonly deps: PaperBrokerDeps) {
-    this.unsubscribe = deps.bus.subscribe<Tick>('quote.*', (tick) => this.onTick(tick));
+    this.unsubscribe = deps.bus.subscribe('quote.*', (tick) => this.onTick(tick));
   }
 
   setListener(listener: ExecutionListener): void {

@@ -1,8 +1,9 @@
 /**
  * Pre-trade risk checks: pure functions of an account's in-memory state, the instrument, the
  * current quote and the session. Each rule has a stable reason code (the 422 `code`) and a message
- * naming the numbers involved. Passing orders get the reservation they will hold while open.
+ * naming the numbers involved (the code's template in the error catalogue, kernel/error-codes.ts). Passing orders get the reservation they will hold while open.
  */
+import { errorMessage, type MessageParams } from '../kernel/error-codes.ts';
 import { fromUnits } from '../kernel/money.ts';
 import type { StoredInstrument } from '../market-data/instrument-store.ts';
 import type { AccountState, Reservation } from './account.ts';
@@ -34,7 +35,7 @@ export interface MarketView {
 
 export type RiskDecision = { ok: true; reservation: Reservation } | { ok: false; rejection: Rejection };
 
-const reject = (code: RejectCode, message: string): RiskDecision => ({ ok: false, rejection: { code, message } });
+const reject = <C extends RejectCode>(code: C, params: MessageParams<C>): RiskDecision => ({ ok: false, rejection: { code, message: errorMessage(code, params) } });
 const money = (units: number) => fromUnits(units).toFixed(2);
 const BPS = 10_000;
 
@@ -59,35 +60,35 @@ export function checkOrder(
   priceOf: (instrumentId: number) => number,
 ): RiskDecision {
   const limits = account.limits;
-  if (!account.takeRateToken(now)) return reject('order_rate_exceeded', `more than ${limits.maxOrdersPerSecond} orders per second on account ${account.id}`);
-  if (!instrument.tradable) return reject('instrument_not_tradable', `${instrument.symbol} is not tradable`);
+  if (!account.takeRateToken(now)) return reject('order_rate_exceeded', { limit: limits.maxOrdersPerSecond, accountId: account.id });
+  if (!instrument.tradable) return reject('instrument_not_tradable', { symbol: instrument.symbol });
   // Outside the session only good-till-cancelled orders that wait for a price may rest.
   if (!market.sessionOpen && (request.timeInForce !== 'gtc' || request.type === 'market')) {
-    return reject('market_closed', 'the market is closed: only gtc limit, stop and stop-limit orders are accepted now');
+    return reject('market_closed', {});
   }
   if (request.quantity % instrument.lotSize !== 0) {
-    return reject('invalid_lot_size', `quantity ${request.quantity} is not a multiple of the lot size ${instrument.lotSize} of ${instrument.symbol}`);
+    return reject('invalid_lot_size', { quantity: request.quantity, lotSize: instrument.lotSize, symbol: instrument.symbol });
   }
   for (const [field, price] of [['limitPrice', request.limitPrice], ['stopPrice', request.stopPrice]] as const) {
     if (price === null) continue;
     if (price <= 0 || price % instrument.tickSize !== 0) {
-      return reject('invalid_tick_size', `${field} ${fromUnits(price)} is not a positive multiple of the tick size ${fromUnits(instrument.tickSize)} of ${instrument.symbol}`);
+      return reject('invalid_tick_size', { field, price: fromUnits(price), tickSize: fromUnits(instrument.tickSize), symbol: instrument.symbol });
     }
     const band = Math.floor((market.last * limits.collarBps) / BPS);
     if (Math.abs(price - market.last) > band) {
-      return reject('price_outside_collar', `${field} ${money(price)} is more than ${limits.collarBps / 100}% from the last price ${money(market.last)}`);
+      return reject('price_outside_collar', { field, price: money(price), collarPercent: limits.collarBps / 100, last: money(market.last) });
     }
   }
   const price = referencePrice(request, market, limits.collarBps);
   const notional = price * request.quantity;
   if (notional > limits.maxOrderNotional) {
-    return reject('max_notional_exceeded', `order notional ${money(notional)} exceeds the limit ${money(limits.maxOrderNotional)}`);
+    return reject('max_notional_exceeded', { notional: money(notional), limit: money(limits.maxOrderNotional) });
   }
   const holding = account.holdings.get(instrument.id);
   const held = holding?.quantity ?? 0;
   const worst = request.side === 'buy' ? held + (holding?.openBuy ?? 0) + request.quantity : held - (holding?.openSell ?? 0) - request.quantity;
   if (Math.abs(worst) > limits.maxPositionQuantity) {
-    return reject('max_position_exceeded', `a position of ${worst} ${instrument.symbol} (with open orders) exceeds the limit of ${limits.maxPositionQuantity} shares`);
+    return reject('max_position_exceeded', { position: worst, symbol: instrument.symbol, limit: limits.maxPositionQuantity });
   }
   let heldQuantity = 0;
   let cashQuantity = request.quantity;
@@ -96,13 +97,13 @@ export function checkOrder(
     heldQuantity = Math.min(request.quantity, sellable);
     cashQuantity = request.quantity - heldQuantity;
     if (cashQuantity > 0 && !account.allowShort) {
-      return reject('insufficient_position', `selling ${request.quantity} ${instrument.symbol} but only ${sellable} are held and not already offered; shorting is not enabled on this account`);
+      return reject('insufficient_position', { quantity: request.quantity, symbol: instrument.symbol, sellable });
     }
   }
   const cost = cashQuantity * price;
   const buyingPower = account.buyingPower(priceOf);
   if (cost > buyingPower) {
-    return reject('insufficient_buying_power', `the order needs ${money(cost)} of buying power; ${money(Math.max(0, buyingPower))} is available`);
+    return reject('insufficient_buying_power', { cost: money(cost), available: money(Math.max(0, buyingPower)) });
   }
   return { ok: true, reservation: { price, cashQuantity, heldQuantity } };
 }

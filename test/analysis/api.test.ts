@@ -8,6 +8,7 @@ import { testConfig } from '../../src/config/config.ts';
 import { seedHistory } from '../../src/market-data/history-seeder.ts';
 import { engines } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 const DAY = 86_400_000;
 
@@ -104,7 +105,7 @@ describe.each(await engines())('analysis API on $name', (engine) => {
 
     // A bar of the strategy's symbol marks it dirty; the refresh queues a low-priority recomputation.
     t.platform.analysis.performance.start();
-    t.platform.bus.publish(`bar.1m.${symbols[0]}`, {});
+    publishPartial(t.platform.bus, `bar.1m.${symbols[0]}`, {});
     await t.platform.analysis.performance.flush();
     await vi.waitFor(
       async () => {

@@ -214,6 +214,8 @@ describe.each(await engines())('platform API on $name', (engine) => {
       const spec = await inject({ url: '/docs/json' });
       expect(spec.statusCode).toBe(200);
       expect(Object.keys(spec.json().paths)).toEqual(expect.arrayContaining(['/api/market-data/quotes/{symbol}', '/api/market-data/bars/{symbol}', '/api/instruments']));
+      // The error catalogue, as an extension of the document.
+      expect(spec.json()['x-error-codes']).toMatchObject({ insufficient_buying_power: { status: 422, message: 'the order needs {cost} of buying power; {available} is available' }, not_found: { status: 404 } });
     });
   });
 });

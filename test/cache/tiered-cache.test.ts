@@ -5,6 +5,7 @@ import { tags, wireInvalidation } from '../../src/cache/invalidation.ts';
 import { NotFoundError } from '../../src/kernel/errors.ts';
 import pino from 'pino';
 import { buildCache, counter, policies } from './support.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -158,8 +159,8 @@ describe('tiered cache (L1)', () => {
     await cache.get('strategyPerformance', key, async () => 1, [tags.strategy(1)]);
     await cache.get('portfolio', 'acct:1', async () => 1, [tags.account(1)]);
     bus.deliver('strategy.1', null);
-    bus.publish('fill.1', { accountId: 1 });
-    bus.publish('portfolio.1', {});
+    publishPartial(bus, 'fill.1', { accountId: 1 });
+    publishPartial(bus, 'portfolio.1', {});
     await new Promise((resolve) => setImmediate(resolve));
     expect((await cache.get('strategyPerformance', key, async () => 2, [tags.strategy(1)])).value).toBe(1);
     expect(cache.stats.byClass.strategyPerformance.invalidations).toBe(0);

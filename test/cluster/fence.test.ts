@@ -40,6 +40,7 @@ describe.each(await engines())('fencing on $name', (engine) => {
     stale.account(trader.accountId, 0);
     await expect(stale.durable()).rejects.toBeInstanceOf(FencedError);
     expect(failures).toHaveLength(1);
+    expect(stale.metrics()).toMatchObject({ batches: 0, failures: 1, fencedBatches: 1 });
     expect(await count('SELECT count(*) AS n FROM cash_transactions WHERE id = 9000000001', [])).toBe(0);
     expect((await db.query<{ cash: string }>('SELECT cash FROM accounts WHERE id = $1', [trader.accountId])).rows[0]!.cash).toBe(cashBefore);
 
@@ -47,6 +48,7 @@ describe.each(await engines())('fencing on $name', (engine) => {
     const current = journal(epoch);
     current.cash({ id: 9_000_000_002, accountId: trader.accountId, amount: 0, balanceAfter: Number(cashBefore), refId: 9_000_000_002, ts: Date.now() });
     await current.durable();
+    expect(current.metrics()).toMatchObject({ batches: 1, rows: 1, failures: 0, fencedBatches: 0, batchRows: { p50: 1, p99: 1, max: 1 } });
     expect(await count('SELECT count(*) AS n FROM cash_transactions WHERE id = 9000000002', [])).toBe(1);
     await db.query('DELETE FROM cash_transactions WHERE id = 9000000002');
   });

@@ -11,6 +11,7 @@ import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { redisPrefix } from '../support/servers.ts';
 import { sleep } from './support.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 const REDIS_PORT = 42160;
 const hasRedisServer = redisServerInstalled();
@@ -57,7 +58,7 @@ describe.skipIf(!hasRedisServer)('Redis outages', () => {
     const off = a.platform.bus.subscribe('quote.BRIDGE', () => void seen++);
     try {
       for (let i = 0; i < 20 && seen === 0; i++) {
-        b!.platform.bus.publish('quote.BRIDGE', { symbol: 'BRIDGE', last: i });
+        publishPartial(b!.platform.bus, 'quote.BRIDGE', { symbol: 'BRIDGE', last: i });
         await sleep(100);
       }
       return seen > 0;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareWithBaseline, loadBaseline, saveBaseline, toBaseline } from '../../src/loadtest/baseline.ts';
-import { createHistogram, encodeHistogram, latencyStats, recordMs } from '../../src/loadtest/histogram.ts';
+import { createHistogram, encodeHistogram, latencyStats, recordMs } from '../../src/kernel/histogram.ts';
 import type { MetricSummary, RunResult } from '../../src/loadtest/results.ts';
 
 const trend = (p95: number, p99: number, avg: number): MetricSummary => ({ kind: 'trend', count: 1000, min: 0.1, max: p99 * 2, avg, med: avg, p90: p95, p95, p99, p999: p99 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentileMs } from '../../src/loadtest/histogram.ts';
+import { percentileMs } from '../../src/kernel/histogram.ts';
 import { MetricsRegistry, aggregate } from '../../src/loadtest/metrics.ts';
 import { ProgressPrinter, formatProgress } from '../../src/loadtest/progress.ts';
 import { formatSummary, renderHtmlReport } from '../../src/loadtest/report/index.ts';

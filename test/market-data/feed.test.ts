@@ -16,7 +16,7 @@ function setup(hours: MarketHours = 'exchange', start = OPEN + 60 * 60_000, seed
   const book = new QuoteBook(instruments);
   const bus = new MessageBus();
   const ticks: Tick[] = [];
-  bus.subscribe<Tick>('quote.*', (tick) => ticks.push(tick));
+  bus.subscribe('quote.*', (tick) => ticks.push(tick));
   const batches: BarBatch[] = [];
   const aggregator = new BarAggregator(instruments.length, (batch) => batches.push(batch));
   const marketClock = new MarketClock(hours);
@@ -36,7 +36,7 @@ describe('MarketFeed', () => {
   it('ticks at the configured rate while open, publishing on quote.<SYMBOL>', () => {
     const { ticks, feed, run, book, bus, instruments } = setup();
     const aapl: Tick[] = [];
-    bus.subscribe<Tick>('quote.AAPL', (tick) => aapl.push(tick));
+    bus.subscribe('quote.AAPL', (tick) => aapl.push(tick));
     const n = run(10_000);
     // Mid-session activity is 1, and fractional ticks carry over between steps.
     expect(n).toBeGreaterThanOrEqual(9_990);
@@ -148,7 +148,7 @@ describe('MarketFeed', () => {
     const bus = new MessageBus();
     const feed = new MarketFeed({ instruments, book, clock, marketClock: new MarketClock('exchange'), bus, ticksPerSecond: 1_000, seed: 1 });
     const aapl: Tick[] = [];
-    bus.subscribe<Tick>('quote.AAPL', (t) => aapl.push(t));
+    bus.subscribe('quote.AAPL', (t) => aapl.push(t));
     clock.advance(5_000);
     feed.step(5_000);
     expect(aapl.length).toBeGreaterThan(0);

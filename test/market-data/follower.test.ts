@@ -20,7 +20,7 @@ describe('MarketData as a follower and as a leader', () => {
       const { id, symbol } = market.instruments[3]!;
       const seen: number[] = [];
       // Subscribed like the paper broker and the gateway (a prefix, after MarketData).
-      bus.subscribe<Tick>('quote.*', () => seen.push(market.book.get(id)!.last));
+      bus.subscribe('quote.*', () => seen.push(market.book.get(id)!.last));
       const tick = (last: number): Tick => ({ id: 999, symbol, bid: last - 1, ask: last + 1, last, size: 7, ts: clock.now(), bidSize: 300, askSize: 400 });
 
       expect(market.status()).toEqual({ role: 'follower', epoch: undefined, lastTickAgeMs: undefined });

@@ -12,6 +12,7 @@ const signals: Signals = {
   cpuUtilization: () => 0,
   memoryUtilization: () => 0,
   queueDepth: async () => 500, // the shared queue, as every instance reads it
+  tradingHalted: async () => 0,
 };
 
 describe('alerts on shared signals', () => {

@@ -19,7 +19,7 @@ const MINUTE = 60_000;
 /** RSS of an embedded demo after its first start (issue #14: 696 MB). */
 const IDLE_RSS_BYTES = 696 * 1_048_576;
 
-function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: number }): Signals {
+function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: number }, tradingHalted = 0): Signals {
   const memoryLimitBytes = loadConfig({}).observability.memoryLimitBytes;
   return {
     httpRequestRate: () => traffic.ratePerSecond,
@@ -29,6 +29,7 @@ function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: nu
     cpuUtilization: () => 0.05,
     memoryUtilization: () => IDLE_RSS_BYTES / memoryLimitBytes,
     queueDepth: async () => 0,
+    tradingHalted: async () => tradingHalted,
   };
 }
 
@@ -61,7 +62,15 @@ describe('alert defaults on an idle demo', () => {
     expect(seen).not.toContain('TachyonHighMemory:pending');
   });
 
-  it('PromQL: promtool finds no alert on idle series and the p95 page under traffic', { timeout: 120_000 }, (context) => {
+  it('a trading engine that stays halted pages after two minutes, idle or not', async () => {
+    const clock = new ManualClock();
+    const events: AlertEvent[] = [];
+    const engine = new AlertEngine(ALERT_RULES, signals({ ratePerSecond: 0.07, p95Ms: 1, errorRatio: 0 }, 1), clock, async (e) => void events.push(e), 'halted');
+    await run(engine, clock, 3);
+    expect(events.map((e) => `${e.rule}:${e.state}`)).toEqual(['TachyonTradingHalted:firing']);
+  });
+
+  it('PromQL: promtool finds no alert on idle series, the p95 page under traffic and a halted trading engine', { timeout: 120_000 }, (context) => {
     const bin = promtool();
     if (!bin) return context.skip();
     const dir = mkdtempSync(join(tmpdir(), 'tachyon-alerts-'));
@@ -84,6 +93,14 @@ ${latency('busy', 75)}
         values: '${IDLE_RSS_BYTES}x120'
       - series: 'tachyon_memory_limit_bytes{instance="idle"}'
         values: '${memoryLimit}x120'
+      - series: 'tachyon_trading_engine_state{instance="idle",state="active"}'
+        values: '1x120'
+      - series: 'tachyon_trading_engine_state{instance="idle",state="halted"}'
+        values: '0x120'
+      - series: 'tachyon_trading_engine_state{instance="busy",state="active"}'
+        values: '0x120'
+      - series: 'tachyon_trading_engine_state{instance="busy",state="halted"}'
+        values: '1x120'
     alert_rule_test:
       - eval_time: 25m
         alertname: TachyonHighMemory
@@ -95,6 +112,13 @@ ${latency('busy', 75)}
             exp_annotations:
               summary: 'HTTP p95 latency above 50 ms for 10 minutes (with at least 1 request/s)'
               description: 'busy: 100m'
+      - eval_time: 25m
+        alertname: TachyonTradingHalted
+        exp_alerts:
+          - exp_labels: { severity: page, instance: busy }
+            exp_annotations:
+              summary: 'Trading engine halted or recovering for 2 minutes: orders answer 503 (journal commits fail)'
+              description: 'busy: 1'
 `;
     const file = join(dir, 'idle.test.yml');
     writeFileSync(file, tests);

@@ -5,6 +5,7 @@ import { ChannelRegistry } from '../../src/realtime/channels.ts';
 import type { Outgoing } from '../../src/realtime/codec.ts';
 import type { Connection } from '../../src/realtime/connection.ts';
 import { RealtimeMetrics } from '../../src/realtime/metrics.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 /** Records what the registry hands a connection (only `deliver` is used by the registry). */
 function recorder() {
@@ -20,7 +21,7 @@ function setup() {
   return { bus, metrics, registry };
 }
 
-const tick = (last: number, ts: number) => ({ id: 1, symbol: 'AAA', bid: last - 1, ask: last + 1, last, size: 1, ts });
+const tick = (last: number, ts: number) => ({ id: 1, symbol: 'AAA', bid: last - 1, ask: last + 1, last, size: 1, ts, bidSize: 1, askSize: 1 });
 
 describe('ChannelRegistry', () => {
   it('keeps only the latest quote per channel until dispatch, and shares one message across subscribers', () => {
@@ -69,10 +70,10 @@ describe('ChannelRegistry', () => {
     const bars = recorder();
     registry.add('orders:7', orders.connection);
     registry.add('bars:AAA:1m', bars.connection);
-    bus.publish('order.7', { id: 1 });
-    bus.publish('fill.7', { id: 2 });
-    bus.publish('order.7', { id: 3 });
-    bus.publish('bar.1m.AAA', { ts: 0, close: 9 });
+    publishPartial(bus, 'order.7', { id: 1 });
+    publishPartial(bus, 'fill.7', { id: 2 });
+    publishPartial(bus, 'order.7', { id: 3 });
+    publishPartial(bus, 'bar.1m.AAA', { ts: 0, close: 9 });
     expect(orders.received.map((r) => [r.message.message.seq, r.message.message.event, r.conflate])).toEqual([
       [1, 'order', false],
       [2, 'fill', false],

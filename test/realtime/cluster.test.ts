@@ -8,6 +8,7 @@ import { pglite } from '../support/engines.ts';
 import { DEMO_TOKEN, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
 import { eventually, recordingClient, wsUrl } from './support.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 const hasRedis = await redisAvailable();
 
@@ -32,9 +33,9 @@ describe.skipIf(!hasRedis)('/ws across instances through Redis', () => {
     const welcome = await client.connect();
     const account = welcome.accountIds[0]!;
     await client.subscribe([`quotes:${symbol}`, 'orders']);
-    a.platform.bus.publish(`quote.${symbol}`, { id: 1, symbol, bid: 99, ask: 101, last: 100, size: 10, ts: Date.now() });
-    a.platform.bus.publish(`order.${account}`, { id: 'o1', status: 'accepted' });
-    a.platform.bus.publish(`fill.${account}`, { orderId: 'o1', quantity: 10 });
+    a.platform.bus.publish(`quote.${symbol}`, { id: 1, symbol, bid: 99, ask: 101, last: 100, size: 10, ts: Date.now(), bidSize: 10, askSize: 10 });
+    publishPartial(a.platform.bus, `order.${account}`, { id: 'o1', status: 'accepted' });
+    publishPartial(a.platform.bus, `fill.${account}`, { orderId: 'o1', quantity: 10 });
     await eventually(() => messages.length >= 3, 'the remote events');
     // Ordered events precede conflated states within a batch; only per-channel order is promised.
     expect(messages).toHaveLength(3);

@@ -13,6 +13,7 @@ import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
 import { DEMO_TOKEN, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { eventually, rawSocket, recordingClient, wsUrl } from './support.ts';
+import { publishPartial } from '../support/bus-events.ts';
 
 let t: TestPlatform;
 let url: string;
@@ -98,10 +99,10 @@ describe('/ws gateway', () => {
       ['unknown_channel', 'quotes:NOPE'],
     ]);
     for (let i = 1; i <= 200; i++) {
-      t.platform.bus.publish(`order.${otherAccount}`, { id: `x${i}` });
-      t.platform.bus.publish(`order.${own}`, { id: `o${i}` });
+      publishPartial(t.platform.bus, `order.${otherAccount}`, { id: `x${i}` });
+      publishPartial(t.platform.bus, `order.${own}`, { id: `o${i}` });
     }
-    t.platform.bus.publish(`fill.${own}`, { orderId: 'o200', quantity: 1 });
+    publishPartial(t.platform.bus, `fill.${own}`, { orderId: 'o200', quantity: 1 });
     await eventually(() => messages.length >= 201, 'all own order events');
     const seq0 = subscriptions[0]!.seq;
     expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 201 }, (_, i) => seq0 + i + 1));

@@ -1,7 +1,6 @@
 /** Shared helpers for the trading suites: fresh traders, quotes set by hand, orders in one call. */
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { toUnits } from '../../src/kernel/money.ts';
-import type { Tick } from '../../src/market-data/feed.ts';
 import type { Platform } from '../../src/platform.ts';
 import type { TestPlatform } from '../support/platform.ts';
 
@@ -30,7 +29,7 @@ export function setQuote(platform: Platform, symbol: string, q: { bid: number; a
   const bidSize = q.bidSize ?? 1_000_000;
   const askSize = q.askSize ?? 1_000_000;
   book.update(id, bid, ask, last, q.size ?? 100, ts, bidSize, askSize);
-  platform.bus.publish<Tick>(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts, bidSize, askSize });
+  platform.bus.publish(`quote.${symbol}`, { id, symbol, bid, ask, last, size: q.size ?? 100, ts, bidSize, askSize });
 }
 
 export function place(t: TestPlatform, trader: Trader, payload: Record<string, unknown>): Promise<LightMyRequestResponse> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../src/trading/reconcile.ts';
+import type { OrderEvent } from '../../src/trading/dto.ts';
 import { engines } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, newTrader, place, setQuote, type Trader } from './helpers.ts';
@@ -93,7 +94,7 @@ describe.each(await engines())('orders on $name', (engine) => {
     const day = (await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'limit', limitPrice: 95, quantity: 5 })).json();
     const gtc = (await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'limit', limitPrice: 95, quantity: 5, timeInForce: 'gtc' })).json();
     const events: string[] = [];
-    const off = t.platform.bus.subscribe<{ type: string }>(`order.${trader.accountId}`, (e) => events.push(e.type));
+    const off = t.platform.bus.subscribe(`order.${trader.accountId}`, (e) => events.push(e.type));
     t.platform.trading.broker.expireDue(t.platform.clock.now() + 2 * 86_400_000);
     await t.platform.trading.engine.journal.durable();
     off();
@@ -228,8 +229,8 @@ describe.each(await engines())('orders on $name', (engine) => {
 
   it('publishes order, fill and portfolio events after commit', async () => {
     const seen: string[] = [];
-    const offs = ['order', 'fill', 'portfolio'].map((kind) =>
-      t.platform.bus.subscribe<{ type?: string }>(`${kind}.${trader.accountId}`, (e) => seen.push(kind === 'order' ? `order:${e.type}` : kind)),
+    const offs = (['order', 'fill', 'portfolio'] as const).map((kind) =>
+      t.platform.bus.subscribe(`${kind}.${trader.accountId}`, (e) => seen.push(kind === 'order' ? `order:${(e as OrderEvent).type}` : kind)),
     );
     await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 1 });
     await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'limit', limitPrice: 99, quantity: 1 }).then((r) => call(t, trader, { method: 'DELETE', url: `/api/orders/${r.json().id}` }));

@@ -3,6 +3,7 @@
  * then trades again with memory equal to what is durable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineStateEvent } from '../../src/trading/engine-state.ts';
 import { reconcile } from '../../src/trading/reconcile.ts';
 import { engines } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -18,6 +19,8 @@ describe.each(await engines())('commit failure on $name', (engine) => {
   });
 
   it('answers 503, rebuilds from the database and trades on', async () => {
+    const states: EngineStateEvent[] = [];
+    const off = t.platform.bus.subscribe('trading.engine.state', (event) => states.push(event));
     const trader = await newTrader(t);
     setQuote(t.platform, 'AAPL', { bid: 99.99, ask: 100.01, last: 100 });
     expect((await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 10 })).statusCode).toBe(201);
@@ -37,5 +40,22 @@ describe.each(await engines())('commit failure on $name', (engine) => {
     expect(retry.statusCode).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect((await reconcile(t.platform.db)).problems).toEqual([]);
+
+    // Observable: the state changes were announced, and the metrics tell the same story.
+    off();
+    expect(states[0]).toMatchObject({ state: 'halted', previous: 'active', reason: expect.stringContaining('executions') });
+    expect(states.at(-1)).toMatchObject({ state: 'active', previous: 'recovering', reason: null });
+    expect(states.slice(1, -1).every((e) => e.state === 'halted' || e.state === 'recovering')).toBe(true);
+    const samples = await t.platform.observability.metrics.collect('trading');
+    const value = (name: string, labels: Record<string, string> = {}) => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(value('tachyon_trading_engine_state', { state: 'active' })).toBe(1);
+    expect(value('tachyon_trading_engine_state', { state: 'halted' })).toBe(0);
+    expect(value('tachyon_trading_engine_halts_total')).toBe(1);
+    expect(value('tachyon_trading_journal_failures_total')).toBe(1);
+    expect(value('tachyon_trading_journal_fenced_batches_total')).toBe(0);
+    expect(value('tachyon_trading_journal_batches_total')).toBeGreaterThanOrEqual(2);
+    expect(value('tachyon_trading_journal_rows_total')).toBeGreaterThan(value('tachyon_trading_journal_batches_total')!);
+    expect(value('tachyon_trading_journal_batch_rows_max')).toBeGreaterThanOrEqual(value('tachyon_trading_journal_batch_rows_p50')!);
+    expect(value('tachyon_trading_journal_commit_seconds_p50')).toBeGreaterThan(0);
   });
 });

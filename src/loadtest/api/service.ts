@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, ConflictError, NotFoundError } from '../../kernel/errors.ts';
 import { isBuiltin, scenarioPath } from '../builtin.ts';
 import type { Guardrails } from '../guardrails.ts';
-import { latencyStats } from '../histogram.ts';
+import { latencyStats } from '../../kernel/histogram.ts';
 import type { Progress } from '../progress.ts';
 import type { RunResult } from '../results.ts';
 import { checkRun, runLoadTest } from '../run.ts';

@@ -23,6 +23,8 @@ export interface Signals {
   memoryUtilization(): number;
   /** Tasks waiting in the analysis queue (0 when no queue is registered). */
   queueDepth(): Promise<number>;
+  /** 1 while this instance's trading engine is halted or recovering (orders answer 503), else 0. */
+  tradingHalted(): Promise<number>;
 }
 
 export interface AlertRule {
@@ -143,6 +145,16 @@ export const ALERT_RULES: AlertRule[] = [
     value: (s) => s.queueDepth(),
     threshold: 100,
     shared: true,
+  },
+  {
+    name: 'TachyonTradingHalted',
+    severity: 'page',
+    // A commit failure the database recovers from rebuilds in seconds; two minutes is a database that stays away.
+    forMs: 2 * MINUTE_MS,
+    expr: 'max by (instance) (tachyon_trading_engine_state{state=~"halted|recovering"}) > 0',
+    summary: 'Trading engine halted or recovering for 2 minutes: orders answer 503 (journal commits fail)',
+    value: (s) => s.tradingHalted(),
+    threshold: 0,
   },
   ...burnRules('error', 'Availability', SLO.availability),
   ...burnRules('slow', 'Latency', SLO.latency),
