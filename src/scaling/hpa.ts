@@ -193,7 +193,11 @@ export function decide(input: DecisionInput): Decision {
   const driver = proposals.filter((p) => !p.withinTolerance).sort((a, b) => b.proposal - a.proposal)[0];
   const reason =
     desired === current
-      ? limitedBy.length > 0 ? `hold at ${current}: ${limitedBy.join(', ')}` : `hold at ${current}: every metric within ${config.tolerance * 100}% of its target`
+      ? limitedBy.length > 0
+        ? `hold at ${current}: ${limitedBy.join(', ')}`
+        : proposals.every((p) => p.withinTolerance)
+          ? `hold at ${current}: every metric within ${config.tolerance * 100}% of its target`
+          : `hold at ${current}: what the metrics ask for`
       : `${desired > current ? 'scale up' : 'scale down'} ${current} → ${desired}${driver ? `: ${driver.metric} ${round(driver.value)} vs target ${driver.target}` : ''}${limitedBy.length > 0 ? ` (${limitedBy.join(', ')})` : ''}`;
   return { current, desired, recommended, proposals, limitedBy, reason };
 }

@@ -3,10 +3,9 @@
  * manual requests waiting for it, and the history of events. The cluster's autoscaler writes status
  * and events and takes requests; every instance's API reads them, so any instance can answer.
  */
+import type { InstanceState } from '../cluster/local-cluster.ts';
 import type { Queryable } from '../db/database.ts';
 import { DEFAULT_SCALING_CONFIG, type Decision, type MetricValues, type ScalingConfig } from './hpa.ts';
-
-export type InstanceState = 'starting' | 'ready' | 'draining';
 
 export interface InstanceStatus {
   name: string;
