@@ -56,6 +56,8 @@ import { feedLeadership } from './market-data/feed-leader.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
+import { scalingRoutes } from './scaling/routes.ts';
+import { ScalingStore } from './scaling/store.ts';
 import { registerTradingCounters } from './observability/trading-counters.ts';
 import { WEBSOCKET_SHAPE } from './observability/shapes.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
@@ -340,6 +342,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     });
     await app.register(recommendationRoutes(recommendations));
     await app.register(capacityRoutes());
+    await app.register(scalingRoutes({ store: new ScalingStore(db), instanceId }));
     await app.ready();
     // Last step of the build, so a slow start-up does not outlast the first leases.
     await ownership.start();

@@ -2,7 +2,8 @@
  * `tachyon cluster --instances N`: N instances of this installation behind HAProxy on one machine,
  * one URL, instances restarted when they die, everything stopped (instances drained first) on
  * SIGTERM/SIGINT. Needs a PostgreSQL server and Redis: instances share accounts, the feed and the
- * cache through them.
+ * cache through them. With --autoscale, the autoscaler (src/scaling/autoscaler.ts) adds and drains
+ * instances within the scaling configuration stored in the database (the scaling API sets it).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,15 +11,30 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HAPROXY, LocalCluster } from '../cluster/local-cluster.ts';
+import { openServer } from '../db/pg.ts';
+import { Autoscaler } from '../scaling/autoscaler.ts';
+import { readInstanceSample } from '../scaling/instance-metrics.ts';
+import { ScalingStore } from '../scaling/store.ts';
 
-const USAGE = 'usage: tachyon cluster --instances N [--port 3000] [--stats-port PORT+1] [--base-port PORT+10] [--run-dir DIR]';
+const USAGE = 'usage: tachyon cluster --instances N [--port 3000] [--stats-port PORT+1] [--base-port PORT+10] [--run-dir DIR] [--autoscale [--autoscale-interval SECONDS]]';
+/** The most local instances: HAProxy lists one server slot per possible instance under --autoscale. */
+const MAX_LOCAL_INSTANCES = 64;
 
 export async function run(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { instances: { type: 'string', default: '2' }, port: { type: 'string' }, 'stats-port': { type: 'string' }, 'base-port': { type: 'string' }, 'run-dir': { type: 'string' } },
+      options: {
+        instances: { type: 'string', default: '2' },
+        port: { type: 'string' },
+        'stats-port': { type: 'string' },
+        'base-port': { type: 'string' },
+        'run-dir': { type: 'string' },
+        autoscale: { type: 'boolean', default: false },
+        // HPA's default sync period.
+        'autoscale-interval': { type: 'string', default: '15' },
+      },
     }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
@@ -28,7 +44,8 @@ export async function run(argv: string[]): Promise<number> {
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   const statsPort = Number(values['stats-port'] ?? port + 1);
   const basePort = Number(values['base-port'] ?? port + 10);
-  if (![instances, port, statsPort, basePort].every((n) => Number.isInteger(n) && n > 0 && n < 65536) || instances > 64) {
+  const intervalMs = Number(values['autoscale-interval']) * 1000;
+  if (![instances, port, statsPort, basePort].every((n) => Number.isInteger(n) && n > 0 && n < 65536) || instances > MAX_LOCAL_INSTANCES || !(intervalMs >= 500 && intervalMs <= 600_000)) {
     console.error(USAGE);
     return 2;
   }
@@ -58,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     basePort,
     runDir,
     env,
+    slots: values.autoscale ? MAX_LOCAL_INSTANCES : instances,
     report: (e) => {
       if (e.event !== 'started') console.log(`[cluster] ${e.name} ${e.event}${e.pid ? ` (pid ${e.pid})` : ''}${e.code !== undefined ? ` code=${e.code}` : ''}${e.signal ? ` signal=${e.signal}` : ''}${e.delayMs !== undefined ? ` in ${e.delayMs} ms` : ''}`);
     },
@@ -74,12 +92,32 @@ export async function run(argv: string[]): Promise<number> {
     ].join('\n'),
   );
 
+  // The autoscaler meets the instances' scaling API in the database (the first instance has migrated it by now).
+  const db = values.autoscale ? await openServer({ url: process.env.DATABASE_URL!, poolSize: 2, applicationName: 'tachyon-autoscaler' }) : undefined;
+  const autoscaler =
+    db &&
+    new Autoscaler({
+      pool: cluster,
+      store: new ScalingStore(db),
+      intervalMs,
+      read: (instance) => readInstanceSample(instance.url, env.TACHYON_ADMIN_TOKEN),
+      log: (line) => console.log(line),
+    });
+  if (autoscaler) {
+    autoscaler.start();
+    console.log(`[cluster] autoscaling every ${intervalMs / 1000} s (up to ${MAX_LOCAL_INSTANCES} instances; configuration and history: /api/performance/scaling)`);
+  }
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[cluster] ${signal}: draining instances, then stopping HAProxy`);
-    cluster.stop().then(
+    (async () => {
+      await autoscaler?.stop();
+      await db?.close();
+      await cluster.stop();
+    })().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(error);

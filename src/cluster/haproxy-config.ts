@@ -15,6 +15,8 @@ export interface HaproxyServer {
   name: string;
   host: string;
   port: number;
+  /** A slot the autoscaler fills later: in maintenance until its instance is ready (`set server … state ready`). */
+  disabled?: boolean;
 }
 
 export interface HaproxyConfigOptions {
@@ -78,7 +80,7 @@ backend tachyon
     acl idempotent method GET HEAD OPTIONS PUT DELETE
     http-request disable-l7-retry if !idempotent
     default-server check inter ${inter} fastinter ${fast} downinter ${inter} rise 2 fall 2 slowstart 2s maxconn 1000
-${options.servers.map((s) => `    server ${s.name} ${s.host}:${s.port}`).join('\n')}
+${options.servers.map((s) => `    server ${s.name} ${s.host}:${s.port}${s.disabled ? ' disabled' : ''}`).join('\n')}
 
 frontend stats
     bind ${options.bind.host}:${options.statsPort}

@@ -4,11 +4,14 @@
  * (`bin/tachyon.js start`) on its own port; HAProxy is configured from a file generated into the
  * run directory. The first instance starts alone (it migrates, seeds the demo users and the
  * history), the others once it is ready. `state.json` in the run directory names every process's
- * pid and port for operators and tests.
+ * pid and port for operators and tests. With more slots than instances (`--autoscale`), HAProxy
+ * lists a server per slot, the unused ones in maintenance: `addInstance` starts one, waits for its
+ * readiness and enables its server through the runtime API; `removeInstance` drains it there first.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHaproxyConfig } from './haproxy-config.ts';
+import { serverSessions, setServerState } from './haproxy-runtime.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { projectPath } from '../kernel/project-files.ts';
 
@@ -25,15 +28,30 @@ export interface LocalClusterOptions {
   env: NodeJS.ProcessEnv;
   /** Longest wait for an instance to become ready. */
   readyTimeoutMs?: number;
+  /** HAProxy server slots (instance i on basePort + i - 1); those beyond `instances` wait for `addInstance`. Default: instances. */
+  slots?: number;
+  /** Longest wait for HAProxy to finish a draining server's requests before its instance is stopped. */
+  drainTimeoutMs?: number;
   report?: SupervisorOptions['report'];
 }
 
 const TACHYON_BIN = projectPath('bin/tachyon.js');
 export const HAPROXY = 'haproxy';
+const BACKEND = 'tachyon';
+
+export type InstanceState = 'starting' | 'ready' | 'draining';
+
+export interface ClusterInstance {
+  name: string;
+  /** Where the instance answers directly (its admin API, for metrics). */
+  url: string;
+  state: InstanceState;
+}
 
 export class LocalCluster {
   readonly supervisor: Supervisor;
   private readonly ports = new Map<string, number>();
+  private readonly states = new Map<string, InstanceState>();
 
   private constructor(readonly options: LocalClusterOptions) {
     this.supervisor = new Supervisor({
@@ -59,8 +77,9 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     const cluster = new LocalCluster(options);
     try {
-      const names = Array.from({ length: options.instances }, (_, i) => `i${i + 1}`);
-      names.forEach((name, i) => cluster.ports.set(name, options.basePort + i));
+      const slots = Array.from({ length: Math.max(options.slots ?? 0, options.instances) }, (_, i) => `i${i + 1}`);
+      slots.forEach((name, i) => cluster.ports.set(name, options.basePort + i));
+      const names = slots.slice(0, options.instances);
       // The first instance migrates and seeds alone; the others must not seed history again.
       await cluster.startInstance(names[0]!, {});
       await Promise.all(names.slice(1).map((name) => cluster.startInstance(name, { TACHYON_SEED_DAYS: '0' })));
@@ -71,7 +90,7 @@ export class LocalCluster {
           bind: { host: options.host, port: options.port },
           statsPort: options.statsPort,
           socketPath: cluster.socketPath,
-          servers: names.map((name) => ({ name, host: '127.0.0.1', port: cluster.ports.get(name)! })),
+          servers: slots.map((name) => ({ name, host: '127.0.0.1', port: cluster.ports.get(name)!, disabled: !cluster.states.has(name) })),
         }),
       );
       // -db: stay in the foreground, so the supervisor sees it exit.
@@ -84,6 +103,47 @@ export class LocalCluster {
     }
   }
 
+  /** The running instances in slot order. */
+  instances(): ClusterInstance[] {
+    return [...this.states].map(([name, state]) => ({ name, url: `http://127.0.0.1:${this.ports.get(name)}`, state }));
+  }
+
+  get slots(): number {
+    return this.ports.size;
+  }
+
+  /** Starts an instance in the lowest free slot, waits for its readiness, then lets HAProxy send it requests. */
+  async addInstance(): Promise<ClusterInstance> {
+    const name = [...this.ports.keys()].find((n) => !this.states.has(n));
+    if (!name) throw new Error(`every one of the ${this.slots} slots runs an instance`);
+    try {
+      await this.startInstance(name, { TACHYON_SEED_DAYS: '0' });
+      await setServerState(this.socketPath, BACKEND, name, 'ready');
+    } catch (error) {
+      await this.supervisor.remove(name);
+      this.states.delete(name);
+      throw error;
+    }
+    return this.instances().find((i) => i.name === name)!;
+  }
+
+  /**
+   * Drains an instance: HAProxy sends it no new request and its sessions end; then SIGTERM (readiness
+   * 503, leases released, WebSocket clients told to reconnect, in-flight work finished); then its slot
+   * goes back to maintenance.
+   */
+  async removeInstance(name: string): Promise<void> {
+    if (!this.states.has(name)) return;
+    this.states.set(name, 'draining');
+    await setServerState(this.socketPath, BACKEND, name, 'drain');
+    const deadline = Date.now() + (this.options.drainTimeoutMs ?? 10_000);
+    while (((await serverSessions(this.socketPath, BACKEND)).get(name) ?? 0) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await this.supervisor.remove(name);
+    await setServerState(this.socketPath, BACKEND, name, 'maint');
+    this.states.delete(name);
+    this.writeState();
+  }
+
   /** Instances first (each drains: readiness 503, HAProxy stops sending, in-flight work ends), then HAProxy. */
   async stop(): Promise<void> {
     const names = this.supervisor.names();
@@ -92,6 +152,7 @@ export class LocalCluster {
 
   private async startInstance(name: string, env: NodeJS.ProcessEnv): Promise<void> {
     const port = this.ports.get(name)!;
+    this.states.set(name, 'starting');
     this.supervisor.add({
       name,
       command: process.execPath,
@@ -100,11 +161,15 @@ export class LocalCluster {
       logFile: join(this.options.runDir, `${name}.log`),
     });
     await waitFor(`http://127.0.0.1:${port}/api/health/ready`, this.options.readyTimeoutMs ?? 120_000);
+    this.states.set(name, 'ready');
+    this.writeState();
   }
 
   private writeState(): void {
     const status = this.supervisor.status();
-    const instances = Object.fromEntries([...this.ports].map(([name, port]) => [name, { port, pid: status[name]?.pid, restarts: status[name]?.restarts ?? 0 }]));
+    const instances = Object.fromEntries(
+      [...this.states].map(([name, state]) => [name, { port: this.ports.get(name), state, pid: status[name]?.pid, restarts: status[name]?.restarts ?? 0 }]),
+    );
     const state = { url: this.url, stats: this.statsUrl, socket: this.socketPath, haproxy: status.haproxy, instances };
     writeFileSync(join(this.options.runDir, 'state.json'), JSON.stringify(state, null, 2));
   }

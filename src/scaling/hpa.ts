@@ -123,14 +123,19 @@ export function scheduledMinimum(schedules: readonly ScheduleWindow[], now: numb
   return min;
 }
 
-/** The largest change the policies allow within their periods, given the events already in them. */
+/**
+ * The largest change the policies allow now, as HPA computes it: each policy bounds the count at the
+ * period's start (the current count less every change in the period, in both directions) plus or
+ * minus its allowance; a change already made in the period uses the allowance up.
+ */
 function rateLimit(behavior: DirectionBehavior, current: number, events: readonly ScaleEvent[], now: number, direction: 1 | -1): number {
   const limits = behavior.policies.map((p) => {
-    const inPeriod = events.filter((e) => e.at > now - p.periodMs && Math.sign(e.to - e.from) === direction);
-    const moved = inPeriod.reduce((sum, e) => sum + Math.abs(e.to - e.from), 0);
-    const atStart = current - direction * moved;
-    const allowed = p.type === 'instances' ? p.value : Math.ceil((atStart * p.value) / 100);
-    return Math.max(0, allowed - moved);
+    const net = events.filter((e) => e.at > now - p.periodMs).reduce((sum, e) => sum + (e.to - e.from), 0);
+    const atStart = current - net;
+    // Integer arithmetic: ⌈n × (1 + p/100)⌉ in floating point makes 10 × 1.1 into 12.
+    const allowance = p.type === 'instances' ? p.value : Math.ceil((atStart * p.value) / 100);
+    const bound = atStart + direction * allowance;
+    return Math.max(0, direction * (bound - current));
   });
   if (limits.length === 0) return Infinity;
   return behavior.selectPolicy === 'Max' ? Math.max(...limits) : Math.min(...limits);
@@ -144,7 +149,8 @@ export function decide(input: DecisionInput): Decision {
     const value = metrics[metric];
     if (target === undefined || value === undefined || !Number.isFinite(value)) continue;
     const ratio = value / target;
-    const withinTolerance = Math.abs(ratio - 1) <= config.tolerance;
+    // The epsilon keeps the band inclusive in floating point: 110 / 100 − 1 is 0.10000000000000009.
+    const withinTolerance = Math.abs(ratio - 1) <= config.tolerance + 1e-9;
     proposals.push({ metric, value, target, ratio, proposal: withinTolerance ? current : Math.ceil(current * ratio), withinTolerance });
   }
   const recommended = proposals.length > 0 ? Math.max(...proposals.map((p) => p.proposal)) : current;
@@ -180,13 +186,18 @@ export function decide(input: DecisionInput): Decision {
 
   const floor = Math.max(config.minInstances, scheduledMinimum(config.schedules, now));
   const bounded = Math.min(config.maxInstances, Math.max(floor, desired));
-  if (bounded !== desired) limitedBy.push(bounded === config.maxInstances ? `max ${config.maxInstances}` : floor > config.minInstances ? `scheduled minimum ${floor}` : `min ${config.minInstances}`);
+  if (bounded < desired) limitedBy.push(`max ${config.maxInstances}`);
+  else if (bounded > desired) limitedBy.push(floor > config.minInstances ? `scheduled minimum ${floor}` : `min ${config.minInstances}`);
   desired = bounded;
 
   const driver = proposals.filter((p) => !p.withinTolerance).sort((a, b) => b.proposal - a.proposal)[0];
   const reason =
     desired === current
-      ? limitedBy.length > 0 ? `hold at ${current}: ${limitedBy.join(', ')}` : `hold at ${current}: every metric within ${config.tolerance * 100}% of its target`
+      ? limitedBy.length > 0
+        ? `hold at ${current}: ${limitedBy.join(', ')}`
+        : proposals.every((p) => p.withinTolerance)
+          ? `hold at ${current}: every metric within ${config.tolerance * 100}% of its target`
+          : `hold at ${current}: what the metrics ask for`
       : `${desired > current ? 'scale up' : 'scale down'} ${current} → ${desired}${driver ? `: ${driver.metric} ${round(driver.value)} vs target ${driver.target}` : ''}${limitedBy.length > 0 ? ` (${limitedBy.join(', ')})` : ''}`;
   return { current, desired, recommended, proposals, limitedBy, reason };
 }

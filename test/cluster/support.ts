@@ -63,12 +63,12 @@ export class ClusterProcess {
   }
 
   /** Starts `tachyon cluster` and resolves once it printed its URL. */
-  static async start(instances: number, ports: { port: number; statsPort: number; basePort: number }): Promise<ClusterProcess & { url: string }> {
+  static async start(instances: number, ports: { port: number; statsPort: number; basePort: number }, extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<ClusterProcess & { url: string }> {
     const db = await createTempDatabase('cluster');
     const runDir = mkdtempSync(join(tmpdir(), 'tachyon-cluster-'));
-    const args = ['bin/tachyon.js', 'cluster', '--instances', String(instances), '--port', String(ports.port), '--stats-port', String(ports.statsPort), '--base-port', String(ports.basePort), '--run-dir', runDir];
+    const args = ['bin/tachyon.js', 'cluster', '--instances', String(instances), '--port', String(ports.port), '--stats-port', String(ports.statsPort), '--base-port', String(ports.basePort), '--run-dir', runDir, ...(extra.args ?? [])];
     const prefix = redisPrefix('cluster');
-    const child = spawn(process.execPath, args, { env: { ...instanceEnv(db.url, prefix), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env: { ...instanceEnv(db.url, prefix), HOST: '127.0.0.1', ...extra.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const cluster = new ClusterProcess(child, runDir, db, prefix);
     for (;;) {
       const match = /URL\s+(http:\/\/[\d.]+:\d+)/.exec(cluster.output);
