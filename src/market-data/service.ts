@@ -14,7 +14,7 @@ import type { TachyonConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { NotFoundError } from '../kernel/errors.ts';
+import { BadRequestError, NotFoundError } from '../kernel/errors.ts';
 import type { Bar, BarBatch } from './bar.ts';
 import { BarAggregator } from './bar-aggregator.ts';
 import { BarStore, type Interval } from './bar-store.ts';
@@ -289,8 +289,11 @@ function encodeCursor(symbol: string): string {
   return Buffer.from(symbol).toString('base64url');
 }
 
+/** A cursor this API issued decodes to a symbol and encodes back to itself; anything else is a 400. */
 function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, 'base64url').toString();
+  const symbol = Buffer.from(cursor, 'base64url').toString();
+  if (!/^[A-Z0-9.-]{1,16}$/.test(symbol) || encodeCursor(symbol) !== cursor) throw new BadRequestError('query.cursor is not a cursor this API issued: pass nextCursor from the previous page');
+  return symbol;
 }
 
 /** `bar.1m.<SYMBOL>` for each durable bar of a batch, shaped like the bars the store returns. */

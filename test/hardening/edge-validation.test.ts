@@ -82,6 +82,7 @@ describe.each(await engines())('edge validation on $name', (engine) => {
       await refused({ url: `/api/orders?cursor=${encodeURIComponent(forged)}`, headers: t.trader }, 'cursor');
     }
     for (const forged of [cursor('1e400'), cursor('x'), 'AAAA']) await refused({ url: `/api/portfolio/transactions?cursor=${forged}`, headers: t.trader }, 'cursor');
+    for (const forged of [cursor('aapl'), cursor('A\u0000B'), 'AAAA', '!!!']) await refused({ url: `/api/instruments?cursor=${encodeURIComponent(forged)}`, headers: t.trader }, 'cursor');
     await refused({ url: '/api/performance/tests/history?cursor=abc', headers: t.admin }, 'querystring.cursor');
   });
 
