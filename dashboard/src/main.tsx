@@ -16,7 +16,11 @@ const vitals = reportWebVitals(initialPage());
 
 function initialPage(): RumPage {
   if (!storedToken()) return 'signin';
-  return location.hash === '#performance' ? 'performance' : 'trading';
+  return viewOf(location.hash);
+}
+
+function viewOf(hash: string): View {
+  return hash === '#performance' ? 'performance' : 'trading';
 }
 
 function SignIn({ onSignedIn }: { onSignedIn: (role: Role) => void }) {
@@ -62,7 +66,7 @@ function LazyView({ view }: { view: View }) {
 function App() {
   const [role, setRole] = useState<Role>();
   const [checking, setChecking] = useState(storedToken() !== null);
-  const [view, setView] = useState<View>(location.hash === '#performance' ? 'performance' : 'trading');
+  const [view, setView] = useState<View>(viewOf(location.hash));
 
   useEffect(() => {
     const token = storedToken();
@@ -74,6 +78,12 @@ function App() {
   useEffect(() => {
     if (role) vitals.flush();
   }, [role]);
+  // Links and the address bar choose the view too.
+  useEffect(() => {
+    const follow = () => setView(viewOf(location.hash));
+    addEventListener('hashchange', follow);
+    return () => removeEventListener('hashchange', follow);
+  }, []);
 
   const go = (next: View) => {
     history.replaceState(null, '', next === 'performance' ? '#performance' : '#');
@@ -106,4 +116,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The HTML shell's placeholder goes: Preact renders beside what it did not create.
+root.textContent = '';
+render(<App />, root);

@@ -20,7 +20,7 @@ export function TimeSeries({ title, series, data, unit }: { title: string; serie
         {
           width: box.current.clientWidth || 400,
           height: 180,
-          axes: [{ stroke: '#8a96a3' }, { stroke: '#8a96a3', values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
+          axes: [{ stroke: '#8a96a3' }, { stroke: '#8a96a3', size: 70, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
           series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5 }))],
         },
         data as uPlot.AlignedData,
