@@ -65,7 +65,7 @@ describe('dashboard', () => {
     expect((await fetch(`${base}/dashboard/assets/nope.js`)).status).toBe(404);
   });
 
-  it('a trader sees quotes tick, places a market order and sees it filled and the position; the performance view is refused', async () => {
+  it('a trader sees quotes tick, places a market order and sees it filled and the position, cancels a resting order; the performance view is refused', async () => {
     const page = await signIn(DEMO_TOKEN);
     const row = page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]');
     await expect.poll(() => row.getAttribute('data-stale'), { timeout: 15_000 }).toBe('false');
@@ -91,6 +91,23 @@ describe('dashboard', () => {
     expect(refused.status).toBe(422);
     const problem = (await refused.json()) as { detail: string; code: string };
     await expect.poll(() => page.locator('[data-testid=ticket-message]').textContent(), { timeout: 10_000 }).toBe(`${problem.detail} (${problem.code})`);
+
+    // A limit order below the market rests open until cancelled; an off-tick price never leaves the page.
+    await page.selectOption('select[name=type]', 'limit');
+    await page.fill('input[name=quantity]', '2');
+    await page.fill('input[name=limitPrice]', '100.001');
+    await page.click('form[aria-label="order ticket"] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=ticket-message]').textContent()).toMatch(/multiple of the tick size/);
+    // 5% below the market: inside the server's price collar, far from filling.
+    const below = Math.floor(Number(await row.locator('[data-testid=last]').textContent()) * 95) / 100;
+    await page.fill('input[name=limitPrice]', below.toFixed(2));
+    await page.click('form[aria-label="order ticket"] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=ticket-message]').textContent(), { timeout: 10_000 }).toMatch(/^Order \d+ accepted$/);
+    const restingId = /Order (\d+)/.exec((await page.locator('[data-testid=ticket-message]').textContent())!)![1]!;
+    const resting = page.locator(`[data-testid=orders] tr[data-order-id="${restingId}"]`);
+    await resting.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => resting.textContent(), { timeout: 10_000 }).toContain('cancelled');
+    expect(((await (await fetch(`${base}/api/orders/${restingId}`, { headers: platform.trader })).json()) as { status: string }).status).toBe('cancelled');
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-trading.png`, fullPage: true });
 
     await page.goto(`${base}/dashboard#performance`);

@@ -4,6 +4,7 @@ import { api } from '../api.ts';
 import { LiveConnection, type ConnectionState } from '../live.ts';
 import { storedToken } from '../session.ts';
 import { PriceChart } from './chart.tsx';
+import { EquityCurve } from './equity-curve.tsx';
 import { OrderTicket } from './order-ticket.tsx';
 import { money, OPEN_STATUSES, PRICE_SCALE, type Instrument, type Order, type Portfolio, type Tick } from './types.ts';
 
@@ -159,6 +160,7 @@ export function TradingView() {
           </>
         )}
       </section>
+      <EquityCurve equity={portfolio?.equity} />
     </main>
   );
 }
