@@ -1,8 +1,14 @@
 /**
- * The dashboard's one WebSocket (/ws, JSON framing): authenticates with an `auth` frame (browsers
+ * The dashboard's one WebSocket (/ws): MessagePack frames from the server (smaller and cheaper to
+ * decode than JSON at thousands of quotes a second; the no-eval decoder, as the CSP allows no eval),
+ * JSON text frames to it (the server reads either). Authenticates with an `auth` frame (browsers
  * cannot set headers, and tokens never go in URLs), reconnects with capped exponential backoff and
  * jitter, and resubscribes every channel it holds, whose snapshots then bring the state back.
  */
+import { Unpackr } from 'msgpackr/unpack-no-eval';
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
 export interface Message {
   channel: string;
   event?: string;
@@ -61,12 +67,13 @@ export class LiveConnection {
 
   #open(): void {
     this.#setState('connecting');
-    const socket = new WebSocket(this.url, 'tachyon.v1.json');
+    const socket = new WebSocket(this.url, 'tachyon.v1.msgpack');
+    socket.binaryType = 'arraybuffer';
     this.#socket = socket;
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: 'auth', token: this.token }));
     };
-    socket.onmessage = (event) => this.#receive(JSON.parse(String(event.data)));
+    socket.onmessage = (event) => this.#receive(typeof event.data === 'string' ? JSON.parse(event.data) : unpackr.unpack(new Uint8Array(event.data as ArrayBuffer)));
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#setState('closed');

@@ -15,6 +15,8 @@ const ARTIFACTS = 'test-artifacts';
 let platform: TestPlatform;
 let base: string;
 let browser: Browser;
+/** WebSocket frames the pages received as binary (MessagePack) and as text. */
+const frames = { binary: 0, text: 0 };
 
 beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn']);
@@ -38,6 +40,7 @@ async function signIn(token: string, hash = ''): Promise<Page> {
   // The page's own errors, in the test output when a step times out.
   // A missing element fails the step within the test's time, not after Playwright's 30 s default.
   page.setDefaultTimeout(10_000);
+  page.on('websocket', (ws) => ws.on('framereceived', (frame) => (typeof frame.payload === 'string' ? frames.text++ : frames.binary++)));
   page.on('pageerror', (error) => console.error('page error:', error.message));
   await page.goto(`${base}/dashboard${hash}`);
   await page.fill('input[name=token]', token);
@@ -71,6 +74,8 @@ describe('dashboard', () => {
     await expect.poll(() => row.getAttribute('data-stale'), { timeout: 15_000 }).toBe('false');
     const first = await row.locator('[data-testid=last]').textContent();
     await expect.poll(() => row.locator('[data-testid=last]').textContent(), { timeout: 15_000 }).not.toBe(first);
+    expect(frames).toMatchObject({ text: 0 });
+    expect(frames.binary).toBeGreaterThan(0);
     expect(page.url()).not.toContain(DEMO_TOKEN.slice(0, 8));
 
     await page.fill('input[name=quantity]', '3');
