@@ -10,13 +10,18 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pglite } from '../support/engines.ts';
 import { ADMIN_TOKEN, DEMO_TOKEN, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const ARTIFACTS = 'test-artifacts';
 let platform: TestPlatform;
 let base: string;
+/** The browser reaches the platform through a proxy the test can cut. */
+let proxy: TcpProxy;
+let pageBase: string;
 let browser: Browser;
 /** WebSocket frames the pages received as binary (MessagePack) and as text. */
 const frames = { binary: 0, text: 0 };
+let socketsOpened = 0;
 
 beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn']);
@@ -24,6 +29,8 @@ beforeAll(async () => {
   // Ticks fast enough that AAPL's quote moves within a second or two.
   platform = await startTestPlatform(pglite, { market: { ...(await import('../../src/config/config.ts')).testConfig().market, tickRate: 500 } });
   base = await platform.platform.listen();
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(base).port) }, { from: 43010, to: 43099 });
+  pageBase = `http://127.0.0.1:${proxy.port}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
@@ -32,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await proxy?.close();
   await platform?.close();
 });
 
@@ -40,9 +48,12 @@ async function signIn(token: string, hash = ''): Promise<Page> {
   // The page's own errors, in the test output when a step times out.
   // A missing element fails the step within the test's time, not after Playwright's 30 s default.
   page.setDefaultTimeout(10_000);
-  page.on('websocket', (ws) => ws.on('framereceived', (frame) => (typeof frame.payload === 'string' ? frames.text++ : frames.binary++)));
+  page.on('websocket', (ws) => {
+    socketsOpened++;
+    ws.on('framereceived', (frame) => (typeof frame.payload === 'string' ? frames.text++ : frames.binary++));
+  });
   page.on('pageerror', (error) => console.error('page error:', error.message));
-  await page.goto(`${base}/dashboard${hash}`);
+  await page.goto(`${pageBase}/dashboard${hash}`);
   await page.fill('input[name=token]', token);
   await page.click('button[type=submit]');
   return page;
@@ -77,6 +88,18 @@ describe('dashboard', () => {
     expect(frames).toMatchObject({ text: 0 });
     expect(frames.binary).toBeGreaterThan(0);
     expect(page.url()).not.toContain(DEMO_TOKEN.slice(0, 8));
+
+    // The connection drops: quotes are marked stale; once the server is back the page reconnects, resubscribes, and quotes move again.
+    const opened = socketsOpened;
+    await proxy.cut();
+    await expect.poll(() => row.getAttribute('data-stale'), { timeout: 10_000 }).toBe('true');
+    expect(await page.locator('[data-testid=connection]').textContent()).not.toBe('live');
+    await proxy.restore();
+    await expect.poll(() => page.locator('[data-testid=connection]').textContent(), { timeout: 20_000 }).toBe('live');
+    expect(socketsOpened).toBeGreaterThan(opened);
+    const afterReconnect = await row.locator('[data-testid=last]').textContent();
+    await expect.poll(() => row.locator('[data-testid=last]').textContent(), { timeout: 15_000 }).not.toBe(afterReconnect);
+    await expect.poll(() => row.getAttribute('data-stale')).toBe('false');
 
     await page.fill('input[name=quantity]', '3');
     await page.click('form[aria-label="order ticket"] button[type=submit]');
@@ -115,13 +138,13 @@ describe('dashboard', () => {
     expect(((await (await fetch(`${base}/api/orders/${restingId}`, { headers: platform.trader })).json()) as { status: string }).status).toBe('cancelled');
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-trading.png`, fullPage: true });
 
-    await page.goto(`${base}/dashboard#performance`);
+    await page.goto(`${pageBase}/dashboard#performance`);
     await expect.poll(() => page.locator('[role=alert]').textContent(), { timeout: 10_000 }).toContain('needs an admin token');
 
     // The page's own Web Vitals reached the platform and its /metrics.
     await expect.poll(async () => platform.platform.observability.metrics.text(), { timeout: 10_000 }).toMatch(/tachyon_rum_count_total\{page="(signin|trading|performance)",metric="(FCP|TTFB)"\} [1-9]/);
     await page.close();
-  }, 50_000);
+  }, 60_000);
 
   it('an admin sees the performance view with live data', async () => {
     const page = await signIn(ADMIN_TOKEN, '#performance');
