@@ -342,7 +342,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     // ---- dashboard: the web app at /dashboard and its field measurements (RUM) ----
     const rum = new RealUserMetrics();
     observability.metrics.registerCollector('rum', () => rum.stats(), RUM_METRICS_SHAPE);
-    await app.register(dashboardRoutes(loadDashboardAssets(DASHBOARD_DIST)));
+    await app.register(dashboardRoutes(() => loadDashboardAssets(DASHBOARD_DIST)));
     await app.register(rumRoutes(rum));
     await app.ready();
     // Last step of the build, so a slow start-up does not outlast the first leases.

@@ -33,24 +33,28 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** Reads the build; a file that vanishes meanwhile (a rebuild empties dist/) is left out rather than failing the start. */
 export function loadDashboardAssets(dir: string): DashboardAssets {
-  const indexFile = join(dir, 'index.html');
-  const index = existsSync(indexFile) ? readFileSync(indexFile) : undefined;
+  const index = readIfPresent(join(dir, 'index.html'));
   const hashed = new Map<string, Asset>();
   const assetsDir = join(dir, 'assets');
   if (!existsSync(assetsDir)) return { index, hashed };
-  const files = new Set(readdirSync(assetsDir));
-  for (const name of files) {
+  for (const name of readdirSync(assetsDir)) {
     if (name.endsWith('.br') || name.endsWith('.gz')) continue;
     const path = join(assetsDir, name);
-    hashed.set(name, {
-      type: TYPES[extname(name)] ?? 'application/octet-stream',
-      identity: readFileSync(path),
-      br: files.has(`${name}.br`) ? readFileSync(`${path}.br`) : undefined,
-      gzip: files.has(`${name}.gz`) ? readFileSync(`${path}.gz`) : undefined,
-    });
+    const identity = readIfPresent(path);
+    if (identity) hashed.set(name, { type: TYPES[extname(name)] ?? 'application/octet-stream', identity, br: readIfPresent(`${path}.br`), gzip: readIfPresent(`${path}.gz`) });
   }
   return { index, hashed };
+}
+
+function readIfPresent(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /** The variant to send for an Accept-Encoding header: brotli, then gzip, then the file itself (q=0 refuses). */

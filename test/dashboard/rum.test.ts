@@ -2,7 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { pickEncoding } from '../../src/dashboard/assets.ts';
+import { loadDashboardAssets, pickEncoding } from '../../src/dashboard/assets.ts';
+import { dashboardRoutes } from '../../src/dashboard/routes.ts';
+import Fastify from 'fastify';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initialJsBudget, initialJsBytes } from '../../dashboard/build/plugins.ts';
 
 let t: TestPlatform;
@@ -39,6 +44,29 @@ describe('RUM', () => {
 
 describe('dashboard assets', () => {
   const asset = { type: 'text/javascript', identity: Buffer.from('x'), br: Buffer.from('b'), gzip: Buffer.from('g') };
+  it('answers 503 until the dashboard is built, then serves it without a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tachyon-dashboard-'));
+    const app = Fastify();
+    await app.register(dashboardRoutes(() => loadDashboardAssets(dir)));
+    try {
+      expect((await app.inject('/dashboard')).statusCode).toBe(503);
+      mkdirSync(join(dir, 'assets'));
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><script type="module" src="/dashboard/assets/index-abc.js"></script>');
+      writeFileSync(join(dir, 'assets', 'index-abc.js'), 'console.log(1)');
+      const shell = await app.inject('/dashboard/');
+      expect(shell.statusCode).toBe(200);
+      expect(shell.headers['cache-control']).toBe('no-cache');
+      const script = await app.inject({ url: '/dashboard/assets/index-abc.js', headers: { 'accept-encoding': 'br' } });
+      // No pre-compressed variant was written: the file itself, still immutable.
+      expect(script.headers['content-encoding']).toBeUndefined();
+      expect(script.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(script.body).toBe('console.log(1)');
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('picks brotli, then gzip, then the file itself, honouring q=0', () => {
     expect(pickEncoding(asset, 'gzip, deflate, br').encoding).toBe('br');
     expect(pickEncoding(asset, 'gzip, br;q=0').encoding).toBe('gzip');
