@@ -1,10 +1,12 @@
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real platform
- * in-process, with the dashboard built first (the build itself fails over the initial-JS budget).
+ * in-process, with the dashboard built first when its build is older than its sources (the build
+ * itself fails over the initial-JS budget).
  * Screenshots go to test-artifacts/ (gitignored).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +26,7 @@ const frames = { binary: 0, text: 0 };
 let socketsOpened = 0;
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn']);
+  if (!builtFromSources()) await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn']);
   mkdirSync(ARTIFACTS, { recursive: true });
   // Ticks fast enough that AAPL's quote moves within a second or two.
   platform = await startTestPlatform(pglite, { market: { ...(await import('../../src/config/config.ts')).testConfig().market, tickRate: 500 } });
@@ -42,6 +44,13 @@ afterAll(async () => {
   await proxy?.close();
   await platform?.close();
 });
+
+/** dist/index.html newer than every source of the dashboard (the build writes it last but one: precompression follows). */
+function builtFromSources(): boolean {
+  const built = statSync('dashboard/dist/index.html', { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const sources = ['dashboard/index.html', 'dashboard/vite.config.ts', 'package.json', ...['dashboard/src', 'dashboard/build'].flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)))];
+  return sources.every((file) => statSync(file).mtimeMs < built);
+}
 
 async function signIn(token: string, hash = ''): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
