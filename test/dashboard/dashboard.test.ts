@@ -26,7 +26,9 @@ const frames = { binary: 0, text: 0 };
 let socketsOpened = 0;
 
 beforeAll(async () => {
-  if (!builtFromSources()) await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn']);
+  // NODE_ENV is vitest's `test` here: the build must not inherit it (it would bundle libraries' development builds).
+  const env = { ...process.env, NODE_ENV: 'production' };
+  if (!builtFromSources()) await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn'], { env });
   mkdirSync(ARTIFACTS, { recursive: true });
   // Ticks fast enough that AAPL's quote moves within a second or two.
   platform = await startTestPlatform(pglite, { market: { ...(await import('../../src/config/config.ts')).testConfig().market, tickRate: 500 } });
