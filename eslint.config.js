@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', 'bench/results/', 'coverage/', 'out/', 'web/dist/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', 'bench/results/', 'coverage/', 'out/', 'web/dist/', 'dashboard/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -41,6 +41,10 @@ import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { DASHBOARD_DIST, loadDashboardAssets } from './dashboard/assets.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { RealUserMetrics, RUM_METRICS_SHAPE } from './dashboard/rum.ts';
+import { rumRoutes } from './dashboard/rum-routes.ts';
 import { HealthRegistry } from './health/registry.ts';
 import { registerCoreChecks } from './health/core-checks.ts';
 import { healthRoutes } from './health/routes.ts';
@@ -343,6 +347,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(recommendationRoutes(recommendations));
     await app.register(capacityRoutes());
     await app.register(scalingRoutes({ store: new ScalingStore(db), instanceId }));
+    // ---- dashboard: the web app at /dashboard and its field measurements (RUM) ----
+    const rum = new RealUserMetrics();
+    observability.metrics.registerCollector('rum', () => rum.stats(), RUM_METRICS_SHAPE);
+    await app.register(dashboardRoutes(() => loadDashboardAssets(DASHBOARD_DIST)));
+    await app.register(rumRoutes(rum));
     await app.ready();
     // Last step of the build, so a slow start-up does not outlast the first leases.
     await ownership.start();

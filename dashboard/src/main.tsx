@@ -1,0 +1,122 @@
+/** The dashboard shell: sign-in, the views the token's role allows, each view loaded on demand. */
+import { render, type ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, roleOf } from './api.ts';
+import { forgetToken, storedToken, storeToken, type Role } from './session.ts';
+import { reportWebVitals, type RumPage } from './vitals.ts';
+
+type View = 'trading' | 'performance';
+
+const VIEWS: Record<View, () => Promise<ComponentType>> = {
+  trading: () => import('./trading/trading-view.tsx').then((m) => m.TradingView),
+  performance: () => import('./performance/performance-view.tsx').then((m) => m.PerformanceView),
+};
+
+const vitals = reportWebVitals(initialPage());
+
+function initialPage(): RumPage {
+  if (!storedToken()) return 'signin';
+  return viewOf(location.hash);
+}
+
+function viewOf(hash: string): View {
+  return hash === '#performance' ? 'performance' : 'trading';
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (role: Role) => void }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string>();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      const role = await roleOf(token.trim());
+      storeToken(token.trim());
+      onSignedIn(role);
+    } catch (e) {
+      setError(e instanceof ApiError && e.problem.status === 401 ? 'This token is not valid.' : String((e as Error).message));
+    }
+  };
+  return (
+    <form class="signin" onSubmit={submit}>
+      <h1>Tachyon</h1>
+      <label>
+        API token
+        <input name="token" type="password" autocomplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+      </label>
+      <button class="primary" type="submit">Sign in</button>
+      {error && <p class="error" role="alert">{error}</p>}
+    </form>
+  );
+}
+
+function LazyView({ view }: { view: View }) {
+  const [Component, setComponent] = useState<ComponentType>();
+  useEffect(() => {
+    let current = true;
+    setComponent(undefined);
+    void VIEWS[view]().then((c) => current && setComponent(() => c));
+    return () => {
+      current = false;
+    };
+  }, [view]);
+  return Component ? <Component /> : <p class="muted">Loading…</p>;
+}
+
+function App() {
+  const [role, setRole] = useState<Role>();
+  const [checking, setChecking] = useState(storedToken() !== null);
+  const [view, setView] = useState<View>(viewOf(location.hash));
+
+  useEffect(() => {
+    const token = storedToken();
+    if (!token) return;
+    roleOf(token)
+      .then(setRole, () => forgetToken())
+      .finally(() => setChecking(false));
+  }, []);
+  useEffect(() => {
+    if (role) vitals.flush();
+  }, [role]);
+  // Links and the address bar choose the view too.
+  useEffect(() => {
+    const follow = () => setView(viewOf(location.hash));
+    addEventListener('hashchange', follow);
+    return () => removeEventListener('hashchange', follow);
+  }, []);
+
+  const go = (next: View) => {
+    history.replaceState(null, '', next === 'performance' ? '#performance' : '#');
+    setView(next);
+  };
+  if (checking) return <p class="muted">Signing in…</p>;
+  if (!role) return <SignIn onSignedIn={setRole} />;
+  // A trader who asks for the performance view (a link, the address bar) is told so, not shown it.
+  const allowed = view === 'trading' || role === 'admin';
+  return (
+    <>
+      <header>
+        <h1>Tachyon</h1>
+        <nav>
+          <button aria-current={view === 'trading' ? 'page' : undefined} onClick={() => go('trading')}>Trading</button>
+          {role === 'admin' && <button aria-current={view === 'performance' ? 'page' : undefined} onClick={() => go('performance')}>Performance</button>}
+        </nav>
+        <span class="muted">{role}</span>
+        <button
+          onClick={() => {
+            forgetToken();
+            setRole(undefined);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      {allowed ? <LazyView view={view} /> : <main><section class="wide"><h2>Performance</h2><p class="error" role="alert">The performance view needs an admin token.</p></section></main>}
+    </>
+  );
+}
+
+const root = document.getElementById('app')!;
+// The HTML shell's placeholder goes: Preact renders beside what it did not create.
+root.textContent = '';
+render(<App />, root);
