@@ -8,7 +8,7 @@
  * lists a server per slot, the unused ones in maintenance: `addInstance` starts one, waits for its
  * readiness and enables its server through the runtime API; `removeInstance` drains it there first.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHaproxyConfig } from './haproxy-config.ts';
 import { serverSessions, setServerState } from './haproxy-runtime.ts';
@@ -171,7 +171,10 @@ export class LocalCluster {
       [...this.states].map(([name, state]) => [name, { port: this.ports.get(name), state, pid: status[name]?.pid, restarts: status[name]?.restarts ?? 0 }]),
     );
     const state = { url: this.url, stats: this.statsUrl, socket: this.socketPath, haproxy: status.haproxy, instances };
-    writeFileSync(join(this.options.runDir, 'state.json'), JSON.stringify(state, null, 2));
+    // Written aside and renamed: a reader (an operator's script, the tests) never sees half a file.
+    const file = join(this.options.runDir, 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    renameSync(`${file}.tmp`, file);
   }
 }
 
