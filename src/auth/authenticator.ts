@@ -67,18 +67,32 @@ export class Authenticator {
    */
   async authenticate(header: string | undefined, address?: string): Promise<Principal> {
     const token = parseBearer(header);
-    const limiter = address === undefined ? undefined : this.options.failedAuth;
-    const blockedMs = limiter?.blockedFor(address!);
-    if (blockedMs !== undefined) {
-      const seconds = Math.ceil(blockedMs / 1000);
-      throw new TooManyRequestsError(`Too many failed authentication attempts from this address; retry in ${seconds} s.`, undefined, seconds);
-    }
     // A missing token costs nothing and guesses nothing: only a refused token counts as a failure.
-    if (token === undefined) throw new UnauthorizedError();
-    const principal = await this.resolve(token);
+    if (token === undefined) {
+      this.throwIfBlocked(address);
+      throw new UnauthorizedError();
+    }
+    const principal = await this.resolveFrom(token, address);
     if (principal) return principal;
-    limiter?.recordFailure(address!);
     throw new UnauthorizedError('The API token is unknown or revoked.');
+  }
+
+  /**
+   * A bare token (the WebSocket `auth` frame) from a client address: undefined when refused, and the
+   * refusal counts against the address like a refused header; 429 while the address is over its limit.
+   */
+  async resolveFrom(token: string, address: string | undefined): Promise<Principal | undefined> {
+    this.throwIfBlocked(address);
+    const principal = await this.resolve(token);
+    if (!principal && address !== undefined) this.options.failedAuth?.recordFailure(address);
+    return principal;
+  }
+
+  private throwIfBlocked(address: string | undefined): void {
+    const blockedMs = address === undefined ? undefined : this.options.failedAuth?.blockedFor(address);
+    if (blockedMs === undefined) return;
+    const seconds = Math.ceil(blockedMs / 1000);
+    throw new TooManyRequestsError(`Too many failed authentication attempts from this address; retry in ${seconds} s.`, undefined, seconds);
   }
 
   /**

@@ -54,6 +54,8 @@ export class Connection {
   pendingSnapshots = 0;
   /** Frames that arrived while an `auth` frame was being checked: handled in order after `welcome`. */
   awaitingAuth: { frame: Record<string, unknown>; id: number | undefined }[] | undefined;
+  /** The client's address (as the HTTP layer saw it, behind trusted proxies): failed `auth` frames count against it. */
+  address: string | undefined;
   private readonly outbox = new Outbox();
   private congestedSince: number | undefined;
   private framesInFlight = 0;

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { TooManyRequestsError } from '../kernel/errors.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TachyonConfig } from '../config/config.ts';
@@ -92,8 +93,9 @@ export class RealtimeGateway {
   }
 
   /** A new socket; `principal` is set when the upgrade carried a valid Authorization header. */
-  accept(transport: Transport, principal: Principal | undefined, format: Format): Connection {
+  accept(transport: Transport, principal: Principal | undefined, format: Format, address?: string): Connection {
     const connection = new Connection(randomUUID(), transport, codecFor(format), this.metrics, this.markBusy, this.config, this.deps.clock.now());
+    connection.address = address;
     this.connections.add(connection);
     if (principal) {
       this.authenticated(connection, principal);
@@ -212,8 +214,12 @@ export class RealtimeGateway {
     connection.awaitingAuth = [];
     let principal: Principal | undefined;
     try {
-      principal = await this.deps.authenticator.resolve(token);
+      principal = await this.deps.authenticator.resolveFrom(token, connection.address);
     } catch (error) {
+      if (error instanceof TooManyRequestsError) {
+        connection.awaitingAuth = undefined;
+        return this.refuse(connection, 'rate_limited', error.message, CloseCode.UNAUTHORIZED);
+      }
       // The token itself is never logged (nor echoed back).
       this.deps.logger.error({ err: error }, 'websocket authentication failed');
       return this.refuse(connection, 'internal', 'authentication is unavailable, retry later', CloseCode.GOING_AWAY);

@@ -47,7 +47,7 @@ export function realtimeRoutes(gateway: RealtimeGateway, authenticator: Authenti
       },
       (socket, request) => {
         const format = formatOf(socket.protocol);
-        const connection = gateway.accept(socket, request.principal, format);
+        const connection = gateway.accept(socket, request.principal, format, request.ip);
         // binaryType is 'nodebuffer' (the default): every message arrives as one Buffer.
         socket.on('message', (data, isBinary) => gateway.receive(connection, data as Buffer, isBinary));
         socket.on('pong', () => gateway.touch(connection));

@@ -6,6 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorFrame } from '../../src/realtime/protocol.ts';
+import { eventually, rawSocket, wsUrl } from '../realtime/support.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -206,5 +208,21 @@ describe('metrics token', () => {
     expect((await scrape(`Bearer ${METRICS_TOKEN.slice(0, -1)}x`)).statusCode).toBe(401);
     expect((await scrape(`Bearer ${METRICS_TOKEN}0`)).statusCode).toBe(401);
     expect((await scrape()).statusCode).toBe(401);
+  });
+});
+
+describe('failed WebSocket authentication', () => {
+  it('counts against the client address like a refused header: past the limit the auth frame is refused as rate_limited', async () => {
+    const attempt = async (token: string) => {
+      const ws = await rawSocket(wsUrl(base));
+      ws.send({ type: 'auth', token });
+      const error = await ws.next<ErrorFrame>((f) => f.type === 'error');
+      await eventually(() => ws.closed() !== undefined, 'the close');
+      return error.code;
+    };
+    for (let i = 0; i < 3; i++) expect(await attempt(`ws-guess-${i}`)).toBe('unauthorized');
+    expect(await attempt('ws-guess-3')).toBe('rate_limited');
+    // The limit is shared with HTTP: the same address is refused there too.
+    expect((await fetch(`${base}/api/instruments`, { headers: { authorization: 'Bearer http-guess' } })).status).toBe(429);
   });
 });
