@@ -184,6 +184,7 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
     expect(['filled', 'accepted']).toContain(status);
     expect(await cluster.count('SELECT count(*) AS n FROM executions WHERE order_id = $1', [id])).toBe(status === 'filled' ? 1 : 0);
     for (const url of cluster.urls) expect((await call(url, 'GET', `/api/orders/${id}`, token)).body.status).toBe(status);
+    if (status !== 'filled') expect((await call(cluster.urls[owner]!, 'DELETE', `/api/orders/${id}`, token)).status).toBe(200);
 
     // Far below the market: it rests until cancelled. Cancel through one instance, read through every other.
     const far = await placeRetrying(cluster.urls[owner]!, token, { symbol: 'MSFT', side: 'buy', type: 'limit', limitPrice: Math.round(quote.bid * 0.95), quantity: 5, timeInForce: 'gtc' });
