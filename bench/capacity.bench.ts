@@ -22,7 +22,7 @@ export const CAPACITY_MIX = [
   { method: 'GET', path: '/api/market-data/quotes/MSFT' },
   { method: 'GET', path: '/api/portfolio' },
   { method: 'GET', path: '/api/orders?limit=20' },
-  { method: 'GET', path: '/api/market-data/instruments?limit=50' },
+  { method: 'GET', path: '/api/instruments?limit=50' },
 ] as const;
 
 async function level(url: string, connections: number, durationS: number) {
@@ -38,7 +38,7 @@ async function level(url: string, connections: number, durationS: number) {
   return { concurrency: connections, throughput: result.requests.average, meanMs: stats.avg, p95Ms: stats.p95, p99Ms: stats.p99, errors: result.errors + result.non2xx };
 }
 
-const server = await startPlatform();
+const server = await startPlatform({ TACHYON_RATE_LIMIT: '0' });
 const loadBefore = loadavg()[0]!;
 let maxRss = 0;
 const sampler = setInterval(() => (maxRss = Math.max(maxRss, server.rss())), 250);
