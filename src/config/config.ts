@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../kernel/errors.ts';
+import type { LeakWatchConfig } from '../profiling/memory-watch.ts';
+import type { ProfilingConfig } from '../profiling/sessions.ts';
 import { parseFlagOverrides } from './flags.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -206,22 +208,9 @@ export interface TachyonConfig {
     scratchMaxRows: number;
   };
   /** Profiling sessions and leak detection (src/profiling), admin only. */
-  profiling: {
-    dir: string;
-    maxDurationMs: number;
-    maxSnapshotBytes: number;
-    keep: number;
-    cpuSamplingIntervalUs: number;
-    heapSamplingIntervalBytes: number;
-    leak: {
-      windowMs: number;
-      minSamples: number;
-      minGrowthBytesPerMinute: number;
-      minR2: number;
-      snapshots: boolean;
-      snapshotGapMs: number;
-      snapshotCooldownMs: number;
-    };
+  profiling: ProfilingConfig & {
+    /** The leak watch; its snapshot size cap and directory are the sessions' own. */
+    leak: Omit<LeakWatchConfig, 'maxSnapshotBytes' | 'dir'>;
   };
 }
 

@@ -4,38 +4,23 @@
  * short, the configuration is `tachyon config` with secrets redacted, and the maintenance commands
  * work beside the running server (through its API) with one-line answers to mistakes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTachyon, spawnTachyon, type TachyonChild } from '../support/cli.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-first-run-'));
 const ADMIN_TOKEN = 'first-run-admin-token-0123456789';
 // No HOST: the default is under test. One day of history for 20 instruments: a short background load.
 const ENV: Record<string, string> = { TACHYON_DATA_DIR: dataDir, TACHYON_INSTRUMENTS: '20', TACHYON_TICK_RATE: '0', TACHYON_SEED_DAYS: '1', LOG_LEVEL: 'info', PORT: '0', TACHYON_ADMIN_TOKEN: ADMIN_TOKEN };
 
-type Child = ChildProcess & { output: () => string; exited: Promise<number | null> };
 
-function tachyon(args: string[], env: Record<string, string> = {}): Child {
-  const base = { ...process.env };
-  delete base.HOST;
-  const child = spawn(process.execPath, ['bin/tachyon.js', ...args], { env: { ...base, ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return Object.assign(child, { output: () => output, exited });
-}
+const tachyon = (args: string[], env: Record<string, string> = {}) => spawnTachyon(args, { ...ENV, ...env });
+const run = (args: string[], env: Record<string, string> = {}) => runTachyon(args, { ...ENV, ...env });
 
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = tachyon(args, env);
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
-
-async function start(env: Record<string, string> = {}): Promise<{ child: Child; base: string; banner: string }> {
+async function start(env: Record<string, string> = {}): Promise<{ child: TachyonChild; base: string; banner: string }> {
   const child = tachyon(['start'], env);
   for (;;) {
     const out = child.output();
@@ -47,7 +32,7 @@ async function start(env: Record<string, string> = {}): Promise<{ child: Child; 
   }
 }
 
-async function stop(child: Child): Promise<number | null> {
+async function stop(child: TachyonChild): Promise<number | null> {
   child.kill('SIGTERM');
   return child.exited;
 }

@@ -2,30 +2,18 @@
  * The real `tachyon` command as a child process on a temp embedded data directory: configuration
  * errors, the maintenance subcommands, graceful SIGTERM and data kept across a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTachyon, spawnTachyon } from '../support/cli.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-lifecycle-'));
 // Few instruments, no feed and no background seeding: the test is about the process, not the load.
 const ENV = { TACHYON_DATA_DIR: dataDir, TACHYON_INSTRUMENTS: '20', TACHYON_TICK_RATE: '0', TACHYON_SEED_DAYS: '0', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0' };
 
-function tachyon(args: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/tachyon.js', ...args], { env: { ...process.env, ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return Object.assign(child, { output: () => output, exited });
-}
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = tachyon(args, env);
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
+const tachyon = (args: string[], env: Record<string, string> = {}) => spawnTachyon(args, { ...ENV, ...env });
+const run = (args: string[], env: Record<string, string> = {}) => runTachyon(args, { ...ENV, ...env });
 
 /** Starts the server and resolves with its base URL once it printed its API address. */
 async function start(): Promise<{ child: ReturnType<typeof tachyon>; base: string }> {
