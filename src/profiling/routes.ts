@@ -49,9 +49,17 @@ export function profilingRoutes(sessions: ProfilingSessions, memory: MemoryWatch
 
     app.get(
       '/profiling/:id/download',
-      { config: admin, schema: { tags, summary: 'The profile file (.cpuprofile, .heapprofile, .heapsnapshot: open it in Chrome DevTools)', params: Id } },
+      {
+        config: admin,
+        schema: {
+          tags,
+          summary: 'The profile file (.cpuprofile, .heapprofile, .heapsnapshot: open it in Chrome DevTools); a worker thread\'s CPU profile with ?thread=',
+          params: Id,
+          querystring: Type.Object({ thread: Type.Optional(Type.String({ maxLength: 100, description: 'A thread name from the session\'s `threads` (e.g. `[worker 1]`)' })) }, { additionalProperties: false }),
+        },
+      },
       async (request, reply) => {
-        const { path, fileName } = sessions.file(request.params.id);
+        const { path, fileName } = sessions.file(request.params.id, request.query.thread);
         return reply
           .type('application/json')
           .header('content-disposition', `attachment; filename="${fileName}"`)

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../kernel/clock.ts';
 import { ConflictError, NotFoundError, unprocessable } from '../kernel/errors.ts';
-import { CpuProfiler, HeapSampler, writeHeapSnapshot } from './inspector.ts';
+import { CpuProfiler, HeapSampler, WorkerCpuProfilers, writeHeapSnapshot, type ThreadProfile } from './inspector.ts';
 import { ownedSizesByConstructor, sizesByConstructor, summarizeCpuProfile, summarizeHeapSampling, topConstructors, type HeapSnapshot } from './summaries.ts';
 
 export const PROFILE_KINDS = ['cpu', 'heap-sampling', 'heap-snapshot'] as const;
@@ -44,6 +44,16 @@ export interface ProfilingSession {
   bytes: number | null;
   summary: unknown;
   error: string | null;
+  /** CPU sessions: one profile per worker thread that ran during the session (the main thread's is `fileName`). */
+  threads: ThreadResult[];
+}
+
+export interface ThreadResult {
+  /** The thread's name as DevTools shows it (`[worker 1]`); download with `?thread=`. */
+  thread: string;
+  fileName: string;
+  bytes: number;
+  summary: unknown;
 }
 
 interface Running {
@@ -73,11 +83,14 @@ export class ProfilingSessions {
     return session;
   }
 
-  /** The file of a completed session, for download. */
-  file(id: string): { path: string; fileName: string } {
+  /** The file of a completed session (the main thread's, or the named worker thread's), for download. */
+  file(id: string, thread?: string): { path: string; fileName: string } {
     const session = this.get(id);
     if (session.state !== 'completed' || !session.fileName) throw new ConflictError(`profiling session ${id} is ${session.state}: no file to download`);
-    return { path: join(this.config.dir, session.fileName), fileName: session.fileName };
+    if (thread === undefined) return { path: join(this.config.dir, session.fileName), fileName: session.fileName };
+    const result = session.threads.find((t) => t.thread === thread);
+    if (!result) throw new NotFoundError(`profiling session ${id} has no thread ${thread}`);
+    return { path: join(this.config.dir, result.fileName), fileName: result.fileName };
   }
 
   async start(kind: ProfileKind, durationMs: number, startedBy: string): Promise<ProfilingSession> {
@@ -98,6 +111,7 @@ export class ProfilingSessions {
       bytes: null,
       summary: null,
       error: null,
+      threads: [],
     };
     this.remember(session);
     if (kind === 'heap-snapshot') {
@@ -106,14 +120,16 @@ export class ProfilingSessions {
       return session;
     }
     const profiler = kind === 'cpu' ? new CpuProfiler() : new HeapSampler();
+    const workers = kind === 'cpu' ? new WorkerCpuProfilers() : undefined;
     if (profiler instanceof CpuProfiler) await profiler.start(this.config.cpuSamplingIntervalUs);
     else await profiler.start(this.config.heapSamplingIntervalBytes);
+    await workers?.start(this.config.cpuSamplingIntervalUs);
     let finishing: Promise<void> | undefined;
     const finish = () =>
       (finishing ??= (async () => {
         clearTimeout(running.timer);
         try {
-          const profile = await profiler.stop();
+          const [profile, threads] = await Promise.all([profiler.stop(), workers?.stop() ?? []]);
           const json = JSON.stringify(profile);
           const fileName = `${session.id}.${EXTENSION[kind]}`;
           await writeFile(join(this.config.dir, fileName), json);
@@ -121,6 +137,7 @@ export class ProfilingSessions {
             fileName,
             bytes: Buffer.byteLength(json),
             summary: profiler instanceof CpuProfiler ? summarizeCpuProfile(profile as never) : summarizeHeapSampling(profile as never),
+            threads: await Promise.all(threads.map((t, i) => this.writeThread(session, t, i))),
           });
           this.complete(session);
         } catch (error) {
@@ -149,6 +166,13 @@ export class ProfilingSessions {
   async close(): Promise<void> {
     await this.running?.finish();
     await this.snapshotting;
+  }
+
+  private async writeThread(session: ProfilingSession, { thread, profile }: ThreadProfile, index: number): Promise<ThreadResult> {
+    const json = JSON.stringify(profile);
+    const fileName = `${session.id}.thread-${index + 1}.${EXTENSION.cpu}`;
+    await writeFile(join(this.config.dir, fileName), json);
+    return { thread, fileName, bytes: Buffer.byteLength(json), summary: summarizeCpuProfile(profile) };
   }
 
   private async snapshot(session: ProfilingSession): Promise<void> {
@@ -182,7 +206,7 @@ export class ProfilingSessions {
     this.sessions.push(session);
     while (this.sessions.length > this.config.keep) {
       const old = this.sessions.shift()!;
-      if (old.fileName) rmSync(join(this.config.dir, old.fileName), { force: true });
+      for (const fileName of [old.fileName, ...old.threads.map((t) => t.fileName)]) if (fileName) rmSync(join(this.config.dir, fileName), { force: true });
     }
   }
 }

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
@@ -57,6 +58,36 @@ describe('profiling API', () => {
     const profile = download.json<{ nodes: unknown[]; samples: number[] }>();
     expect(profile.nodes.length).toBeGreaterThan(10);
     expect(profile.samples.length).toBeGreaterThan(10);
+  });
+
+  it('a CPU profile covers worker threads too: each has its own summary and file', async () => {
+    // A worker busy in a named function, like an analysis pool thread running a backtest.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       function burnInWorker() { let x = 0; for (let i = 0; i < 2e6; i++) x = (x * 31 + i) % 1000003; return x; }
+       const timer = setInterval(burnInWorker, 1);
+       parentPort.once('message', () => { clearInterval(timer); parentPort.close(); });`,
+      { eval: true },
+    );
+    try {
+      await new Promise((resolve) => worker.once('online', resolve));
+      const start = await t.platform.app.inject({ method: 'POST', url: '/api/performance/profiling/start', headers: t.admin, payload: { kind: 'cpu', durationMs: 15_000 } });
+      const { id } = start.json<{ id: string }>();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const stop = await t.platform.app.inject({ method: 'POST', url: '/api/performance/profiling/stop', headers: t.admin });
+      const session = stop.json<{ threads: Array<{ thread: string; fileName: string; summary: { topSelf: Array<{ frame: string }> } }> }>();
+      const busy = session.threads.find((thread) => thread.summary.topSelf.some((f) => f.frame.startsWith('burnInWorker')));
+      expect(busy, JSON.stringify(session.threads.map((th) => th.thread))).toBeDefined();
+      const download = await t.platform.app.inject({ url: `/api/performance/profiling/${id}/download?thread=${encodeURIComponent(busy!.thread)}`, headers: t.admin });
+      expect(download.statusCode).toBe(200);
+      expect(download.headers['content-disposition']).toBe(`attachment; filename="${busy!.fileName}"`);
+      expect(download.json<{ nodes: unknown[] }>().nodes.length).toBeGreaterThan(2);
+      const missing = await t.platform.app.inject({ url: `/api/performance/profiling/${id}/download?thread=nope`, headers: t.admin });
+      expect(missing.statusCode).toBe(404);
+    } finally {
+      worker.postMessage('stop');
+      await worker.terminate();
+    }
   });
 
   it('a heap sampling profile names the allocation site', async () => {
