@@ -113,6 +113,7 @@ export class Observability {
       queueDepth: async () => (await metrics.collect('task_queue')).filter((s) => s.name === 'tachyon_task_queue_depth').reduce((sum, s) => sum + s.value, 0),
       tradingHalted: async () =>
         (await metrics.collect('trading')).filter((s) => s.name === 'tachyon_trading_engine_state' && (s.labels.state === 'halted' || s.labels.state === 'recovering')).reduce((sum, s) => sum + s.value, 0),
+      leakSuspected: async () => (await metrics.collect('memory')).find((s) => s.name === 'tachyon_memory_leak_suspected')?.value ?? 0,
     };
   }
 

@@ -13,6 +13,7 @@ const signals: Signals = {
   memoryUtilization: () => 0,
   queueDepth: async () => 500, // the shared queue, as every instance reads it
   tradingHalted: async () => 0,
+  leakSuspected: async () => 0,
 };
 
 describe('alerts on shared signals', () => {

@@ -19,7 +19,7 @@ const MINUTE = 60_000;
 /** RSS of an embedded demo after its first start (issue #14: 696 MB). */
 const IDLE_RSS_BYTES = 696 * 1_048_576;
 
-function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: number }, tradingHalted = 0): Signals {
+function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: number }, tradingHalted = 0, leakSuspected = 0): Signals {
   const memoryLimitBytes = loadConfig({}).observability.memoryLimitBytes;
   return {
     httpRequestRate: () => traffic.ratePerSecond,
@@ -30,6 +30,7 @@ function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: nu
     memoryUtilization: () => IDLE_RSS_BYTES / memoryLimitBytes,
     queueDepth: async () => 0,
     tradingHalted: async () => tradingHalted,
+    leakSuspected: async () => leakSuspected,
   };
 }
 
@@ -70,7 +71,18 @@ describe('alert defaults on an idle demo', () => {
     expect(events.map((e) => `${e.rule}:${e.state}`)).toEqual(['TachyonTradingHalted:firing']);
   });
 
-  it('PromQL: promtool finds no alert on idle series, the p95 page under traffic and a halted trading engine', { timeout: 120_000 }, (context) => {
+  it('a leak suspicion that holds opens a ticket after five minutes, idle or not', async () => {
+    const clock = new ManualClock();
+    const events: AlertEvent[] = [];
+    const engine = new AlertEngine(ALERT_RULES, signals({ ratePerSecond: 0.07, p95Ms: 1, errorRatio: 0 }, 0, 1), clock, async (e) => void events.push(e), 'leaking');
+    const seen = await run(engine, clock, 4);
+    expect(seen).toEqual(new Set(['TachyonMemoryLeakSuspected:pending']));
+    expect(events).toEqual([]);
+    await run(engine, clock, 2);
+    expect(events.map((e) => `${e.rule}:${e.state}`)).toEqual(['TachyonMemoryLeakSuspected:firing']);
+  });
+
+  it('PromQL: promtool finds no alert on idle series, the p95 page under traffic, a halted trading engine and a suspected leak', { timeout: 120_000 }, (context) => {
     const bin = promtool();
     if (!bin) return context.skip();
     const dir = mkdtempSync(join(tmpdir(), 'tachyon-alerts-'));
@@ -101,6 +113,10 @@ ${latency('busy', 75)}
         values: '0x120'
       - series: 'tachyon_trading_engine_state{instance="busy",state="halted"}'
         values: '1x120'
+      - series: 'tachyon_memory_leak_suspected{instance="idle"}'
+        values: '0x120'
+      - series: 'tachyon_memory_leak_suspected{instance="busy"}'
+        values: '1x120'
     alert_rule_test:
       - eval_time: 25m
         alertname: TachyonHighMemory
@@ -118,6 +134,13 @@ ${latency('busy', 75)}
           - exp_labels: { severity: page, instance: busy }
             exp_annotations:
               summary: 'Trading engine halted or recovering for 2 minutes: orders answer 503 (journal commits fail)'
+              description: 'busy: 1'
+      - eval_time: 25m
+        alertname: TachyonMemoryLeakSuspected
+        exp_alerts:
+          - exp_labels: { severity: ticket, instance: busy }
+            exp_annotations:
+              summary: 'Post-GC heap grows steadily: a leak is suspected; GET /api/performance/memory/leaks names what grows'
               description: 'busy: 1'
 `;
     const file = join(dir, 'idle.test.yml');

@@ -25,6 +25,8 @@ export interface Signals {
   queueDepth(): Promise<number>;
   /** 1 while this instance's trading engine is halted or recovering (orders answer 503), else 0. */
   tradingHalted(): Promise<number>;
+  /** 1 while the memory watch suspects a leak (post-GC heap growing steadily over its window), else 0. */
+  leakSuspected(): Promise<number>;
 }
 
 export interface AlertRule {
@@ -154,6 +156,17 @@ export const ALERT_RULES: AlertRule[] = [
     expr: 'max by (instance) (tachyon_trading_engine_state{state=~"halted|recovering"}) > 0',
     summary: 'Trading engine halted or recovering for 2 minutes: orders answer 503 (journal commits fail)',
     value: (s) => s.tradingHalted(),
+    threshold: 0,
+  },
+  {
+    name: 'TachyonMemoryLeakSuspected',
+    severity: 'ticket',
+    // The suspicion already needs a steady post-GC growth over the watch's window (default 10 minutes);
+    // a few more minutes keeps one that clears by itself (a cache filling up) from opening a ticket.
+    forMs: 5 * MINUTE_MS,
+    expr: 'max by (instance) (tachyon_memory_leak_suspected) > 0',
+    summary: 'Post-GC heap grows steadily: a leak is suspected; GET /api/performance/memory/leaks names what grows',
+    value: (s) => s.leakSuspected(),
     threshold: 0,
   },
   ...burnRules('error', 'Availability', SLO.availability),
