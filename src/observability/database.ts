@@ -34,6 +34,8 @@ interface StatementEntry {
   rows: number;
   /** The first frame outside the database and telemetry layers, from a sampled stack. */
   source: string | undefined;
+  /** The outermost project frame of the same stack (async frames included): the route handler or job that issued it. */
+  issuer: string | undefined;
 }
 
 export interface StatementStats {
@@ -46,20 +48,34 @@ export interface StatementStats {
   p99Ms: number;
   rows: number;
   source: string | null;
+  issuer: string | null;
 }
 
 const cwd = `${process.cwd()}/`;
 
-/** `Class.method (src/x/y.ts:12)` from a stack: the first caller outside the database and telemetry layers. */
-export function callSite(stack: string | undefined): string | undefined {
+/** `Class.method (src/x/y.ts:12)` for each project frame of a stack outside the database and telemetry layers, innermost first. */
+function projectFrames(stack: string | undefined): string[] {
+  const frames: string[] = [];
   for (const line of stack?.split('\n').slice(1) ?? []) {
     const match = /at (?:async )?(?:(.+?) \()?(?:file:\/\/)?([^()]+?):(\d+):\d+\)?$/.exec(line.trim());
     if (!match) continue;
     const [, fn, file, lineNo] = match;
     if (!file!.startsWith(cwd) || /\/node_modules\/|\/src\/(db|observability)\//.test(file!)) continue;
-    return `${fn ?? '(anonymous)'} (${file!.slice(cwd.length)}:${lineNo})`;
+    frames.push(`${fn ?? '(anonymous)'} (${file!.slice(cwd.length)}:${lineNo})`);
   }
-  return undefined;
+  return frames;
+}
+
+/** Deep enough to reach a route handler through the component, repository and pool frames. */
+const SAMPLED_STACK_FRAMES = 64;
+
+/** Where a statement comes from (sampled): its direct caller and the outermost project frame, the route or job. */
+function sampleOrigin(): { source: string | undefined; issuer: string | undefined } {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = SAMPLED_STACK_FRAMES;
+  const frames = projectFrames(new Error().stack);
+  Error.stackTraceLimit = limit;
+  return { source: frames[0], issuer: frames.at(-1) };
 }
 
 export class DatabaseTelemetry {
@@ -89,9 +105,13 @@ export class DatabaseTelemetry {
     this.duration.series(statement, o.target, o.ok ? 'ok' : 'error').observe(o.durationMs / 1000);
     this.window.record(o.durationMs, !o.ok);
     let entry = this.statements.get(statement);
-    if (!entry) this.statements.set(statement, (entry = { histogram: createHistogram(), calls: 0, errors: 0, totalMs: 0, rows: 0, source: undefined }));
+    if (!entry) this.statements.set(statement, (entry = { histogram: createHistogram(), calls: 0, errors: 0, totalMs: 0, rows: 0, source: undefined, issuer: undefined }));
     recordMs(entry.histogram, o.durationMs);
-    if (entry.calls++ % SOURCE_SAMPLE_EVERY === 0) entry.source = callSite(new Error().stack) ?? entry.source;
+    if (entry.calls++ % SOURCE_SAMPLE_EVERY === 0) {
+      const origin = sampleOrigin();
+      entry.source = origin.source ?? entry.source;
+      entry.issuer = origin.issuer ?? entry.issuer;
+    }
     if (!o.ok) entry.errors++;
     entry.totalMs += o.durationMs;
     entry.rows += o.rows;
@@ -126,7 +146,7 @@ export class DatabaseTelemetry {
     return [...this.statements]
       .map(([statement, e]) => {
         const stats = latencyStats(e.histogram);
-        return { statement, calls: e.calls, errors: e.errors, totalMs: e.totalMs, meanMs: e.totalMs / e.calls, p95Ms: stats.p95, p99Ms: stats.p99, rows: e.rows, source: e.source ?? null };
+        return { statement, calls: e.calls, errors: e.errors, totalMs: e.totalMs, meanMs: e.totalMs / e.calls, p95Ms: stats.p95, p99Ms: stats.p99, rows: e.rows, source: e.source ?? null, issuer: e.issuer ?? null };
       })
       .sort((a, b) => b.totalMs - a.totalMs)
       .slice(0, limit);

@@ -104,6 +104,16 @@ describe.each(await engines())('database advisor on $name', (engine) => {
     expect((await recommendations(t)).find((r) => r.id === 'flag-off:http.coalesce')).toBeUndefined();
   });
 
+  it('names the route that issued a statement, through the components between', async () => {
+    // Sampled on the first call of each statement: a fresh platform's first strategy list is sampled.
+    expect((await t.platform.app.inject({ url: '/api/strategies', headers: t.trader })).statusCode).toBe(200);
+    const statements = (await t.platform.app.inject({ url: '/performance/database/statements?limit=200', headers: t.admin })).json<{
+      statements: Array<{ statement: string; source: string | null; issuer: string | null }>;
+    }>();
+    const list = statements.statements.find((s) => s.source?.startsWith('StrategyStore.list '));
+    expect(list?.issuer).toMatch(/\(src\/analysis\/routes\.ts:\d+\)$/);
+  });
+
   it('the database metrics show the top statements by total time with both sources', async () => {
     const res = (await t.platform.app.inject({ url: '/api/performance/metrics/database', headers: t.admin })).json<{
       topStatements: { sources: { inApp: boolean; pgStatStatements: string }; statements: unknown[] };
