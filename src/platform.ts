@@ -60,6 +60,7 @@ import { feedLeadership } from './market-data/feed-leader.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
+import { dominantSpan } from './observability/slowest-traces.ts';
 import { scalingRoutes } from './scaling/routes.ts';
 import { ScalingStore } from './scaling/store.ts';
 import { registerTradingCounters } from './observability/trading-counters.ts';
@@ -337,6 +338,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         return { suspected: status.suspected, trend: status.trend, growth: status.lastReport?.growth ?? null };
       },
       routes: () => observability.http.routes(WINDOWS['5m']),
+      dominantSpan: (route) => {
+        const trace = observability.tracing.slowest?.slowestOf(route);
+        const span = trace && dominantSpan(trace);
+        return span && { traceId: trace.traceId, traceMs: trace.durationMs, span };
+      },
       queueDepth: async () => (await taskQueue.stats()).depth,
       websocket: async () => realtime.stats(),
       flags: () => flags.list(),

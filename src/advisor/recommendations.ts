@@ -8,6 +8,7 @@ import type { Database, PoolStats } from '../db/database.ts';
 import type { FlagState } from '../config/flags.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import type { Trend } from '../profiling/memory-watch.ts';
+import type { DominantSpan } from '../observability/slowest-traces.ts';
 import type { FrameCost } from '../profiling/summaries.ts';
 import type { IndexSuggestion } from './index-advisor.ts';
 import type { DuplicateIndex, UnusedIndex } from './index-health.ts';
@@ -44,6 +45,8 @@ export interface RecommendationSignals {
   memory(): { suspected: boolean; trend: Trend; growth: Array<{ name: string; bytesDelta: number }> | null };
   /** Routes over the last 5 minutes with their p95 (ms) and request count. */
   routes(): Array<{ route: string; p95: number; count: number }>;
+  /** The span that dominates the route's slowest kept trace (none without traces of it). */
+  dominantSpan(route: string): { traceId: string; traceMs: number; span: DominantSpan } | undefined;
   queueDepth(): Promise<number>;
   websocket(): Promise<{ connections: number; slowConsumerCloses: number; dropped: number } | undefined>;
   flags(): FlagState[];
@@ -144,14 +147,20 @@ const RULES: Rule[] = [
     }];
   },
   (s) =>
-    s.routes().filter((r) => r.p95 > SLOW_ROUTE_P95_MS && r.count >= 20).map((r) => ({
-      id: `slow-route:${r.route}`, rule: 'slow-route', severity: 'warning',
-      title: `${r.route} p95 ${r.p95.toFixed(0)} ms`,
-      evidence: { ...r, window: '5m' },
-      expectedGain: `p95 under ${SLOW_ROUTE_P95_MS} ms`,
-      apply: 'Open its slowest trace (GET /api/performance/traces) and fix the span that dominates it: a statement (see the database advisor), a cache miss, a queue wait',
-      verify: `The route's p95 on GET /api/performance/metrics`,
-    })),
+    s.routes().filter((r) => r.p95 > SLOW_ROUTE_P95_MS && r.count >= 20).map((r) => {
+      const dominant = s.dominantSpan(r.route);
+      const span = dominant?.span;
+      return {
+        id: `slow-route:${r.route}`, rule: 'slow-route', severity: 'warning',
+        title: `${r.route} p95 ${r.p95.toFixed(0)} ms`,
+        evidence: { ...r, window: '5m', slowestTrace: dominant ? { traceId: dominant.traceId, durationMs: dominant.traceMs, dominantSpan: span } : 'no trace of this route kept yet (GET /api/performance/traces)' },
+        expectedGain: `p95 under ${SLOW_ROUTE_P95_MS} ms`,
+        apply: span
+          ? `Fix \`${span.name}\`: ${(span.share * 100).toFixed(0)}% of its slowest trace (${span.selfMs.toFixed(0)} of ${dominant.traceMs.toFixed(0)} ms)${span.attributes['db.query.text'] ? ' — a statement: see the database advisor' : ''}`
+          : 'Open its slowest trace (GET /api/performance/traces) and fix the span that dominates it: a statement (see the database advisor), a cache miss, a queue wait',
+        verify: `The route's p95 on GET /api/performance/metrics`,
+      };
+    }),
   async (s) => {
     const depth = await s.queueDepth();
     if (depth <= QUEUE_BACKLOG) return [];

@@ -44,6 +44,27 @@ function view(span: ReadableSpan): SpanView {
   };
 }
 
+export interface DominantSpan {
+  name: string;
+  /** The span's own time: its duration less its direct children's. */
+  selfMs: number;
+  /** Its self time as a share of the whole trace. */
+  share: number;
+  attributes: Record<string, unknown>;
+}
+
+/** The span whose own time is the largest part of the trace: what to fix first (the root means the handler's own code). */
+export function dominantSpan(trace: TraceView): DominantSpan | undefined {
+  const childTime = new Map<string, number>();
+  for (const span of trace.spans) if (span.parentSpanId) childTime.set(span.parentSpanId, (childTime.get(span.parentSpanId) ?? 0) + span.durationMs);
+  let best: DominantSpan | undefined;
+  for (const span of trace.spans) {
+    const selfMs = Math.max(0, span.durationMs - (childTime.get(span.spanId) ?? 0));
+    if (!best || selfMs > best.selfMs) best = { name: span.name, selfMs, share: trace.durationMs > 0 ? selfMs / trace.durationMs : 0, attributes: span.attributes };
+  }
+  return best;
+}
+
 export class SlowestTraces implements SpanProcessor {
   /** Spans of traces still in flight; turned into views only if their trace is kept (most are not). */
   private readonly open = new Map<string, ReadableSpan[]>();
@@ -84,6 +105,11 @@ export class SlowestTraces implements SpanProcessor {
     fresh.push(trace);
     fresh.sort((a, b) => b.durationMs - a.durationMs);
     this.kept = fresh.slice(0, this.capacity);
+  }
+
+  /** The slowest kept trace of a route (its server span's `http.route`), if any. */
+  slowestOf(route: string): TraceView | undefined {
+    return this.traces().find((t) => t.spans.some((span) => span.name === t.root && span.attributes['http.route'] === route));
   }
 
   /** Slowest first. */

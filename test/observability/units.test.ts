@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { exposition, samplesOf } from '../../src/observability/collectors.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
-import { SlowestTraces } from '../../src/observability/slowest-traces.ts';
+import { dominantSpan, SlowestTraces } from '../../src/observability/slowest-traces.ts';
 import { fingerprint, StatementNames } from '../../src/observability/statement.ts';
 import { registerTradingCounters } from '../../src/observability/trading-counters.ts';
 import { LatencyWindow, MINUTE_MS, SloCounts } from '../../src/observability/windows.ts';
@@ -143,6 +143,18 @@ describe('slowest traces', () => {
     expect(buffer.traces().map((t) => t.durationMs)).toEqual([20, 10]);
     clock.advance(2 * MINUTE_MS);
     expect(buffer.qualifies(1)).toBe(true);
+  });
+
+  it('name the span that dominates a trace by its own time, children excluded', () => {
+    const span = (spanId: string, parentSpanId: string | undefined, durationMs: number, name = spanId) =>
+      ({ name, spanId, parentSpanId, kind: 1, startTime: '', durationMs, status: 'unset', attributes: {} }) as const;
+    // GET 100 ms = handler 10 + cache.load 85 (= statement 70 + decode 15) + auth 5
+    const trace = {
+      traceId: 't', root: 'GET /x', durationMs: 100, endedAt: 0,
+      spans: [span('root', undefined, 100, 'GET /x'), span('load', 'root', 85, 'cache.load'), span('db', 'load', 70, 'db.query'), span('auth', 'root', 5)],
+    };
+    expect(dominantSpan(trace)).toMatchObject({ name: 'db.query', selfMs: 70, share: 0.7 });
+    expect(dominantSpan({ ...trace, spans: [span('root', undefined, 100, 'GET /x'), span('auth', 'root', 5)] })).toMatchObject({ name: 'GET /x', selfMs: 95 });
   });
 });
 
