@@ -27,12 +27,12 @@ export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Lo
   // No route reads the `portfolio` class (portfolio reads come from the trading engine): fills and
   // portfolio events invalidate nothing.
   const unsubscribe = [
-    // A new minute bar changes only ranges that reach it; closed ranges stay.
-    on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars'])),
+    // A new minute bar changes only ranges that reach it (closed ranges stay) and the symbol's forecasts.
+    on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars', 'predictions'])),
     on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),
     // Backfilled history changes closed ranges too (an empty one above all) and every figure computed from bars.
     bus.subscribe('history.loaded', (_message, topic) =>
-      run(Promise.all([cache.invalidateClass('historicalBars'), cache.invalidateClass('strategyPerformance')]).then(() => {}), topic),
+      run(Promise.all((['historicalBars', 'predictions', 'strategyPerformance'] as const).map((cls) => cache.invalidateClass(cls))).then(() => {}), topic),
     ),
   ];
   return () => unsubscribe.forEach((u) => u());

@@ -3,8 +3,8 @@
  * served while it is refreshed (grace), which strategy fills it, and what HTTP caches may do
  * with responses built from it. Defaults come from the seeds; every number is configurable.
  */
-export type DataClass = 'strategyPerformance' | 'marketSnapshot' | 'historicalBars' | 'portfolio' | 'instruments';
-export const DATA_CLASSES: readonly DataClass[] = ['strategyPerformance', 'marketSnapshot', 'historicalBars', 'portfolio', 'instruments'];
+export const DATA_CLASSES = ['strategyPerformance', 'marketSnapshot', 'historicalBars', 'predictions', 'portfolio', 'instruments'] as const;
+export type DataClass = (typeof DATA_CLASSES)[number];
 
 /**
  * - `cache-aside`: read through the cache, load on miss, drop on invalidation.
@@ -39,6 +39,8 @@ export const DEFAULT_POLICIES: CachePolicies = {
   marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 5 * MINUTE, graceMs: MINUTE, visibility: 'public', persist: false },
   // Closed ranges never change; open ones are invalidated by new bars.
   historicalBars: { strategy: 'cache-aside', ttlMs: 60 * MINUTE, graceMs: 0, visibility: 'public', persist: true },
+  // A forecast is keyed by the minute it was made in and dropped by the symbol's next bar: it cannot outlive two minutes.
+  predictions: { strategy: 'cache-aside', ttlMs: 2 * MINUTE, graceMs: 0, visibility: 'public', persist: false },
   // Money: never stale. Fills invalidate, portfolio events write through, no grace.
   portfolio: { strategy: 'write-through', ttlMs: 10 * MINUTE, graceMs: 0, visibility: 'private', persist: false },
   instruments: { strategy: 'cache-aside', ttlMs: 24 * 60 * MINUTE, graceMs: 24 * 60 * MINUTE, visibility: 'public', persist: false },

@@ -153,7 +153,7 @@ export class TieredCache {
     return this.options.policies[cls];
   }
 
-  /** Reads through the cache: L1 fast path, else BentoCache (L1, L2, one loader per key), else `loader`. */
+  /** Reads through the cache: L1 fast path, else BentoCache (L1, L2, one loader per key), else `loader`; a loader's `undefined` is answered, never stored. */
   async get<T>(cls: DataClass, key: string, loader: () => Promise<T>, tags: string[] = []): Promise<Cached<T>> {
     const flags = this.options.flags;
     if (!flags.enabled()) {
@@ -280,6 +280,11 @@ export class TieredCache {
       }
       const value = await loader();
       const envelope = { v: value, t: Date.now() };
+      if (value === undefined) {
+        // Nothing to keep (the loader found nothing yet, e.g. a figure still being computed): the caller gets it, nothing is stored.
+        discarded = envelope;
+        return ctx.skip();
+      }
       if (this.epochs[cls] !== epoch) {
         // Invalidated while loading: the value may predate the change. Give it to this caller
         // (its request overlapped the change) but cache nothing; waiters load again.

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DATA_CLASSES } from '../cache/policies.ts';
 import { ConfigError } from '../kernel/errors.ts';
 import type { LeakWatchConfig } from '../profiling/memory-watch.ts';
 import type { ProfilingConfig } from '../profiling/sessions.ts';
@@ -276,8 +277,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       lockTtlMs: read.int('TACHYON_CACHE_LOCK_TTL_MS', 2_000, 50, 60_000),
       writeBehindMs: read.int('TACHYON_CACHE_WRITE_BEHIND_MS', 1_000, 10, 600_000),
       ttlMs: Object.fromEntries(
-        ['strategyPerformance', 'marketSnapshot', 'historicalBars', 'portfolio', 'instruments']
-          .map((c) => [c, read.int(`TACHYON_CACHE_TTL_${c.replace(/[A-Z]/g, (l) => '_' + l).toUpperCase()}`, 0, 0, 7 * 86_400_000)])
+        DATA_CLASSES.map((c) => [c, read.int(`TACHYON_CACHE_TTL_${c.replace(/[A-Z]/g, (l) => '_' + l).toUpperCase()}`, 0, 0, 7 * 86_400_000)])
           .filter(([, v]) => v !== 0),
       ),
       batchMaxRequests: read.int('TACHYON_BATCH_MAX', 20, 1, 1000),

@@ -111,7 +111,7 @@ describe.each(await engines())('database advisor on $name', (engine) => {
       statements: Array<{ statement: string; source: string | null; issuer: string | null }>;
     }>();
     const list = statements.statements.find((s) => s.source?.startsWith('StrategyStore.list '));
-    expect(list?.issuer).toMatch(/\(src\/analysis\/routes\.ts:\d+\)$/);
+    expect(list?.issuer).toMatch(/\(src\/analysis\/http\/strategy-routes\.ts:\d+\)$/);
   });
 
   it('the database metrics show the top statements by total time with both sources', async () => {

@@ -41,6 +41,8 @@ export interface RouteCacheSpec {
   immutable?: (value: unknown) => boolean;
   /** HTTP freshness ceiling in seconds for data that changes on a schedule (an open bar range). */
   maxAgeS?: number;
+  /** The answer when the loader resolves `undefined` (nothing to serve yet: nothing is cached); without it that is an error. */
+  absent?: (reply: FastifyReply) => FastifyReply;
 }
 
 const IMMUTABLE_MAX_AGE_S = 31_536_000;
@@ -51,7 +53,7 @@ export type RouteCache = (request: FastifyRequest, reply: FastifyReply, spec: Ro
 type Encoding = 'br' | 'gzip';
 
 export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBytes: number): RouteCache {
-  const inflight = new Map<string, Promise<Cached<CachedResponse>>>();
+  const inflight = new Map<string, Promise<Cached<CachedResponse | undefined>>>();
   // Keyed by the stored object, which L1 holds by reference: a variant lives as long as its entry.
   const variants = new WeakMap<CachedResponse, Partial<Record<Encoding, Buffer>>>();
   const compressed = (response: CachedResponse, encoding: Encoding): Buffer => {
@@ -61,7 +63,7 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
   };
 
   /** With the cache off, identical concurrent requests still share one load. */
-  const shared = async (id: string, pending: () => Promise<Cached<CachedResponse>>): Promise<Cached<CachedResponse>> => {
+  const shared = async (id: string, pending: () => Promise<Cached<CachedResponse | undefined>>): Promise<Cached<CachedResponse | undefined>> => {
     const running = inflight.get(id);
     if (running) return { ...(await running), status: 'collapsed' };
     const started = pending();
@@ -77,8 +79,9 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
     const policy = cache.policy(spec.cls);
     if (policy.visibility === 'private' && spec.account === undefined) throw new Error(`${spec.cls} is private: its cache key needs the account`);
     const key = policy.visibility === 'private' ? `acct:${spec.account}:${spec.key}` : spec.key;
-    const loader = async (): Promise<CachedResponse> => {
+    const loader = async (): Promise<CachedResponse | undefined> => {
       const value = await load();
+      if (value === undefined) return undefined;
       const body = reply.serialize(value) as string;
       return spec.immutable?.(value) ? { body, etag: etagOf(body), immutable: true } : { body, etag: etagOf(body) };
     };
@@ -89,6 +92,10 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
         ? await cache.get(spec.cls, key, loader, spec.tags)
         : await shared(`${spec.cls}:${key}`, () => cache.get(spec.cls, key, loader, spec.tags));
 
+    if (result.value === undefined) {
+      if (!spec.absent) throw new Error(`the loader of ${spec.cls}:${spec.key} found nothing and the route has no answer for that`);
+      return spec.absent(reply);
+    }
     // Length in characters stands for bytes: the JSON bodies here are ASCII but for rare names.
     const encoding = flags.compression() && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
     reply.header('content-type', 'application/json; charset=utf-8');
