@@ -1,19 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullMqTaskQueue } from '../../src/analysis/task-queue/bullmq.ts';
 import type { TaskPriority } from '../../src/analysis/task-queue/port.ts';
-import { NotFoundError } from '../../src/kernel/errors.ts';
 import { deleteRedisKeys, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../support/servers.ts';
+import { taskQueueContract } from './task-queue-contract.ts';
 
 // Under CI=true a missing Redis throws here and fails the file; elsewhere it warns and skips.
 const available = await redisAvailable();
 const prefix = redisPrefix('analysis-queue').replace(/:$/, '');
 const opened: BullMqTaskQueue[] = [];
-
-function open(concurrency = 1): BullMqTaskQueue {
-  const q = new BullMqTaskQueue({ redisUrl: REDIS_TEST_URL, prefix, queueName: `q${opened.length}`, concurrency });
-  opened.push(q);
-  return q;
-}
 
 /** Two instances on the same queue name (same prefix): what two processes of a deployment see. */
 function pair(queueName: string, concurrency = 1): [BullMqTaskQueue, BullMqTaskQueue] {
@@ -24,6 +18,14 @@ function pair(queueName: string, concurrency = 1): [BullMqTaskQueue, BullMqTaskQ
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let contractQueues = 0;
+if (available) {
+  taskQueueContract('BullMQ on Redis', {
+    open: (concurrency = 1) => new BullMqTaskQueue({ redisUrl: REDIS_TEST_URL, prefix, queueName: `contract${contractQueues++}`, concurrency }),
+    ready: (queue) => (queue as BullMqTaskQueue).ready(),
+  });
+}
 
 describe.skipIf(!available)('BullMQ task queue on Redis', () => {
   afterAll(async () => {
@@ -86,30 +88,6 @@ describe.skipIf(!available)('BullMQ task queue on Redis', () => {
     expect(sizes.reduce((s, n) => s + n, 0)).toBe(8);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
-  });
-
-  it('retries a failed attempt with backoff', async () => {
-    const q = open();
-    q.register<string, string>({
-      type: 'flaky',
-      backoffMs: 10,
-      handler: async (tasks) => tasks.map((t) => (t.attempt < 2 ? new Error('transient') : 'ok')),
-    });
-    const id = await q.enqueue({ type: 'flaky', payload: 'x', maxAttempts: 3 });
-    expect(await q.waitFor(id, 30_000)).toMatchObject({ status: 'completed', attempts: 2, result: 'ok' });
-    const bad = await q.enqueue({ type: 'flaky', payload: 'y', maxAttempts: 1 });
-    expect(await q.waitFor(bad, 30_000)).toMatchObject({ status: 'failed', error: 'transient' });
-    expect((await q.stats()).byType.flaky).toMatchObject({ completed: 1, failed: 1, retried: 1 });
-  });
-
-  it('never retries a client error', async () => {
-    const q = open();
-    let calls = 0;
-    q.register<string, string>({ type: 'lookup', backoffMs: 10, handler: async (tasks) => tasks.map(() => (calls++, new NotFoundError('unknown symbol ZZZZ'))) });
-    const id = await q.enqueue({ type: 'lookup', payload: 'ZZZZ', maxAttempts: 3 });
-    expect(await q.waitFor(id, 30_000)).toMatchObject({ status: 'failed', error: 'unknown symbol ZZZZ' });
-    expect(calls).toBe(1);
-    expect((await q.stats()).byType.lookup).toMatchObject({ failed: 1, retried: 0 });
   });
 
   it('cancels a waiting task, and a running one on the instance that runs it', async () => {

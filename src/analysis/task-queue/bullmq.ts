@@ -102,6 +102,8 @@ export class BullMqTaskQueue implements TaskQueue {
     // Failures are reported through task records; the event only needs a listener to stay quiet.
     this.worker.on('error', () => {});
     this.subscribed = this.subscriber.subscribe(this.keys.channel);
+    // A queue closed before it connected rejects this; ready() still sees the rejection, nothing else must.
+    this.subscribed.catch(() => undefined);
     this.subscriber.on('message', (_channel, id: string) => this.worker?.cancelJob(id, 'cancelled'));
   }
 
