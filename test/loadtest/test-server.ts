@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 export interface TestServer {
   url: string;
   requests: () => number;
+  /** Requests answered so far (a held request counts once its delay has passed). */
+  answered: () => number;
   close: () => Promise<void>;
 }
 
@@ -15,10 +17,12 @@ export interface TestServer {
  */
 export async function startServer(delayFor: (receivedAt: number) => number = () => 0): Promise<TestServer> {
   let count = 0;
+  let answered = 0;
   const server: Server = createServer((req, res) => {
     count++;
     const wait = delayFor(Date.now());
     const reply = (): void => {
+      answered++;
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
     };
@@ -31,6 +35,7 @@ export async function startServer(delayFor: (receivedAt: number) => number = () 
   return {
     url: `http://127.0.0.1:${port}`,
     requests: () => count,
+    answered: () => answered,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
