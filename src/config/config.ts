@@ -27,6 +27,8 @@ export interface TachyonConfig {
   databasePoolSize: number;
   /** Every PostgreSQL query: cancelled by the server past this, abandoned by the client just after (a partitioned server answers fast). */
   databaseStatementTimeoutMs: number;
+  /** `transaction`: DATABASE_URL points at a transaction-mode pooler (PgBouncer), which refuses session startup parameters. */
+  databasePooler: 'none' | 'transaction';
   /** A read replica lagging more than this (or unreachable) is skipped; reads go to the primary. */
   databaseReplicaMaxLagMs: number;
   redisUrl: string | undefined;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databaseReplicaUrls: read.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 20, 1, 1000),
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 3_600_000),
+    databasePooler: read.oneOf('DATABASE_POOLER', ['none', 'transaction'], 'none'),
     databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

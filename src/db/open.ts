@@ -6,7 +6,7 @@ import { openServer } from './pg.ts';
 
 /** Opens the configured database: a PostgreSQL server when DATABASE_URL is set, else embedded PGlite. */
 export function openDatabase(
-  config: Pick<TachyonConfig, 'databaseUrl' | 'databaseReplicaUrls' | 'databasePoolSize' | 'databaseStatementTimeoutMs' | 'databaseReplicaMaxLagMs' | 'dataDir'>,
+  config: Pick<TachyonConfig, 'databaseUrl' | 'databaseReplicaUrls' | 'databasePoolSize' | 'databaseStatementTimeoutMs' | 'databasePooler' | 'databaseReplicaMaxLagMs' | 'dataDir'>,
   opts: { inMemory?: boolean } = {},
 ): Promise<Database> {
   if (config.databaseUrl) {
@@ -15,6 +15,7 @@ export function openDatabase(
       replicaUrls: config.databaseReplicaUrls,
       poolSize: config.databasePoolSize,
       statementTimeoutMs: config.databaseStatementTimeoutMs,
+      pooler: config.databasePooler,
       replicaMaxLagMs: config.databaseReplicaMaxLagMs,
     });
   }

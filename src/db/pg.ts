@@ -28,6 +28,12 @@ export interface ServerOptions {
   poolSize: number;
   applicationName?: string;
   statementTimeoutMs?: number;
+  /**
+   * `transaction`: the URLs point at a transaction-mode pooler (PgBouncer), which refuses a
+   * `statement_timeout` startup parameter; the server-side timeout is then the pooler's
+   * (deploy/pgbouncer: `connect_query`) and the client-side deadline stays.
+   */
+  pooler?: 'none' | 'transaction';
   /** Replicas lagging more than this are skipped (default 5 s). */
   replicaMaxLagMs?: number;
 }
@@ -45,7 +51,7 @@ export async function openServer(options: ServerOptions): Promise<Database> {
       max: options.poolSize,
       types: typeOverrides,
       application_name: options.applicationName ?? 'tachyon',
-      statement_timeout: statementTimeout,
+      ...(options.pooler === 'transaction' ? {} : { statement_timeout: statementTimeout }),
       query_timeout: statementTimeout + CLIENT_TIMEOUT_MARGIN_MS,
       idleTimeoutMillis: 30_000,
       // Also bounds the wait for a free pooled connection.
