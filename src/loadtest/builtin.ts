@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BadRequestError } from '../kernel/errors.ts';
 import { runnableModule } from '../kernel/project-files.ts';
 
-export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume'] as const;
+export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume', 'websocket'] as const;
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
 const SCENARIO_DIR = new URL('../../scenarios/', import.meta.url);
