@@ -13,9 +13,14 @@ export function isBuiltin(name: string): name is BuiltinScenario {
   return (BUILTIN_SCENARIOS as readonly string[]).includes(name);
 }
 
+/** The file of a scenario shipped in scenarios/ (the built-ins, and chaos's load). */
+export function shippedScenarioFile(name: string): string {
+  return fileURLToPath(runnableModule(`./${name}.ts`, SCENARIO_DIR));
+}
+
 /** A built-in name becomes its file; anything else is a path to a .ts, .js or .yaml scenario, which must exist. */
 export function scenarioPath(nameOrPath: string): string {
-  const path = isBuiltin(nameOrPath) ? fileURLToPath(runnableModule(`./${nameOrPath}.ts`, SCENARIO_DIR)) : nameOrPath;
+  const path = isBuiltin(nameOrPath) ? shippedScenarioFile(nameOrPath) : nameOrPath;
   if (!existsSync(path)) throw new BadRequestError(`scenario "${nameOrPath}" is neither a built-in (${BUILTIN_SCENARIOS.join(', ')}) nor an existing file`);
   return path;
 }
