@@ -6,7 +6,7 @@
 import { tradingScenario } from '../src/loadtest/trading/index.ts';
 
 export default tradingScenario({
-  executor: { type: 'constant-arrival-rate', rate: 30, duration: '90s', maxVUs: 40 },
+  executor: { type: 'constant-arrival-rate', rate: 30, duration: '2m', maxVUs: 40 },
   weights: { quote: 30, bars: 10, portfolio: 20, marketOrder: 25, limitOrder: 15, strategies: 0, backtest: 0, prediction: 0, history: 0 },
   // Whole-run figures include the faults; the SLOs are judged per interval by the chaos runner.
   thresholds: { http_req_failed: ['rate<0.1'] },

@@ -29,7 +29,7 @@ postgres://127.0.0.1:5432/postgres; Redis at REDIS_URL, default redis://127.0.0.
 run prefix), reached through TCP proxies the run controls, and HAProxy; runs a steady trading load
 through it while faults are injected one after another; stops and removes everything.
 
-  --duration 90s         length of the load; longer runs repeat the fault cycle
+  --duration 2m          length of the load (the load's own; longer runs repeat the fault cycle)
   --faults LIST          in order, comma-separated (default ${FAULT_KINDS.join(',')})
   --instances 3          cluster size (at least 2)
   --base-port PORT       HAProxy on PORT, stats PORT+1, instances PORT+10… (default: a free block)
@@ -95,7 +95,7 @@ export async function runChaosCommand(argv: string[]): Promise<number> {
     const basePort = numberOf(args['base-port'], '--base-port');
     const scenario = (await importScenario(scenarioUrl(args.load ?? shippedScenarioFile('chaos')))) as Scenario<TradingData>;
     const executor = scenario.options.executor;
-    const durationMs = parseDuration(args.duration ?? ('duration' in executor ? executor.duration : '90s'));
+    const durationMs = parseDuration(args.duration ?? ('duration' in executor ? executor.duration : '2m'));
     const slo = parseThresholdFlags(args.slo ?? DEFAULT_SLO);
     const { result, faults, skipped, reconcileProblems, lostOrders } = await runChaos({
       environment: {

@@ -69,13 +69,14 @@ export interface ChaosResult {
 }
 
 const SETTLE_MS = 5_000;
-/** The least gap between a late fault and the one before it. */
-const GAP_MS = 3_000;
+/** The shortest recovery judged after a fault: a late fault waits for it. */
+const MIN_RECOVERY_MS = 5_000;
 const SEQ_GAPS = { 'ws_seq_gaps{channel:orders}': ['count==0'] };
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const plan = planSchedule(o.faults, o.durationMs);
   const log = o.log ?? (() => undefined);
+  const settleMs = o.settleMs ?? SETTLE_MS;
   const env = await ChaosEnvironment.start(o.environment);
   let stopped = false;
   try {
@@ -93,9 +94,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       env: { TACHYON_ADMIN_TOKEN: env.adminToken },
       onStart: (at) => {
         startMs = at;
-        schedule = runSchedule({ plan, env, startMs: at, durationMs: o.durationMs, leaseTtlMs: o.leaseTtlMs, signal: abort.signal, injected, skipped, log });
+        schedule = runSchedule({ plan, env, startMs: at, durationMs: o.durationMs, leaseTtlMs: o.leaseTtlMs, gapMs: settleMs + MIN_RECOVERY_MS, signal: abort.signal, injected, skipped, log });
       },
-      intervals: () => intervalsOf(injected, startMs, o.durationMs, o.slo, o.settleMs ?? SETTLE_MS),
+      intervals: () => intervalsOf(injected, startMs, o.durationMs, o.slo, settleMs),
     }).finally(() => abort.abort());
     await schedule;
 
@@ -153,6 +154,8 @@ interface ScheduleRun {
   startMs: number;
   durationMs: number;
   leaseTtlMs: number;
+  /** After a fault healed, the next one waits at least this long (its recovery is judged meanwhile). */
+  gapMs: number;
   signal: AbortSignal;
   injected: InjectedFault[];
   skipped: PlannedFault[];
@@ -163,9 +166,9 @@ async function runSchedule(s: ScheduleRun): Promise<void> {
   const occurrences = new Map<FaultKind, number>();
   let freeAt = 0;
   for (const planned of s.plan) {
-    const due = Math.max(s.startMs + planned.atMs, freeAt + GAP_MS);
-    // A fault that could not end before the load does (its slot's worth of margin) is not started.
-    if (due > s.startMs + s.durationMs - SETTLE_MS - 5_000) {
+    const due = Math.max(s.startMs + planned.atMs, freeAt + s.gapMs);
+    // A fault that could not end, with a recovery after it, before the load does is not started.
+    if (due > s.startMs + s.durationMs - s.gapMs - 5_000) {
       s.skipped.push(planned);
       s.log(`[chaos] ${planned.kind}: skipped, no time left (an earlier fault ran late); run longer with --duration`);
       continue;
