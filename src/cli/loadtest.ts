@@ -15,7 +15,8 @@ import { demoCredentialFile } from '../seed/demo-credentials.ts';
 
 const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
 
-  --scenario NAME|FILE   built-in (${BUILTIN_SCENARIOS.join(', ')}) or a .ts/.yaml scenario file
+  --scenario NAME|FILE   built-in (${BUILTIN_SCENARIOS.join(', ')}) or a .ts/.yaml scenario file;
+                         chaos starts its own cluster and injects faults (--scenario chaos --help)
   --target URL           system under test (default http://127.0.0.1:3000)
   --duration 30s         override a constant executor's duration
   --rate N               constant arrival rate (iterations/s) instead of the scenario's executor
@@ -36,6 +37,8 @@ const EXIT_BAD_INPUT = 2;
 const EXIT_FAILED = 99;
 
 export async function run(argv: string[]): Promise<number> {
+  // The chaos scenario starts and fails its own cluster: its own command, with its own options.
+  if (argv.some((arg, i) => arg === '--scenario=chaos' || (arg === '--scenario' && argv[i + 1] === 'chaos'))) return (await import('./loadtest-chaos.ts')).runChaosCommand(argv);
   let args;
   try {
     args = parseArgs({
@@ -138,7 +141,7 @@ function localAdminToken(target: string, dataDir: string): string | undefined {
   }
 }
 
-function numberOf(value: string | undefined, flag: string): number | undefined {
+export function numberOf(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new BadRequestError(`${flag} must be a positive number, got "${value}"`);
@@ -157,7 +160,7 @@ export function parseThresholdFlags(flags: string[]): ThresholdInput {
   return out;
 }
 
-function parseTags(flags: string[]): Record<string, string> {
+export function parseTags(flags: string[]): Record<string, string> {
   return Object.fromEntries(flags.map((flag) => {
     const at = flag.indexOf('=');
     if (at < 1) throw new BadRequestError(`--tag "${flag}": expected key=value`);

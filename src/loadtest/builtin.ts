@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BadRequestError } from '../kernel/errors.ts';
 import { runnableModule } from '../kernel/project-files.ts';
 
-export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume'] as const;
+export const BUILTIN_SCENARIOS = ['smoke', 'baseline', 'load', 'stress', 'spike', 'endurance', 'volume', 'websocket'] as const;
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
 const SCENARIO_DIR = new URL('../../scenarios/', import.meta.url);
@@ -13,9 +13,14 @@ export function isBuiltin(name: string): name is BuiltinScenario {
   return (BUILTIN_SCENARIOS as readonly string[]).includes(name);
 }
 
+/** The file of a scenario shipped in scenarios/ (the built-ins, and chaos's load). */
+export function shippedScenarioFile(name: string): string {
+  return fileURLToPath(runnableModule(`./${name}.ts`, SCENARIO_DIR));
+}
+
 /** A built-in name becomes its file; anything else is a path to a .ts, .js or .yaml scenario, which must exist. */
 export function scenarioPath(nameOrPath: string): string {
-  const path = isBuiltin(nameOrPath) ? fileURLToPath(runnableModule(`./${nameOrPath}.ts`, SCENARIO_DIR)) : nameOrPath;
+  const path = isBuiltin(nameOrPath) ? shippedScenarioFile(nameOrPath) : nameOrPath;
   if (!existsSync(path)) throw new BadRequestError(`scenario "${nameOrPath}" is neither a built-in (${BUILTIN_SCENARIOS.join(', ')}) nor an existing file`);
   return path;
 }

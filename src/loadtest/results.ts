@@ -5,6 +5,7 @@ import { encodeHistogram, latencyStats } from '../kernel/histogram.ts';
 import type { LatencyStats } from '../kernel/histogram.ts';
 import { aggregate } from './metrics.ts';
 import type { MetricKind, MetricsRegistry, Series } from './metrics.ts';
+import type { IntervalSummary } from './intervals.ts';
 import type { ExecutorConfig } from './scenario.ts';
 import type { ThresholdResult } from './thresholds.ts';
 
@@ -59,6 +60,8 @@ export interface RunResult {
   endpoints: EndpointSummary[];
   timeline: TimelinePoint[];
   thresholds: ThresholdResult[];
+  /** Spans judged on their own thresholds (faults and recoveries of a chaos run), when the caller named any. */
+  intervals?: IntervalSummary[];
   errors: Array<{ message: string; count: number }>;
   /** Whole-run HDR histograms (compressed base64, µs) per trend metric, for exact re-merging and re-analysis. */
   histograms: Record<string, string>;

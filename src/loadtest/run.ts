@@ -10,6 +10,8 @@ import { parseDuration } from './duration.ts';
 import { DEFAULT_GUARDRAILS, GuardrailError, assertHostAllowed, assertWithin } from './guardrails.ts';
 import type { Guardrails } from './guardrails.ts';
 import { HttpTransport, createHttpClient } from './http-client.ts';
+import { summarizeIntervals } from './intervals.ts';
+import type { IntervalSpec } from './intervals.ts';
 import { importScenario, scenarioUrl, validateScenario } from './load-scenario.ts';
 import { MetricsRegistry, epochNowMs } from './metrics.ts';
 import { planOf } from './plan.ts';
@@ -46,6 +48,10 @@ export interface RunOptions {
   name?: string;
   /** Parameters for setup/teardown (SetupContext.env), e.g. the admin token that creates VU accounts. */
   env?: Record<string, string | undefined>;
+  /** Called once the load starts, with its start on the epochNowMs() clock (second 0 of the timeline). */
+  onStart?: (startMs: number) => void;
+  /** Spans of the run judged on their own thresholds (intervals.ts), asked for when the run ends. */
+  intervals?: () => IntervalSpec[];
 }
 
 /** A scenario object, or a module path/URL exporting one (required for worker threads). */
@@ -123,6 +129,7 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
       finished = run.finished;
     }
     const startMs = registry.startMs;
+    options.onStart?.(startMs);
 
     // Once a second: progress and abort-on-fail thresholds over complete seconds (workers report a second late).
     const live = thresholds.filter((t) => t.abortOnFail);
@@ -153,7 +160,8 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
     if (scenario.teardown) await scenario.teardown(setupCtx.ctx, data);
 
     const thresholdResults = evaluateThresholds(thresholds, registry, { runSeconds });
-    const failed = thresholdResults.some((r) => !r.passed);
+    const intervals = options.intervals && summarizeIntervals(options.intervals(), registry);
+    const failed = thresholdResults.some((r) => !r.passed) || (intervals?.some((i) => !i.passed) ?? false);
     const status: RunResult['status'] = aborted?.reason === 'signal' ? 'aborted' : failed || aborted ? 'failed' : 'passed';
     return {
       version: 1,
@@ -172,6 +180,7 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
       endpoints: endpointSummaries({ registry, runSeconds }),
       timeline: timeline(registry),
       thresholds: thresholdResults,
+      ...(intervals ? { intervals } : {}),
       errors: mergeErrors(errors),
     };
   } finally {

@@ -145,6 +145,8 @@ export interface EvaluationScope {
   runSeconds: number;
   /** Only seconds ≤ this are complete and considered (live evaluation); default: everything. */
   lastCompleteSecond?: number;
+  /** Only seconds ≥ this are considered (an interval of the run, such as a fault); default 0. */
+  firstSecond?: number;
   /** Live evaluation checks only the latest window of a sliding-window threshold. */
   latestWindowOnly?: boolean;
 }
@@ -158,20 +160,21 @@ export function evaluateThreshold(t: Threshold, registry: MetricsRegistry, scope
     throw new BadRequestError(`threshold "${t.key}: ${t.source}": ${t.aggregation.kind} does not apply to ${kind} metric ${t.metric}`);
   }
   const last = scope.lastCompleteSecond ?? registry.lastSecond();
+  const first = scope.firstSecond ?? 0;
   if (t.windowSeconds === undefined) {
-    const agg = aggregate(series, 0, last) as Aggregate;
+    const agg = aggregate(series, first, last) as Aggregate;
     const observed = observe(agg, t.aggregation, scope.runSeconds);
     if (observed === undefined) return { ...base, passed: true, observed: null, noData: true };
     return { ...base, passed: compare(observed, t.operator, t.value), observed, noData: false };
   }
   // Sliding windows step by one second; a run shorter than the window is judged as one window.
   const w = t.windowSeconds;
-  const firstStart = scope.latestWindowOnly ? Math.max(0, last - w + 1) : 0;
-  const lastStart = Math.max(0, last - w + 1);
+  const firstStart = scope.latestWindowOnly ? Math.max(first, last - w + 1) : first;
+  const lastStart = Math.max(first, last - w + 1);
   let worst: { observed: number; start: number; passed: boolean } | undefined;
   for (let start = firstStart; start <= lastStart; start++) {
     const agg = aggregate(series, start, start + w - 1) as Aggregate;
-    const observed = observe(agg, t.aggregation, Math.min(w, last + 1));
+    const observed = observe(agg, t.aggregation, Math.min(w, last - first + 1));
     if (observed === undefined) continue;
     const passed = compare(observed, t.operator, t.value);
     // "Worst" = first failing window, else the one closest to the limit.

@@ -65,6 +65,9 @@ export function createWsConnector(deps: WsDeps): WsConnector {
         });
       } catch (error) {
         deps.metrics.addRate('ws_connect_failed', tags, true);
+        // Terminating a socket still connecting emits one more 'error' ("closed before the connection was
+        // established"): the first one already settled this connect, so it must not become an uncaught exception.
+        socket.on('error', () => undefined);
         socket.terminate();
         throw error;
       } finally {

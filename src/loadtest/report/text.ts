@@ -45,6 +45,14 @@ export function formatSummary(result: RunResult): string {
       out.push(`  ${t.passed ? '✓' : '✗'} ${t.key}: ${t.source} — ${observed}${t.abortOnFail ? ' [abortOnFail]' : ''}`);
     }
   }
+  if (result.intervals && result.intervals.length > 0) {
+    out.push('');
+    out.push('intervals');
+    for (const i of result.intervals) {
+      out.push(`  ${i.passed ? '✓' : '✗'} ${i.label} ${i.fromS}–${i.toS}s: ${i.requests} reqs, ${(100 * i.failedRate).toFixed(2)}% failed, p95 ${formatMs(i.p95)}, p99 ${formatMs(i.p99)}${i.detail ? ` — ${i.detail}` : ''}`);
+      for (const t of i.thresholds.filter((r) => !r.passed)) out.push(`      ✗ ${t.key}: ${t.source} — observed ${t.observed?.toFixed(3)}`);
+    }
+  }
   if (result.errors.length > 0) {
     out.push('');
     out.push('iteration errors');
