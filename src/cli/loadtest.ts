@@ -10,6 +10,7 @@ import { BadRequestError, TachyonError } from '../kernel/errors.ts';
 import { compareWithBaseline, formatComparison, formatSummary, loadBaseline, ProgressPrinter, runLoadTest, saveBaseline, writeHtmlReport, writeJsonResults } from '../loadtest/index.ts';
 import type { ThresholdInput } from '../loadtest/index.ts';
 import type { AgentTargets } from '../loadtest/distributed/coordinator.ts';
+import { parseDuration } from '../loadtest/duration.ts';
 import { BUILTIN_SCENARIOS, scenarioPath } from '../loadtest/builtin.ts';
 import { DEMO_ADMIN } from '../seed/demo.ts';
 import { demoCredentialFile } from '../seed/demo-credentials.ts';
@@ -30,6 +31,7 @@ const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
   --workers N            load-generating threads (default 1; with --agents N, per agent)
   --agents N|URL,URL     distributed: N local agent processes, or running agents
                          (tachyon loadtest agent) sharing TACHYON_AGENT_TOKEN
+  --agents-wait 60s      wait this long for agents that do not answer yet (default 0)
   --admin-token TOKEN    creates the per-VU accounts (default: TACHYON_ADMIN_TOKEN, or for a
                          target on this machine the demo admin token kept in TACHYON_DATA_DIR)
   --tag key=value        tag every sample, repeatable
@@ -58,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
         tolerance: { type: 'string' },
         workers: { type: 'string' },
         agents: { type: 'string' },
+        'agents-wait': { type: 'string' },
         'admin-token': { type: 'string' },
         tag: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -86,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       rate: numberOf(args.rate, '--rate'),
       vus: numberOf(args.vus, '--vus'),
       workers: numberOf(args.workers, '--workers'),
-      ...(args.agents !== undefined ? { agents: agentsOf(args.agents) } : {}),
+      ...(args.agents !== undefined ? { agents: agentsOf(args.agents, args['agents-wait']) } : {}),
       thresholds: parseThresholdFlags(args.threshold ?? []),
       tags: parseTags(args.tag ?? []),
       name: args.scenario,
@@ -146,7 +149,7 @@ function localAdminToken(target: string, dataDir: string): string | undefined {
 }
 
 /** `--agents 3` spawns three local agents; `--agents URL,URL` drives running ones with TACHYON_AGENT_TOKEN. */
-function agentsOf(value: string): number | AgentTargets {
+function agentsOf(value: string, wait: string | undefined): number | AgentTargets {
   if (/^\d+$/.test(value)) return Number(value);
   const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
   for (const url of urls) {
@@ -154,7 +157,7 @@ function agentsOf(value: string): number | AgentTargets {
   }
   const token = process.env.TACHYON_AGENT_TOKEN;
   if (!token) throw new BadRequestError('--agents URL,…: set TACHYON_AGENT_TOKEN to the token the agents were started with');
-  return { urls, token };
+  return { urls, token, ...(wait !== undefined ? { waitMs: parseDuration(wait) } : {}) };
 }
 
 function numberOf(value: string | undefined, flag: string): number | undefined {

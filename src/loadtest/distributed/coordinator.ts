@@ -21,7 +21,12 @@ export interface AgentTargets {
   urls: string[];
   /** The shared token the agents were started with. */
   token: string;
+  /** How long to wait for an agent that does not answer yet (agents starting beside the coordinator); default 0. */
+  waitMs?: number;
 }
+
+/** An agent that cannot be reached (refused, unknown host, timed out): worth retrying while agents start. */
+class AgentUnreachableError extends BadRequestError {}
 
 export interface DistributedRequest {
   /** What each agent imports: `builtin:<name>` or a module URL valid on the agent's machine. */
@@ -60,7 +65,8 @@ interface Connected {
 export async function runOnAgents(request: DistributedRequest, targets: AgentTargets, stop: AbortSignal): Promise<DistributedRun> {
   if (targets.urls.length === 0) throw new BadRequestError('no agents given');
   const call = caller(targets.token, stop);
-  const connected = await Promise.all(targets.urls.map((url) => connect(url, call)));
+  const connectBy = epochNowMs() + (targets.waitMs ?? 0);
+  const connected = await Promise.all(targets.urls.map((url) => connect(url, call, connectBy, stop)));
   const { shards, segments } = assignSegments(connected.map((a) => a.info.workers));
   const runId = randomBytes(9).toString('base64url');
 
@@ -146,11 +152,19 @@ async function collect(agents: Connected[], runId: string, registry: MetricsRegi
 }
 
 /** The agent's info and its clock offset, from the round trip with the smallest delay (as NTP does). */
-async function connect(url: string, call: Caller): Promise<Connected> {
+async function connect(url: string, call: Caller, connectBy: number, stop: AbortSignal): Promise<Connected> {
   let best: Connected | undefined;
   for (let i = 0; i < CLOCK_SAMPLES; i++) {
     const sent = epochNowMs();
-    const info = (await call(url, 'GET', '/agent')) as AgentInfo;
+    let info: AgentInfo;
+    try {
+      info = (await call(url, 'GET', '/agent')) as AgentInfo;
+    } catch (error) {
+      if (!(error instanceof AgentUnreachableError) || epochNowMs() >= connectBy || stop.aborted) throw error;
+      await delay(1000);
+      i--;
+      continue;
+    }
     const received = epochNowMs();
     if (info.protocol !== AGENT_PROTOCOL_VERSION) throw new BadRequestError(`agent ${url} speaks protocol ${info.protocol}, this coordinator ${AGENT_PROTOCOL_VERSION}: run the same Tachyon version on both`);
     if (info.run) throw new BadRequestError(`agent ${url} is busy with run "${info.run}"`);
@@ -178,7 +192,7 @@ function caller(token: string, stop: AbortSignal): Caller {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new BadRequestError(`cannot reach the agent at ${base}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+      throw new AgentUnreachableError(`cannot reach the agent at ${base}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
     }
     const text = await res.text();
     if (!res.ok) {
