@@ -76,7 +76,7 @@ describe('deploy/kubernetes/loadtest', () => {
   });
 
   it('generates any number of agents', () => {
-    const job = loadtestManifests(7)['loadtest/agents.yaml']![1] as PodJob;
+    const job = loadtestManifests(7)['loadtest/agents.yaml']![1] as unknown as PodJob;
     expect(job.spec).toMatchObject({ completions: 7, parallelism: 7 });
     expect(() => new Job(job as never).validate()).not.toThrow();
   });

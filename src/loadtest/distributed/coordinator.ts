@@ -50,6 +50,8 @@ export interface DistributedRun {
 
 const POLL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 15_000;
+/** Preparing starts threads that load the scenario (a .ts one through tsx): seconds on a busy machine. */
+const PREPARE_TIMEOUT_MS = 120_000;
 /** Consecutive failed polls before an agent counts as lost. */
 const MAX_POLL_FAILURES = 5;
 const CLOCK_SAMPLES = 3;
@@ -85,7 +87,7 @@ export async function runOnAgents(request: DistributedRequest, targets: AgentTar
         gracefulStopMs: request.gracefulStopMs,
         ...(request.connections !== undefined ? { connections: request.connections } : {}),
       };
-      await call(agent.url, 'POST', '/runs', body);
+      await call(agent.url, 'POST', '/runs', body, false, PREPARE_TIMEOUT_MS);
       prepared.push(agent);
     }));
   } catch (error) {
@@ -174,14 +176,14 @@ async function connect(url: string, call: Caller, connectBy: number, stop: Abort
   return best as Connected;
 }
 
-type Caller = (base: string, method: string, path: string, body?: unknown, ignoreStop?: boolean) => Promise<unknown>;
+type Caller = (base: string, method: string, path: string, body?: unknown, ignoreStop?: boolean, timeoutMs?: number) => Promise<unknown>;
 
 /** One JSON call to an agent; an agent's refusal (4xx) is the caller's to fix and says which agent and why. */
 function caller(token: string, stop: AbortSignal): Caller {
-  return async (base, method, path, body, ignoreStop = false) => {
+  return async (base, method, path, body, ignoreStop = false, timeoutMs = REQUEST_TIMEOUT_MS) => {
     const url = new URL(path, base.endsWith('/') ? base : `${base}/`);
     url.pathname = path;
-    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     try {
       res = await fetch(url, {
