@@ -44,14 +44,13 @@ export async function run(argv: string[]): Promise<number> {
   if (!token) throw new BadRequestError(`set TACHYON_AGENT_TOKEN (≥ ${MIN_TOKEN_LENGTH} characters) to the token the coordinator will send`);
 
   const config = loadConfig();
-  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
   let leaving = false;
   const leave = (code: number): void => {
     if (leaving) return;
     leaving = true;
-    void (agent?.close() ?? Promise.resolve()).finally(() => process.exit(code));
+    void starting.then((a) => a.close()).finally(() => process.exit(code));
   };
-  agent = await startAgent({
+  const starting = startAgent({
     token,
     host: args.host,
     port,
@@ -59,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     guardrails: { ...DEFAULT_GUARDRAILS, ...config.loadtest },
     ...(args.once ? { onRunDone: () => leave(0) } : {}),
   });
+  const agent = await starting;
   if (!['127.0.0.1', '::1', 'localhost'].includes(args.host)) {
     console.error(`tachyon loadtest agent: listening on ${args.host}: whoever can reach this port and holds the token can make it send load (to the allowed hosts: ${config.loadtest.allowedHosts.join(', ')})`);
   }

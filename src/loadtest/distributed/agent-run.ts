@@ -9,7 +9,7 @@ import { isBuiltin, scenarioPath } from '../builtin.ts';
 import { waitUntil } from '../executors/slot.ts';
 import type { Guardrails } from '../guardrails.ts';
 import { scenarioUrl } from '../load-scenario.ts';
-import { MetricsRegistry, epochNowMs } from '../metrics.ts';
+import { epochNowMs } from '../metrics.ts';
 import type { MetricsSnapshot } from '../metrics.ts';
 import { planOf } from '../plan.ts';
 import { enforceGuardrails } from '../run.ts';
@@ -23,7 +23,8 @@ const START_LEAD_MS = 50;
 
 export class AgentRun {
   private state: RunState | 'preparing' = 'preparing';
-  private registry: MetricsRegistry | undefined;
+  /** Threads' deltas, forwarded as they came: the coordinator merges them (decoding them here would double the work). */
+  private readonly pending: MetricsSnapshot[] = [];
   private errors: Array<[string, number]> | undefined;
   private message: string | undefined;
   private endedMs: number | undefined;
@@ -58,7 +59,7 @@ export class AgentRun {
       shards: request.shards, gracefulStopMs: request.gracefulStopMs,
       ...(request.connections !== undefined ? { connections: request.connections } : {}),
     };
-    const workers = runInWorkers(url, params, (startMs) => (run.registry = new MetricsRegistry(startMs)), run.stopper.signal, request.shardIds, async () => {
+    const workers = runInWorkers(url, params, () => ({ merge: (snapshot) => run.pending.push(snapshot) }), run.stopper.signal, request.shardIds, async () => {
       ready?.();
       const startMs = await Promise.race([run.startReceived, aborted(run.stopper.signal)]);
       await waitUntil(startMs - START_LEAD_MS, run.stopper.signal);
@@ -97,7 +98,7 @@ export class AgentRun {
   /** The delta since the last collect; the errors (and the end) once every thread is done. */
   collect(): MetricsResponse {
     const state = this.state === 'preparing' ? 'ready' : this.state;
-    const snapshot: MetricsSnapshot = this.registry?.drain() ?? { series: [] };
+    const snapshot: MetricsSnapshot = { series: this.pending.splice(0).flatMap((s) => s.series) };
     return { state, snapshot, ...(this.errors ? { errors: this.errors } : {}), ...(this.message ? { message: this.message } : {}), ...(this.endedMs ? { endedMs: this.endedMs } : {}) };
   }
 }

@@ -23,12 +23,13 @@ export interface WorkerRun {
 /**
  * `shardIds` picks which of the run's `params.shards` shards run here, one thread each (default all):
  * a load-test agent runs only its execution segment's shards. `startAt` chooses the shared start
- * instant once every thread is ready (default: now plus a small margin).
+ * instant once every thread is ready (default: now plus a small margin). `metrics` receives every
+ * thread's deltas: a registry merges them; an agent only queues them for its coordinator.
  */
 export function runInWorkers(
   scenarioUrl: string,
   params: Omit<ShardParams, 'startMs' | 'shard'>,
-  metrics: (startMs: number) => MetricsRegistry,
+  metrics: (startMs: number) => Pick<MetricsRegistry, 'merge'>,
   stop: AbortSignal,
   shardIds: readonly number[] = Array.from({ length: params.shards }, (_, shard) => shard),
   startAt: () => Promise<number> = async () => epochNowMs() + START_MARGIN_MS,
@@ -38,7 +39,7 @@ export function runInWorkers(
     return new Worker(ENTRY, { workerData: init });
   });
   const send = (message: ToWorker): void => workers.forEach((w) => w.postMessage(message));
-  let registry: MetricsRegistry | undefined;
+  let registry: Pick<MetricsRegistry, 'merge'> | undefined;
   const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
     const onMessage = (m: FromWorker): void => {
       if (m.type === 'ready') resolve();
