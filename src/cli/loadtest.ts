@@ -9,11 +9,14 @@ import { loadConfig } from '../config/config.ts';
 import { BadRequestError, TachyonError } from '../kernel/errors.ts';
 import { compareWithBaseline, formatComparison, formatSummary, loadBaseline, ProgressPrinter, runLoadTest, saveBaseline, writeHtmlReport, writeJsonResults } from '../loadtest/index.ts';
 import type { ThresholdInput } from '../loadtest/index.ts';
+import type { AgentTargets } from '../loadtest/distributed/coordinator.ts';
+import { parseDuration } from '../loadtest/duration.ts';
 import { BUILTIN_SCENARIOS, scenarioPath } from '../loadtest/builtin.ts';
 import { DEMO_ADMIN } from '../seed/demo.ts';
 import { demoCredentialFile } from '../seed/demo-credentials.ts';
 
 const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
+       tachyon loadtest agent [options]   (a load generator for --agents; see loadtest agent --help)
 
   --scenario NAME|FILE   built-in (${BUILTIN_SCENARIOS.join(', ')}) or a .ts/.yaml scenario file;
                          chaos starts its own cluster and injects faults (--scenario chaos --help)
@@ -26,7 +29,10 @@ const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
   --baseline FILE        compare with a saved baseline (regressions fail the run)
   --save-baseline FILE   save this run as a baseline
   --tolerance 0.1        allowed relative worsening against the baseline
-  --workers N            load-generating threads (default 1)
+  --workers N            load-generating threads (default 1; with --agents N, per agent)
+  --agents N|URL,URL     distributed: N local agent processes, or running agents
+                         (tachyon loadtest agent) sharing TACHYON_AGENT_TOKEN
+  --agents-wait 60s      wait this long for agents that do not answer yet (default 0)
   --admin-token TOKEN    creates the per-VU accounts (default: TACHYON_ADMIN_TOKEN, or for a
                          target on this machine the demo admin token kept in TACHYON_DATA_DIR)
   --tag key=value        tag every sample, repeatable
@@ -37,6 +43,7 @@ const EXIT_BAD_INPUT = 2;
 const EXIT_FAILED = 99;
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'agent') return (await import('./loadtest-agent.ts')).run(argv.slice(1));
   // The chaos scenario starts and fails its own cluster: its own command, with its own options.
   if (argv.some((arg, i) => arg === '--scenario=chaos' || (arg === '--scenario' && argv[i + 1] === 'chaos'))) return (await import('./loadtest-chaos.ts')).runChaosCommand(argv);
   let args;
@@ -55,6 +62,8 @@ export async function run(argv: string[]): Promise<number> {
         'save-baseline': { type: 'string' },
         tolerance: { type: 'string' },
         workers: { type: 'string' },
+        agents: { type: 'string' },
+        'agents-wait': { type: 'string' },
         'admin-token': { type: 'string' },
         tag: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -83,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       rate: numberOf(args.rate, '--rate'),
       vus: numberOf(args.vus, '--vus'),
       workers: numberOf(args.workers, '--workers'),
+      ...(args.agents !== undefined ? { agents: agentsOf(args.agents, args['agents-wait']) } : {}),
       thresholds: parseThresholdFlags(args.threshold ?? []),
       tags: parseTags(args.tag ?? []),
       name: args.scenario,
@@ -139,6 +149,18 @@ function localAdminToken(target: string, dataDir: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `--agents 3` spawns three local agents; `--agents URL,URL` drives running ones with TACHYON_AGENT_TOKEN. */
+function agentsOf(value: string, wait: string | undefined): number | AgentTargets {
+  if (/^\d+$/.test(value)) return Number(value);
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const url of urls) {
+    if (!/^https?:\/\/[^/]+/.test(url)) throw new BadRequestError(`--agents: "${url}" is neither a number of local agents nor an agent URL (http://host:port)`);
+  }
+  const token = process.env.TACHYON_AGENT_TOKEN;
+  if (!token) throw new BadRequestError('--agents URL,…: set TACHYON_AGENT_TOKEN to the token the agents were started with');
+  return { urls, token, ...(wait !== undefined ? { waitMs: parseDuration(wait) } : {}) };
 }
 
 export function numberOf(value: string | undefined, flag: string): number | undefined {

@@ -44,7 +44,10 @@ export interface RunResult {
   target: string;
   executor: ExecutorConfig;
   model: 'open' | 'closed';
+  /** Load-generating threads (shards), over all agents in a distributed run. */
   workers: number;
+  /** A distributed run's agents and the execution segment each ran. */
+  agents?: Array<{ url: string; segment: string; threads: number }>;
   startedAt: string;
   endedAt: string;
   durationMs: number;

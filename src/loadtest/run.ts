@@ -26,6 +26,9 @@ import type { ShardParams } from './shard.ts';
 import { evaluateThreshold, evaluateThresholds, parseThresholds } from './thresholds.ts';
 import type { Threshold } from './thresholds.ts';
 import { runInWorkers } from './worker/pool.ts';
+import { agentScenarioReference, runOnAgents } from './distributed/coordinator.ts';
+import type { AgentTargets, DistributedRun } from './distributed/coordinator.ts';
+import { spawnLocalAgents } from './distributed/local-agents.ts';
 
 export interface RunOptions {
   /** Base URL of the system under test; relative request paths resolve against it. */
@@ -39,8 +42,13 @@ export interface RunOptions {
   /** Merged over the scenario's thresholds (same key replaces). */
   thresholds?: ThresholdInput;
   tags?: Record<string, string>;
-  /** Worker threads generating load (default 1 = in-process). Needs a module scenario when > 1. */
+  /** Worker threads generating load (default 1 = in-process). Needs a module scenario when > 1. With `agents: N`, threads per agent. */
   workers?: number;
+  /**
+   * Distributed run (distributed/): N local agent processes spawned for this run, or running agents
+   * (`tachyon loadtest agent`) by URL with their shared token. Needs a module scenario.
+   */
+  agents?: number | AgentTargets;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
   guardrails?: Partial<Guardrails>;
@@ -76,6 +84,8 @@ async function prepare<D>(source: ScenarioSource<D>, options: RunOptions): Promi
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new BadRequestError('workers must be a positive integer');
   if (workers > 1 && !url) throw new BadRequestError('worker threads import the scenario: pass it as a module path, not an object');
+  if (options.agents !== undefined && !url) throw new BadRequestError('agents import the scenario: pass it as a module path, not an object');
+  if (typeof options.agents === 'number' && (!Number.isInteger(options.agents) || options.agents < 1)) throw new BadRequestError('agents must be a positive integer');
 
   const executor = resolveExecutor(scenario.options.executor, options);
   const plan = planOf(executor);
@@ -85,7 +95,7 @@ async function prepare<D>(source: ScenarioSource<D>, options: RunOptions): Promi
   } catch {
     throw new BadRequestError(`target must be an absolute URL, got "${options.target}"`);
   }
-  enforceGuardrails(guardrails, target, plan, workers);
+  enforceGuardrails(guardrails, target, plan, typeof options.agents === 'number' ? options.agents * workers : options.agents ? 1 : workers);
   const thresholds = parseThresholds({ ...scenario.options.thresholds, ...options.thresholds });
   return { url, scenario, guardrails, workers, executor, plan, target, thresholds };
 }
@@ -112,13 +122,27 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
   options.signal?.addEventListener('abort', onSignal, { once: true });
 
   const setupCtx = setupContext(target, guardrails, stop.signal, plan.maxVUs, options.env ?? {});
+  let localAgents: { close(): Promise<void> } | undefined;
   try {
     const data = scenario.setup && !stop.signal.aborted ? await scenario.setup(setupCtx.ctx) : undefined;
     const params: Omit<ShardParams, 'startMs' | 'shard'> = { plan, target: target.href, guardrails, baseTags, data, shards: workers, gracefulStopMs, connections: scenario.options.connections };
 
     let registry: MetricsRegistry;
     let finished: Promise<Array<[string, number]>>;
-    if (workers === 1) {
+    let distributed: DistributedRun | undefined;
+    let distributedEndMs: number | undefined;
+    if (options.agents !== undefined) {
+      const agents = typeof options.agents === 'number' ? (localAgents = await spawnLocalAgents(options.agents, { guardrails, threads: workers })) : options.agents;
+      distributed = await runOnAgents({
+        scenario: agentScenarioReference(url as string), executor, target: target.href, baseTags, data, gracefulStopMs,
+        ...(scenario.options.connections !== undefined ? { connections: scenario.options.connections } : {}),
+      }, agents, stop.signal);
+      registry = distributed.registry;
+      finished = distributed.finished.then(({ errors, endMs }) => {
+        distributedEndMs = endMs;
+        return errors;
+      });
+    } else if (workers === 1) {
       registry = new MetricsRegistry(epochNowMs());
       finished = executeShard(scenario, { ...params, startMs: registry.startMs, shard: 0 }, registry, stop.signal);
     } else {
@@ -135,7 +159,8 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
     const live = thresholds.filter((t) => t.abortOnFail);
     const tick = setInterval(() => {
       const elapsed = epochNowMs() - startMs;
-      const lastComplete = registry.secondOf(epochNowMs()) - (workers === 1 ? 1 : 2);
+      // Threads report a second late; agents are polled once a second over the network, so up to two.
+      const lastComplete = registry.secondOf(epochNowMs()) - (distributed ? 3 : workers === 1 ? 1 : 2);
       let failing = 0;
       for (const t of live) {
         if (elapsed < t.delayAbortEvalMs || lastComplete < 0) continue;
@@ -154,7 +179,8 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
     } finally {
       clearInterval(tick);
     }
-    const endMs = epochNowMs();
+    // Agents are polled once a second: their own end instant, not when the last poll saw it.
+    const endMs = distributedEndMs ?? epochNowMs();
     const runSeconds = (endMs - startMs) / 1000;
     options.onProgress?.(progressOf(registry, endMs - startMs, plan.durationMs, registry.lastSecond(), 0));
     if (scenario.teardown) await scenario.teardown(setupCtx.ctx, data);
@@ -169,7 +195,8 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
       target: target.href,
       executor,
       model: plan.model,
-      workers,
+      workers: distributed?.shards ?? workers,
+      ...(distributed ? { agents: distributed.agents.map(({ url: agentUrl, segment, threads }) => ({ url: agentUrl, segment, threads })) } : {}),
       startedAt: new Date(startMs).toISOString(),
       endedAt: new Date(endMs).toISOString(),
       durationMs: endMs - startMs,
@@ -185,6 +212,7 @@ export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOpti
     };
   } finally {
     options.signal?.removeEventListener('abort', onSignal);
+    await localAgents?.close();
     await setupCtx.close();
   }
 }

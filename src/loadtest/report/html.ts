@@ -54,7 +54,7 @@ td,th{padding:4px 8px;border-bottom:1px solid #e5e7eb;text-align:left}td.n,th.n{
 figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}figcaption span{font-weight:400;margin-left:8px}
 </style></head><body>
 <h1><span class="verdict">${esc(result.status.toUpperCase())}</span> ${esc(result.scenario)}</h1>
-<p>${esc(result.target)} · ${esc(result.executor.type)} (${result.model} model) · ${result.workers} thread(s) · ${esc(formatDuration(result.durationMs))} · started ${esc(result.startedAt)}${result.aborted ? ` · stopped early (${esc(result.aborted.reason)}: ${esc(result.aborted.detail)})` : ''}</p>
+<p>${esc(result.target)} · ${esc(result.executor.type)} (${result.model} model) · ${result.workers} thread(s)${result.agents ? ` on ${result.agents.length} agent(s) (${esc(result.agents.map((a) => `${a.url} ${a.segment}`).join(', '))})` : ''} · ${esc(formatDuration(result.durationMs))} · started ${esc(result.startedAt)}${result.aborted ? ` · stopped early (${esc(result.aborted.reason)}: ${esc(result.aborted.detail)})` : ''}</p>
 ${thresholdRows.length ? `<h2>Thresholds</h2><table><tr><th></th><th>metric</th><th>threshold</th><th class="n">observed</th><th class="n">worst window</th></tr>${rows(thresholdRows)}</table>` : ''}
 <h2>Over time</h2>${latency}${throughput}
 ${intervalRows.length ? `<h2>Intervals</h2><table><tr><th></th><th>interval</th><th>span</th><th class="n">reqs</th><th class="n">failed</th><th class="n">p95</th><th class="n">p99</th><th>thresholds</th></tr>${rows(intervalRows)}</table>` : ''}

@@ -27,7 +27,7 @@ export function formatSummary(result: RunResult): string {
   const out: string[] = [];
   const verdict = result.status === 'passed' ? '✓ PASSED' : result.status === 'aborted' ? '■ ABORTED' : '✗ FAILED';
   out.push(`${verdict}  ${result.scenario} → ${result.target}`);
-  out.push(`${result.executor.type} (${result.model} model), ${result.workers} thread(s), ran ${formatDuration(result.durationMs)}${result.aborted ? `, stopped early: ${result.aborted.reason} — ${result.aborted.detail}` : ''}`);
+  out.push(`${result.executor.type} (${result.model} model), ${result.workers} thread(s)${result.agents ? ` on ${result.agents.length} agent(s)` : ''}, ran ${formatDuration(result.durationMs)}${result.aborted ? `, stopped early: ${result.aborted.reason} — ${result.aborted.detail}` : ''}`);
   out.push('');
   out.push(table(['metric', 'count', 'avg / rate', 'med', 'p95', 'p99', 'max'], Object.entries(result.metrics).map(([name, m]) => [name, ...metricCells(name, m)])));
   if (result.endpoints.length > 0) {

@@ -20,13 +20,26 @@ export interface WorkerRun {
   finished: Promise<Array<[string, number]>>;
 }
 
-export function runInWorkers(scenarioUrl: string, params: Omit<ShardParams, 'startMs' | 'shard'>, metrics: (startMs: number) => MetricsRegistry, stop: AbortSignal): WorkerRun {
-  const workers = Array.from({ length: params.shards }, (_, shard) => {
+/**
+ * `shardIds` picks which of the run's `params.shards` shards run here, one thread each (default all):
+ * a load-test agent runs only its execution segment's shards. `startAt` chooses the shared start
+ * instant once every thread is ready (default: now plus a small margin). `metrics` receives every
+ * thread's deltas: a registry merges them; an agent only queues them for its coordinator.
+ */
+export function runInWorkers(
+  scenarioUrl: string,
+  params: Omit<ShardParams, 'startMs' | 'shard'>,
+  metrics: (startMs: number) => Pick<MetricsRegistry, 'merge'>,
+  stop: AbortSignal,
+  shardIds: readonly number[] = Array.from({ length: params.shards }, (_, shard) => shard),
+  startAt: () => Promise<number> = async () => epochNowMs() + START_MARGIN_MS,
+): WorkerRun {
+  const workers = shardIds.map((shard) => {
     const init: WorkerInit = { scenarioUrl, params: { ...params, shard } };
     return new Worker(ENTRY, { workerData: init });
   });
   const send = (message: ToWorker): void => workers.forEach((w) => w.postMessage(message));
-  let registry: MetricsRegistry | undefined;
+  let registry: Pick<MetricsRegistry, 'merge'> | undefined;
   const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
     const onMessage = (m: FromWorker): void => {
       if (m.type === 'ready') resolve();
@@ -35,8 +48,7 @@ export function runInWorkers(scenarioUrl: string, params: Omit<ShardParams, 'sta
     w.on('message', onMessage);
     w.once('error', reject);
   }));
-  const started = Promise.all(ready).then(() => {
-    const startMs = epochNowMs() + START_MARGIN_MS;
+  const started = Promise.all(ready).then(startAt).then((startMs) => {
     registry = metrics(startMs);
     send({ type: 'start', startMs });
     return startMs;
