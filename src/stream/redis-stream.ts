@@ -126,7 +126,6 @@ export class RedisEventStream implements EventStream {
   private checkpointDirty = false;
   private flushScheduled = false;
   private closing = false;
-  private reading: Promise<void> | undefined;
   private up: boolean | undefined;
 
   constructor(private readonly options: RedisStreamOptions) {
@@ -197,7 +196,9 @@ export class RedisEventStream implements EventStream {
   async start(): Promise<void> {
     await Promise.all([this.pub.connect().catch(() => {}), this.sub.connect().catch(() => {})]);
     if (this.pub.status !== 'ready') this.setConnected(false);
-    this.reading = this.readLoop();
+    // Positions first, so nothing appended after start() returns is skipped (without Redis, the loop sets them once it answers).
+    if (this.sub.status === 'ready') await this.initPositions().catch(() => {});
+    void this.readLoop();
     this.checkpointTimer = setInterval(() => void this.checkpoint(), 1_000).unref();
   }
 
@@ -211,8 +212,8 @@ export class RedisEventStream implements EventStream {
     clearTimeout(this.dropLogTimer);
     await this.checkpoint();
     if (this.buffered > 0) this.options.logger.error({ buffered: this.buffered }, 'event stream closed with events not yet written to Redis: they are lost');
+    // Not awaited: an XREAD queued on a connection that is between reconnects is never answered nor rejected.
     this.sub.disconnect();
-    await this.reading?.catch(() => {});
     if (this.pub.status === 'ready') await this.pub.quit().catch(() => this.pub.disconnect());
     else this.pub.disconnect();
     this.handlers.clear();
