@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { RealtimeClient, type WebSocketLike } from '../../src/realtime/client.ts';
-import type { ChannelMessage, Subscription, SubscribedFrame, ErrorFrame } from '../../src/realtime/protocol.ts';
+import type { ChannelMessage, ErrorFrame, Subscription, SubscribedFrame, WelcomeFrame } from '../../src/realtime/protocol.ts';
 import { pglite } from '../support/engines.ts';
 import { DEMO_TOKEN, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { publishPartial } from '../support/bus-events.ts';
@@ -93,7 +93,7 @@ describe('WebSocket recovery on one instance (in-memory stream)', () => {
 
   it('an offset of another epoch gets recovery-impossible and a snapshot; a malformed recover is a bad request', async () => {
     const raw = await rawSocket(url, { headers: { authorization: `Bearer ${DEMO_TOKEN}` } });
-    const welcome = await raw.next<{ type: 'welcome'; accountIds: number[] } & SubscribedFrame>((f) => f.type === 'welcome');
+    const welcome = await raw.next<WelcomeFrame>((f) => f.type === 'welcome');
     const channel = `portfolio:${welcome.accountIds[0]}`;
     raw.send({ type: 'subscribe', id: 1, channels: ['portfolio'], recover: { [channel]: { offset: 3, epoch: 'gone' } } });
     const answer = await raw.next<SubscribedFrame>((f) => f.type === 'subscribed');
