@@ -208,7 +208,6 @@ const viaStream = createHistogram();
 const viaPubSub = createHistogram();
 const commit = createHistogram();
 const publishedAt = new Map<string, number>();
-let e2eReceived = 0;
 const client = new RealtimeClient({
   url: addressB.replace(/^http/, 'ws') + '/ws',
   token: TOKEN,
@@ -221,7 +220,6 @@ const client = new RealtimeClient({
     if (t0 === undefined) return;
     publishedAt.delete(key);
     recordMs(message.channel.startsWith('orders:') ? viaStream : viaPubSub, now - t0);
-    e2eReceived++;
   },
 });
 const account = (await client.connect()).accountIds[0]!;
