@@ -127,13 +127,16 @@ export class RedisEventStream implements EventStream {
   private flushScheduled = false;
   private closing = false;
   private up: boolean | undefined;
+  /** Set when start() returned: a position found later starts from this time, not from the log's end. */
+  private startedAt: number | undefined;
 
   constructor(private readonly options: RedisStreamOptions) {
     const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2_000);
     // Appends fail fast while Redis is away (they stay buffered here); the reader's XREAD waits for it.
-    this.pub = new Redis(options.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy, lazyConnect: true }) as AppendingRedis;
+    // Both connect at once and keep retrying (a lazy connect that fails is not retried).
+    this.pub = new Redis(options.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy }) as AppendingRedis;
     this.pub.defineCommand('tachyonStreamAppend', { lua: APPEND_SCRIPT });
-    this.sub = new Redis(options.url, { maxRetriesPerRequest: null, retryStrategy, lazyConnect: true });
+    this.sub = new Redis(options.url, { maxRetriesPerRequest: null, retryStrategy });
     for (const connection of [this.pub, this.sub]) connection.on('error', () => {});
     this.pub.on('ready', () => {
       this.setConnected(true);
@@ -193,11 +196,16 @@ export class RedisEventStream implements EventStream {
     return recoverFrom(entries, { epoch, offset: Number(offset ?? 0) }, from);
   }
 
-  async start(): Promise<void> {
-    await Promise.all([this.pub.connect().catch(() => {}), this.sub.connect().catch(() => {})]);
+  /** Resolves once connected, or after `connectTimeoutMs` with Redis unreachable (events then wait in the buffer). */
+  async start(connectTimeoutMs = 2_000): Promise<void> {
+    const ready = (connection: Redis) => (connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, connectTimeoutMs).unref());
+    await Promise.race([Promise.all([ready(this.pub), ready(this.sub)]), timeout]);
     if (this.pub.status !== 'ready') this.setConnected(false);
-    // Positions first, so nothing appended after start() returns is skipped (without Redis, the loop sets them once it answers).
+    // Positions first, so nothing appended after start() returns is skipped. Without Redis, the loop
+    // sets them once it answers, from this moment's entry id (entry ids are times), not the end then.
     if (this.sub.status === 'ready') await this.initPositions().catch(() => {});
+    this.startedAt = Date.now();
     void this.readLoop();
     this.checkpointTimer = setInterval(() => void this.checkpoint(), 1_000).unref();
   }
@@ -307,13 +315,14 @@ export class RedisEventStream implements EventStream {
     }
   }
 
-  /** Where to read from: the checkpoint under this consumer's name, else each log's current end. */
+  /** Where to read from: the checkpoint under this consumer's name, else each log's current end (or, when Redis was away at start, the start time). */
   private async initPositions(): Promise<void> {
     const saved = this.options.consumer ? await this.sub.hgetall(this.checkpointKey()) : {};
     for (const partition of this.partitions) {
       if (partition.lastId !== undefined) continue;
       const checkpoint = saved[String(partition.index)];
       if (checkpoint) partition.lastId = checkpoint;
+      else if (this.startedAt !== undefined) partition.lastId = `${this.startedAt}-0`;
       else {
         const [last] = (await this.sub.xrevrange(partition.log, '+', '-', 'COUNT', 1)) as [string, string[]][];
         partition.lastId = last?.[0] ?? '0-0';

@@ -80,6 +80,17 @@ describe.skipIf(!hasRedis)('RedisEventStream', () => {
     expect(a.stream.stats()).toMatchObject({ buffered: 0, dropped: 2, connected: true });
   }, 60_000);
 
+  it('starts while Redis is away and joins once it is back: what was appended meanwhile arrives', async () => {
+    await proxy.cut();
+    const a = await start('a5');
+    const b = await start('b5');
+    expect(a.stream.stats().connected).toBe(false);
+    a.stream.append('orders:5', 'order.5', { n: 1 });
+    await proxy.restore();
+    await eventually(() => a.stream.stats().connected && b.entries.length === 1, 'the connection and the entry', 20_000);
+    expect(b.entries[0]).toMatchObject({ channel: 'orders:5', offset: 1, data: { n: 1 } });
+  }, 60_000);
+
   it('resumes a consumer from its checkpoint after a restart: what was appended meanwhile is read', async () => {
     const a = await start('a3');
     const first = await start('b3', { consumer: 'instance-b3' });
