@@ -69,6 +69,10 @@ import { RealtimeGateway } from './realtime/gateway.ts';
 import { RedisBusBridge } from './realtime/redis-bridge.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import { EngineAccountSnapshots } from './realtime/snapshots.ts';
+import { linkBusToStream } from './stream/bus-link.ts';
+import type { EventStream } from './stream/event-stream.ts';
+import { MemoryEventStream } from './stream/memory-stream.ts';
+import { RedisEventStream } from './stream/redis-stream.ts';
 import { seedDemoUsers, type DemoCredentials } from './seed/demo.ts';
 import { demoCredentialFile } from './seed/demo-credentials.ts';
 import { TradingEngine } from './trading/engine.ts';
@@ -221,9 +225,25 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     built.push(() => busBridge?.close());
     // With a bridge, one instance (the lease holder) runs the feed and the others follow its ticks.
     const feedKeeper = busBridge ? feedLeadership(marketData, leaseStore, config.market.leaderTtlMs, logger) : undefined;
+    // ---- event stream: account events with offsets (Redis Streams with REDIS_URL, else in memory) ----
+    const streamConfig = config.stream;
+    const stream: EventStream = config.redisUrl
+      ? new RedisEventStream({
+          ...streamConfig,
+          url: config.redisUrl,
+          prefix: streamConfig.prefix ?? `${config.realtime.busChannel}:stream:`,
+          origin: instanceId,
+          consumer: streamConfig.consumer ?? (config.port === 0 ? undefined : `${hostname()}:${config.port}`),
+          logger,
+        })
+      : new MemoryEventStream(streamConfig, instanceId);
+    const unlinkStream = linkBusToStream(bus, stream, instanceId);
+    built.push(() => stream.close());
+    await stream.start();
+    observability.metrics.registerCollector('stream', () => stream.stats(), { counters: ['appended', 'dropped', 'consumed'] });
     // After trading: orders and portfolio snapshots come from the engine's in-memory accounts.
     const snapshots = new EngineAccountSnapshots(tradingEngine, marketData);
-    const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, clock, logger, config: config.realtime });
+    const realtime = new RealtimeGateway({ bus, marketData, authenticator, snapshots, stream, clock, logger, config: config.realtime });
     observability.metrics.registerCollector('websocket', () => realtime.stats(), WEBSOCKET_SHAPE);
 
     // ---- analysis: worker pool sized to the cores, task queue (BullMQ when REDIS_URL is set), strategies ----
@@ -259,7 +279,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     registerCoreChecks(health, {
       db,
       lifecycle: () => (shuttingDown ? 'draining' : serving ? 'serving' : 'starting'),
-      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped })),
+      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped, stream: stream.stats() })),
       queue: { kind: config.redisUrl ? 'bullmq' : 'in-process', stats: () => taskQueue.stats() },
     });
     // A follower that hears no tick for three lease periods while the market is open has lost the market
@@ -433,6 +453,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           // The leader writes its last bars and quotes, then hands the feed over at once.
           await feedKeeper?.stop();
           await busBridge?.close();
+          unlinkStream();
+          await stream.close();
           limiterRedis?.disconnect();
           historyWatch.stop();
           if (started) await marketData.stop();

@@ -3,7 +3,9 @@
  * decode than JSON at thousands of quotes a second; the no-eval decoder, as the CSP allows no eval),
  * JSON text frames to it (the server reads either). Authenticates with an `auth` frame (browsers
  * cannot set headers, and tokens never go in URLs), reconnects with capped exponential backoff and
- * jitter, and resubscribes every channel it holds, whose snapshots then bring the state back.
+ * jitter, and resubscribes every channel it holds: orders and portfolio channels with the last
+ * offset and epoch received, so the server replays exactly the missed events (emitted as if live);
+ * the others, and any the server cannot recover, answer with a snapshot that brings the state back.
  */
 import { Unpackr } from 'msgpackr/unpack-no-eval';
 
@@ -12,7 +14,18 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 export interface Message {
   channel: string;
   event?: string;
+  offset?: number;
+  epoch?: string;
   data: unknown;
+}
+
+interface Subscription {
+  channel: string;
+  snapshot?: unknown;
+  offset?: number;
+  epoch?: string;
+  recovered?: boolean;
+  publications?: Message[];
 }
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -27,6 +40,8 @@ export class LiveConnection {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   readonly #channels = new Set<string>();
+  /** Recoverable channels: the last offset and epoch received, sent back as `recover` after a reconnect. */
+  readonly #positions = new Map<string, { offset: number; epoch: string }>();
   readonly #listeners = new Set<(message: Message) => void>();
   readonly #stateListeners = new Set<(state: ConnectionState) => void>();
   state: ConnectionState = 'connecting';
@@ -56,6 +71,7 @@ export class LiveConnection {
 
   unsubscribe(channels: string[]): void {
     const held = channels.filter((c) => this.#channels.delete(c));
+    for (const channel of held) for (const name of this.#positions.keys()) if (name === channel || name.startsWith(`${channel}:`)) this.#positions.delete(name);
     if (held.length > 0) this.#send({ type: 'unsubscribe', id: this.#nextId++, channels: held });
   }
 
@@ -84,20 +100,26 @@ export class LiveConnection {
     };
   }
 
-  #receive(frame: { type: string; subscriptions?: { channel: string; snapshot: unknown }[]; messages?: Message[] }): void {
+  #receive(frame: { type: string; subscriptions?: Subscription[]; messages?: Message[] }): void {
     if (frame.type === 'welcome') {
       this.#attempt = 0;
       this.#setState('open');
-      // Every channel held, first connection or not: the snapshots bring a reconnected client up to date.
-      if (this.#channels.size > 0) this.#send({ type: 'subscribe', id: this.#nextId++, channels: [...this.#channels] });
+      // Every channel held, first connection or not: recovered events or snapshots bring a reconnected client up to date.
+      const recover = this.#positions.size > 0 ? Object.fromEntries(this.#positions) : undefined;
+      if (this.#channels.size > 0) this.#send({ type: 'subscribe', id: this.#nextId++, channels: [...this.#channels], ...(recover && { recover }) });
     } else if (frame.type === 'subscribed') {
-      for (const s of frame.subscriptions ?? []) if (s.snapshot != null) this.#emit({ channel: s.channel, event: 'snapshot', data: s.snapshot });
+      for (const s of frame.subscriptions ?? []) {
+        if (s.offset !== undefined && s.epoch !== undefined) this.#positions.set(s.channel, { offset: s.offset, epoch: s.epoch });
+        if (s.recovered) for (const message of s.publications ?? []) this.#emit(message);
+        else if (s.snapshot != null) this.#emit({ channel: s.channel, event: 'snapshot', data: s.snapshot });
+      }
     } else if (frame.type === 'batch') {
       for (const message of frame.messages ?? []) this.#emit(message);
     }
   }
 
   #emit(message: Message): void {
+    if (message.offset !== undefined && message.epoch !== undefined) this.#positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
     for (const listener of this.#listeners) listener(message);
   }
 

@@ -128,6 +128,22 @@ export interface TachyonConfig {
     /** Enables the admin fault-injection routes (added latency or errors per route class). */
     faultInjection: boolean;
   };
+  /** Durable event stream of account events (src/stream): Redis Streams with REDIS_URL, in memory otherwise. */
+  stream: {
+    /** Redis key prefix; undefined: `<realtime.busChannel>:stream:` (instances sharing the bus share the stream). */
+    prefix: string | undefined;
+    partitions: number;
+    /** Events kept per channel (one account's orders, or its portfolio) for WebSocket recovery. */
+    historySize: number;
+    /** Events older than this are not replayed; an instance away longer misses them. */
+    retentionMs: number;
+    /** Entries kept per partition log (approximately). */
+    logMaxLen: number;
+    /** Events waiting while Redis is away; beyond, new ones are dropped (logged, `tachyon_stream_dropped_total`). */
+    bufferLimit: number;
+    /** Checkpoint name: a restart with the same name resumes reading where it stopped. Default `<hostname>:<PORT>` (none with PORT=0). */
+    consumer: string | undefined;
+  };
   /** WebSocket gateway (src/realtime); the figures behind the defaults are in docs/benchmarks.md. */
   realtime: {
     /** Each connection gets at most one batched frame per interval. */
@@ -298,6 +314,15 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 1024, 16, 1_048_576) * 1_048_576,
       faultInjection: read.bool('TACHYON_FAULT_INJECTION', false),
     },
+    stream: {
+      prefix: read.optionalString('TACHYON_STREAM_PREFIX'),
+      partitions: read.int('TACHYON_STREAM_PARTITIONS', 16, 1, 1024),
+      historySize: read.int('TACHYON_STREAM_HISTORY', 1_000, 1, 1_000_000),
+      retentionMs: read.int('TACHYON_STREAM_RETENTION_MS', 600_000, 1_000, 7 * 86_400_000),
+      logMaxLen: read.int('TACHYON_STREAM_LOG_MAXLEN', 20_000, 100, 10_000_000),
+      bufferLimit: read.int('TACHYON_STREAM_BUFFER', 100_000, 1, 10_000_000),
+      consumer: read.optionalString('TACHYON_STREAM_CONSUMER'),
+    },
     realtime: {
       flushIntervalMs: read.int('TACHYON_WS_FLUSH_MS', 20, 1, 1000),
       heartbeatMs: read.int('TACHYON_WS_HEARTBEAT_MS', 15_000, 100, 600_000),
@@ -387,6 +412,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     cache: { ...base.cache, ...overrides.cache },
     observability: { ...base.observability, ...overrides.observability },
     realtime: { ...base.realtime, ...overrides.realtime },
+    stream: { ...base.stream, ...overrides.stream },
     trading: { ...base.trading, ...overrides.trading },
     cluster: { ...base.cluster, ...overrides.cluster },
     analysis: { ...base.analysis, ...overrides.analysis },
@@ -450,6 +476,10 @@ class Reader {
 
   string(name: string, fallback: string): string {
     return this.env[name] ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.env[name] || undefined;
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

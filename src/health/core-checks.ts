@@ -4,14 +4,15 @@
  */
 import type { QueueStats } from '../analysis/task-queue/port.ts';
 import type { Database } from '../db/database.ts';
+import type { StreamStats } from '../stream/event-stream.ts';
 import type { HealthRegistry } from './registry.ts';
 import { timeDb } from './routes.ts';
 
 export interface CoreCheckDeps {
   db: Database;
   lifecycle(): 'starting' | 'serving' | 'draining';
-  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, and events dropped meanwhile. */
-  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number };
+  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, events dropped meanwhile, and the event stream. */
+  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number; stream: StreamStats };
   queue: { kind: 'bullmq' | 'in-process'; stats(): Promise<QueueStats> };
 }
 
@@ -32,7 +33,18 @@ export function registerCoreChecks(health: HealthRegistry, deps: CoreCheckDeps):
       name: 'redis',
       check: async () => {
         const state = redis();
-        return { ok: state.bridged, latencyMs: 0, details: { busBridge: state.bridged ? 'connected' : 'down (in-process bus only)', cacheL2: state.cacheL2 ? 'healthy' : 'bypassed', droppedEvents: state.droppedEvents } };
+        const { stream } = state;
+        return {
+          ok: state.bridged && stream.connected,
+          latencyMs: 0,
+          details: {
+            busBridge: state.bridged ? 'connected' : 'down (in-process bus only)',
+            cacheL2: state.cacheL2 ? 'healthy' : 'bypassed',
+            droppedEvents: state.droppedEvents,
+            eventStream: stream.connected ? 'connected' : `down (${stream.buffered} account events buffered)`,
+            streamDropped: stream.dropped,
+          },
+        };
       },
     });
   }

@@ -20,8 +20,13 @@ export interface TopicSpec {
   readonly subject?: string;
   /** The payload's type, as the docs name it (the compiler uses `TopicPayloads`). */
   readonly payload: string;
-  /** Forwarded to every other instance through the bus bridge in scaled mode. */
+  /** Reaches every other instance in scaled mode: through the pub/sub bridge, or the event stream when `stream` is set. */
   readonly bridged: boolean;
+  /**
+   * Carried by the durable event stream (src/stream/, with offsets and replay) instead of pub/sub,
+   * on the channel `<stream>:<subject>`; the WebSocket channel of the same name recovers from it.
+   */
+  readonly stream?: string;
   readonly publisher: string;
   readonly description: string;
 }
@@ -46,6 +51,7 @@ export const TOPICS = {
   order: {
     prefix: 'order.',
     subject: 'accountId',
+    stream: 'orders',
     payload: 'OrderEvent',
     bridged: true,
     publisher: 'trading engine (after commit)',
@@ -54,6 +60,7 @@ export const TOPICS = {
   fill: {
     prefix: 'fill.',
     subject: 'accountId',
+    stream: 'orders',
     payload: 'FillEvent',
     bridged: true,
     publisher: 'trading engine (after commit)',
@@ -62,6 +69,7 @@ export const TOPICS = {
   portfolio: {
     prefix: 'portfolio.',
     subject: 'accountId',
+    stream: 'portfolio',
     payload: 'PortfolioEvent',
     bridged: true,
     publisher: 'trading engine (after commit)',
@@ -116,10 +124,21 @@ export type PayloadOf<P extends string> = {
   [K in TopicKey]: P extends TopicOf<K> ? TopicPayloads[K] : P extends `${Spec<K>['prefix']}*` ? TopicPayloads[K] : never;
 }[TopicKey];
 
-/** The prefixes the bus bridge forwards. */
+/** The prefixes the pub/sub bus bridge forwards (the streamed ones travel on the event stream). */
 export const BRIDGED_PREFIXES: readonly string[] = Object.values(TOPICS as Record<string, TopicSpec>)
-  .filter((spec) => spec.bridged)
+  .filter((spec) => spec.bridged && !spec.stream)
   .map((spec) => spec.prefix);
+
+/** Topics carried by the event stream: prefix → channel family (`order.` → `orders`). */
+export const STREAMED_TOPICS: readonly { prefix: string; stream: string }[] = Object.values(TOPICS as Record<string, TopicSpec>).flatMap((spec) =>
+  spec.stream ? [{ prefix: spec.prefix, stream: spec.stream }] : [],
+);
+
+/** The stream channel of a streamed topic (`fill.12` → `orders:12`), undefined for any other topic. */
+export function streamChannelOf(topic: string): string | undefined {
+  const route = STREAMED_TOPICS.find((r) => topic.startsWith(r.prefix));
+  return route && `${route.stream}:${topic.slice(route.prefix.length)}`;
+}
 
 export function isBridged(topic: string): boolean {
   return BRIDGED_PREFIXES.some((prefix) => topic.startsWith(prefix));
@@ -130,7 +149,7 @@ export function topicTable(): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   const rows = Object.values(TOPICS as Record<string, TopicSpec>).map((spec) => {
     const name = spec.subject ? `${spec.prefix}<${spec.subject}>` : spec.prefix;
-    return `| \`${name}\` | \`${cell(spec.payload)}\` | ${spec.bridged ? 'yes' : 'no'} | ${cell(spec.publisher)} | ${cell(spec.description)} |`;
+    return `| \`${name}\` | \`${cell(spec.payload)}\` | ${spec.stream ? `stream (\`${spec.stream}:<${spec.subject}>\`)` : spec.bridged ? 'yes' : 'no'} | ${cell(spec.publisher)} | ${cell(spec.description)} |`;
   });
   return ['| Topic | Payload | Bridged | Publisher | Meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -1,26 +1,32 @@
 /**
- * Channels and who listens to them. The gateway holds one bus subscription per topic family
- * (`quote.*`, `bar.1m.*`, `order.*`, `fill.*`, `portfolio.*`), never one per connection. Each channel
- * numbers its events; a channel's state outlives its subscribers so numbering continues across
- * resubscriptions. Channels exist only for real symbols and owned accounts (the gateway checks
- * before adding), so their number is bounded.
+ * Channels and who listens to them. The gateway holds one bus subscription per market topic family
+ * (`quote.*`, `bar.1m.*`) and one on the event stream (orders and portfolio channels), never one
+ * per connection. Market channels number their events per instance; a channel's state outlives its
+ * subscribers so numbering continues across resubscriptions. Recoverable channels (orders,
+ * portfolio) take the stream's offset as their sequence and carry its epoch, the same on every
+ * instance, so a client can resume on any of them. Channels exist only for real symbols and owned
+ * accounts (the gateway checks before adding), so their number is bounded.
  *
- * State channels (quotes, portfolio) conflate at the source: a publish only records the latest
+ * State channels (quotes) conflate at the source: a publish only records the latest
  * payload and marks the channel changed (O(1) per tick, whatever the subscriber count); `dispatch()`,
  * once per flush, encodes each changed channel's latest event once and hands the shared message to
  * its subscribers — per-flush work is O(changed channels × subscribers), not O(ticks × subscribers).
- * Event channels (orders, bars) hand every event to their subscribers at once, in order.
+ * Event channels (orders, portfolio, bars) hand every event to their subscribers at once, in order.
  */
 import type { MessageBus } from '../kernel/bus.ts';
+import type { EventStream, StreamEntry } from '../stream/event-stream.ts';
 import { Outgoing } from './codec.ts';
 import type { Connection } from './connection.ts';
 import type { RealtimeMetrics } from './metrics.ts';
 
 export interface Channel {
   readonly name: string;
-  /** State channels (quotes, portfolio) conflate; event channels (orders, bars) never do. */
+  /** State channels (quotes) conflate; event channels (orders, portfolio, bars) never do. */
   readonly conflate: boolean;
+  /** The last event's number: the stream offset on recoverable channels. */
   seq: number;
+  /** Recoverable channels: the stream epoch of `seq`. */
+  epoch: string | undefined;
   /** The last payload published: the quote snapshot when this instance's book is not the source (remote feed). */
   last: unknown;
   /** When `last` happened (state channels: the time of the event waiting for dispatch). */
@@ -32,18 +38,30 @@ export interface Channel {
   readonly subscribers: Set<Connection>;
 }
 
-/** Bus topic prefix → channel name prefix, the conflation rule and the event name (where a channel mixes kinds). */
+/** Bus topic prefix → channel name prefix and the conflation rule, for the market channels. */
 const ROUTES = [
-  { topic: 'quote.', channel: 'quotes:', suffix: '', conflate: true, event: undefined },
-  { topic: 'bar.1m.', channel: 'bars:', suffix: ':1m', conflate: false, event: undefined },
-  { topic: 'order.', channel: 'orders:', suffix: '', conflate: false, event: 'order' },
-  { topic: 'fill.', channel: 'orders:', suffix: '', conflate: false, event: 'fill' },
-  { topic: 'portfolio.', channel: 'portfolio:', suffix: '', conflate: true, event: undefined },
+  { topic: 'quote.', channel: 'quotes:', suffix: '', conflate: true },
+  { topic: 'bar.1m.', channel: 'bars:', suffix: ':1m', conflate: false },
 ] as const;
+
+/** The event name of a stream topic on a channel that mixes kinds (`orders`: order and fill events). */
+const STREAM_EVENTS: Record<string, string> = { 'order.': 'order', 'fill.': 'fill' };
 
 /** Whether a channel name is a state channel (conflated). */
 export function conflates(channel: string): boolean {
-  return channel.startsWith('quotes:') || channel.startsWith('portfolio:');
+  return channel.startsWith('quotes:');
+}
+
+/** Channels whose events come from the event stream, with offsets a client can recover from. */
+export function recoverable(channel: string): boolean {
+  return channel.startsWith('orders:') || channel.startsWith('portfolio:');
+}
+
+/** The channel message of a stream entry. */
+export function streamMessage(entry: StreamEntry): { channel: string; seq: number; offset: number; epoch: string; event?: string; data: unknown } {
+  const event = STREAM_EVENTS[entry.topic.slice(0, entry.topic.indexOf('.') + 1)];
+  const base = { channel: entry.channel, seq: entry.offset, offset: entry.offset, epoch: entry.epoch };
+  return event === undefined ? { ...base, data: entry.data } : { ...base, event, data: entry.data };
 }
 
 export class ChannelRegistry {
@@ -55,17 +73,34 @@ export class ChannelRegistry {
     bus: MessageBus,
     private readonly now: () => number,
     private readonly metrics: RealtimeMetrics,
+    stream: Pick<EventStream, 'onEntry'>,
   ) {
+    this.unsubscribers.push(stream.onEntry((entry) => this.publishEntry(entry)));
     for (const route of ROUTES) {
       const cut = route.topic.length;
       this.unsubscribers.push(
         bus.subscribe(`${route.topic}*`, (data, topic) => {
           // Quotes carry their tick time (tick-to-send latency); other events are timed from arrival.
           const ts = route.topic === 'quote.' ? (data as { ts: number }).ts : this.now();
-          this.publish(route.channel + topic.slice(cut) + route.suffix, route.event, data, ts);
+          this.publish(route.channel + topic.slice(cut) + route.suffix, data, ts);
         }),
       );
     }
+  }
+
+  /**
+   * An entry of the event stream, in its channel's offset order: handed to the channel's subscribers
+   * now, numbered by its offset. A replayed entry (an offset already seen in the same epoch) is skipped.
+   */
+  publishEntry(entry: StreamEntry): void {
+    const channel = this.channels.get(entry.channel);
+    if (!channel) return;
+    if (channel.epoch === entry.epoch && entry.offset <= channel.seq) return;
+    channel.seq = entry.offset;
+    channel.epoch = entry.epoch;
+    if (channel.subscribers.size === 0) return;
+    const message = new Outgoing(streamMessage(entry), this.now());
+    for (const subscriber of channel.subscribers) subscriber.deliver(message, false);
   }
 
   /**
@@ -73,7 +108,7 @@ export class ChannelRegistry {
    * counts as conflated for each subscriber); event channels hand it to their subscribers now. A
    * channel nobody ever subscribed to costs one Map miss.
    */
-  publish(name: string, event: string | undefined, data: unknown, ts: number): void {
+  publish(name: string, data: unknown, ts: number): void {
     const channel = this.channels.get(name);
     if (!channel) return;
     const seq = ++channel.seq;
@@ -89,7 +124,7 @@ export class ChannelRegistry {
       channel.joinedSinceChange = undefined;
       return;
     }
-    const message = new Outgoing(event === undefined ? { channel: name, seq, data } : { channel: name, seq, event, data }, ts);
+    const message = new Outgoing({ channel: name, seq, data }, ts);
     for (const subscriber of channel.subscribers) subscriber.deliver(message, false);
   }
 
@@ -110,7 +145,7 @@ export class ChannelRegistry {
   add(name: string, connection: Connection): Channel {
     let channel = this.channels.get(name);
     if (!channel) {
-      channel = { name, conflate: conflates(name), seq: 0, last: undefined, lastTs: 0, changed: false, joinedSinceChange: undefined, subscribers: new Set() };
+      channel = { name, conflate: conflates(name), seq: 0, epoch: undefined, last: undefined, lastTs: 0, changed: false, joinedSinceChange: undefined, subscribers: new Set() };
       this.channels.set(name, channel);
     }
     if (channel.changed) (channel.joinedSinceChange ??= new Set()).add(connection);

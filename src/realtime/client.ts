@@ -2,8 +2,10 @@
  * A small typed client for /ws, used by the tests, the load tests and the dashboard. Browser-shaped:
  * it talks to anything with the WebSocket API (the browser's, or `ws` in Node passed as
  * `createSocket`), authenticates with the first message, and on an unexpected close reconnects with
- * exponential backoff and full jitter, then resubscribes (each channel answers with a fresh
- * snapshot and its sequence, from which messages continue). Frames are JSON text or MessagePack.
+ * exponential backoff and full jitter, then resubscribes: recoverable channels (orders, portfolio)
+ * with the last offset and epoch received, so the server answers exactly the missed events (handed
+ * to `onMessage` in order, as if they had arrived live) or, when that is impossible, a fresh
+ * snapshot; other channels answer with a snapshot and its sequence. Frames are JSON text or MessagePack.
  */
 import { pack, unpack } from 'msgpackr';
 import {
@@ -50,7 +52,7 @@ export interface RealtimeClientOptions {
   /** `false` disables reconnection. */
   reconnect?: Partial<BackoffOptions> | false;
   onMessage?: (message: ChannelMessage) => void;
-  /** A channel's snapshot, on subscribe and again after every reconnect. */
+  /** A channel's snapshot, on subscribe and again after every reconnect that could not recover the channel. */
   onSnapshot?: (subscription: Subscription) => void;
   onError?: (error: ErrorFrame) => void;
   onStateChange?: (state: ClientState, detail?: { code: number; reason: string }) => void;
@@ -83,6 +85,8 @@ export class RealtimeClient {
   /** Channels as requested (aliases like `orders` included), resubscribed after a reconnect. */
   private readonly wanted = new Set<string>();
   private readonly seqs = new Map<string, number>();
+  /** Recoverable channels: the last offset and epoch received, sent back as `recover` on resubscribe. */
+  private readonly positions = new Map<string, { offset: number; epoch: string }>();
   private readonly waiting = new Map<number, { resolve: (r: SubscribeResult) => void; errors: ErrorFrame[] }>();
   private nextId = 1;
   private attempt = 0;
@@ -119,6 +123,11 @@ export class RealtimeClient {
   /** The sequence of the last snapshot or message seen on a channel. */
   lastSeq(channel: string): number | undefined {
     return this.seqs.get(channel);
+  }
+
+  /** A recoverable channel's last offset and epoch received. */
+  position(channel: string): { offset: number; epoch: string } | undefined {
+    return this.positions.get(channel);
   }
 
   close(): void {
@@ -160,21 +169,24 @@ export class RealtimeClient {
     }
     switch (frame.type) {
       case 'batch':
-        for (const message of frame.messages) {
-          this.seqs.set(message.channel, message.seq);
-          this.options.onMessage?.(message);
-        }
+        for (const message of frame.messages) this.onChannelMessage(message);
         return;
       case 'welcome':
         return this.onWelcome(frame);
       case 'subscribed':
         for (const subscription of frame.subscriptions) {
-          this.seqs.set(subscription.channel, subscription.seq);
-          this.options.onSnapshot?.(subscription);
+          const { channel, offset, epoch } = subscription;
+          this.seqs.set(channel, subscription.seq);
+          if (offset !== undefined && epoch !== undefined) this.positions.set(channel, { offset, epoch });
+          if (subscription.recovered) for (const message of (subscription.publications ?? []) as ChannelMessage[]) this.onChannelMessage(message);
+          else this.options.onSnapshot?.(subscription);
         }
         return this.settle(frame.id, frame.subscriptions);
       case 'unsubscribed':
-        for (const channel of frame.channels) this.seqs.delete(channel);
+        for (const channel of frame.channels) {
+          this.seqs.delete(channel);
+          this.positions.delete(channel);
+        }
         return this.settle(frame.id, []);
       case 'error': {
         const pending = frame.id === undefined ? undefined : this.waiting.get(frame.id);
@@ -187,12 +199,21 @@ export class RealtimeClient {
     }
   }
 
+  private onChannelMessage(message: ChannelMessage): void {
+    this.seqs.set(message.channel, message.seq);
+    if (message.offset !== undefined && message.epoch !== undefined) this.positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
+    this.options.onMessage?.(message);
+  }
+
   private onWelcome(welcome: WelcomeFrame): void {
     this.welcome = welcome;
     this.attempt = 0;
     this.setState('open');
     this.startHeartbeat(welcome.heartbeatMs, welcome.heartbeatTimeoutMs);
-    if (this.wanted.size > 0) this.send({ type: 'subscribe', id: this.nextId++, channels: [...this.wanted] });
+    if (this.wanted.size > 0) {
+      const recover = this.positions.size > 0 ? Object.fromEntries(this.positions) : undefined;
+      this.send({ type: 'subscribe', id: this.nextId++, channels: [...this.wanted], ...(recover && { recover }) });
+    }
     this.opened?.resolve(welcome);
     this.opened = undefined;
   }

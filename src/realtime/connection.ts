@@ -57,6 +57,8 @@ export class Connection {
   /** The client's address (as the HTTP layer saw it, behind trusted proxies): failed `auth` frames count against it. */
   address: string | undefined;
   private readonly outbox = new Outbox();
+  /** Recoverable channels: the last offset handed to this connection (an older or equal one is not sent again). */
+  private readonly offsets = new Map<string, number>();
   private congestedSince: number | undefined;
   private framesInFlight = 0;
   private readonly written = (): void => {
@@ -86,6 +88,12 @@ export class Connection {
   }
 
   deliver(message: Outgoing, conflate: boolean): void {
+    const { channel, offset } = message.message;
+    if (offset !== undefined) {
+      const last = this.offsets.get(channel);
+      if (last !== undefined && offset <= last) return;
+      this.offsets.set(channel, offset);
+    }
     const wasEmpty = this.outbox.size === 0;
     if (this.outbox.push(message, conflate)) this.metrics.conflated++;
     if (wasEmpty) this.onPending(this);
@@ -93,6 +101,16 @@ export class Connection {
 
   forget(channel: string): void {
     this.outbox.forget(channel);
+    this.offsets.delete(channel);
+  }
+
+  /**
+   * A recoverable channel's subscribe answer holds everything up to `offset` (snapshot or recovered
+   * events): live events through it that arrived while it was read are not sent again.
+   */
+  sentThrough(channel: string, offset: number): void {
+    this.outbox.dropThrough(channel, offset);
+    this.offsets.set(channel, Math.max(offset, this.offsets.get(channel) ?? 0));
   }
 
   /**

@@ -14,12 +14,13 @@ import type { MessageBus } from '../kernel/bus.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { MarketData } from '../market-data/service.ts';
 import { TimeSlicer } from '../kernel/time-slicer.ts';
-import { ChannelRegistry } from './channels.ts';
+import type { EventStream, RecoveryFailure, StreamPosition } from '../stream/event-stream.ts';
+import { ChannelRegistry, recoverable, streamMessage } from './channels.ts';
 import { codecFor, decodeClientFrame } from './codec.ts';
 import { Connection, type Transport } from './connection.ts';
 import { RealtimeMetrics, type LatencySummary } from './metrics.ts';
 import { PRICE_SCALE } from '../kernel/money.ts';
-import { CloseCode, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
+import { CloseCode, MAX_RECOVER_CHANNELS, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
 import { barSnapshot, quoteSnapshot, type AccountSnapshotProvider } from './snapshots.ts';
 
 export type RealtimeConfig = TachyonConfig['realtime'];
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   marketData: MarketData;
   authenticator: Authenticator;
   snapshots: AccountSnapshotProvider;
+  /** Orders and portfolio events with offsets: what recoverable channels deliver and replay. */
+  stream: EventStream;
   clock: Clock;
   logger: Logger;
   config: RealtimeConfig;
@@ -73,7 +76,7 @@ export class RealtimeGateway {
 
   constructor(private readonly deps: GatewayDeps) {
     this.config = deps.config;
-    this.registry = new ChannelRegistry(deps.bus, () => deps.clock.now(), this.metrics);
+    this.registry = new ChannelRegistry(deps.bus, () => deps.clock.now(), this.metrics, deps.stream);
   }
 
   start(): void {
@@ -172,7 +175,13 @@ export class RealtimeGateway {
       if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) {
         return this.error(connection, 'bad_request', '"channels" must be a non-empty array of strings', id);
       }
-      if (f.type === 'subscribe') return void this.subscribe(connection, channels, id);
+      if (f.type === 'subscribe') {
+        const recover = recoverPositions(f.recover);
+        if (recover === 'invalid') {
+          return this.error(connection, 'bad_request', `"recover" maps at most ${MAX_RECOVER_CHANNELS} channel names to {"offset": integer ≥ 0, "epoch": string}`, id);
+        }
+        return void this.subscribe(connection, channels, id, recover);
+      }
       return this.unsubscribe(connection, channels, id);
     }
     this.error(connection, 'bad_request', `unknown frame type "${String(f.type).slice(0, 32)}"`, id);
@@ -267,12 +276,14 @@ export class RealtimeGateway {
    * the channels over a limit, then one `subscribed` frame with a snapshot per channel. Repeated
    * names cost nothing (one frame naming a bars channel 840 times read 840 snapshots: a 0.65 s
    * stall). The channel is joined before its snapshot is read, so no event falls between the two;
-   * events that arrive meanwhile wait (pendingSnapshots) and follow the `subscribed` frame.
+   * events that arrive meanwhile wait (pendingSnapshots) and follow the `subscribed` frame. A
+   * recoverable channel named in `recover` answers the events missed since the client's offset
+   * instead of a snapshot, when the stream still holds them all.
    */
-  private async subscribe(connection: Connection, requested: string[], id: number | undefined): Promise<void> {
+  private async subscribe(connection: Connection, requested: string[], id: number | undefined, recover: Map<string, StreamPosition> | undefined): Promise<void> {
     const now = this.deps.clock.now();
     const max = this.config.maxSubscriptionsPerConnection;
-    const joined = new Map<string, { seq: number; snapshot: () => unknown }>();
+    const joined = new Map<string, { read: () => Promise<Subscription> }>();
     let overLimit = 0;
     let overRate = 0;
     for (const name of new Set(requested)) {
@@ -282,7 +293,11 @@ export class RealtimeGateway {
         else if (!connection.admitSnapshot(now)) overRate++;
         else {
           connection.subscriptions.add(channel);
-          joined.set(channel, { seq: this.registry.add(channel, connection).seq, snapshot });
+          const { seq } = this.registry.add(channel, connection);
+          const read = recoverable(channel)
+            ? () => this.streamSubscription(connection, channel, snapshot, recover?.get(channel))
+            : async () => ({ channel, seq, snapshot: await snapshot() });
+          joined.set(channel, { read });
         }
       }
     }
@@ -299,10 +314,10 @@ export class RealtimeGateway {
       const slicer = new TimeSlicer(SNAPSHOT_SLICE_MS);
       for (let from = 0; from < entries.length && !connection.closed; from += SNAPSHOT_READS) {
         const chunk = entries.slice(from, from + SNAPSHOT_READS);
-        const snapshots = await Promise.allSettled(chunk.map(([, j]) => j.snapshot()));
-        snapshots.forEach((result, i) => {
-          const [channel, { seq }] = chunk[i]!;
-          if (result.status === 'fulfilled') return void subscriptions.push({ channel, seq, snapshot: result.value });
+        const answers = await Promise.allSettled(chunk.map(([, j]) => j.read()));
+        answers.forEach((result, i) => {
+          const [channel] = chunk[i]!;
+          if (result.status === 'fulfilled') return void subscriptions.push(result.value);
           this.deps.logger.error({ err: result.reason, channel }, 'websocket snapshot failed');
           this.leave(connection, channel);
           this.error(connection, 'internal', 'the snapshot could not be read; subscribe again', id, channel);
@@ -314,6 +329,33 @@ export class RealtimeGateway {
     }
     // Always answered, even if empty, so a client awaiting this id learns the outcome.
     connection.send({ type: 'subscribed', id, subscriptions });
+  }
+
+  /**
+   * A recoverable channel's answer: the events after the client's position when the stream still
+   * holds them all, else (or without a position) a snapshot at the stream's current offset. The
+   * offset is read before the snapshot, so the snapshot holds at least everything up to it; events
+   * after it follow the answer (an event may then repeat what the snapshot already shows, as before).
+   */
+  private async streamSubscription(connection: Connection, channel: string, snapshot: () => Promise<unknown> | unknown, from: StreamPosition | undefined): Promise<Subscription> {
+    const { stream, logger } = this.deps;
+    let position: StreamPosition | undefined;
+    let failure: RecoveryFailure | undefined;
+    if (from) {
+      const recovery = await stream.since(channel, from);
+      if (recovery.recovered) {
+        const { offset, epoch } = recovery.position;
+        connection.sentThrough(channel, offset);
+        return { channel, seq: offset, offset, epoch, recovered: true, publications: recovery.entries.map(streamMessage) };
+      }
+      ({ position, reason: failure } = recovery);
+    } else {
+      position = await stream.position(channel).catch((error: unknown) => void logger.warn({ err: error, channel }, 'event stream position unavailable: snapshot without offset'));
+    }
+    const data = await snapshot();
+    if (position) connection.sentThrough(channel, position.offset);
+    const answer: Subscription = { channel, seq: position?.offset ?? 0, offset: position?.offset, epoch: position?.epoch, snapshot: data };
+    return failure ? { ...answer, recovered: false, recoveryError: failure } : answer;
   }
 
   private unsubscribe(connection: Connection, requested: string[], id: number | undefined): void {
@@ -340,7 +382,7 @@ export class RealtimeGateway {
    * every account of the caller. Unknown symbols and other users' accounts get the same error, so
    * account ids cannot be probed.
    */
-  private resolve(connection: Connection, name: string, id: number | undefined): { channel: string; snapshot: () => unknown }[] {
+  private resolve(connection: Connection, name: string, id: number | undefined): { channel: string; snapshot: () => Promise<unknown> | unknown }[] {
     const ref = parseChannel(name);
     const principal = connection.principal!;
     const { marketData, snapshots, clock } = this.deps;
@@ -402,4 +444,19 @@ export class RealtimeGateway {
       }
     }
   }
+}
+
+/** The subscribe frame's `recover` field: undefined when absent, 'invalid' when malformed. */
+function recoverPositions(recover: unknown): Map<string, StreamPosition> | undefined | 'invalid' {
+  if (recover === undefined) return undefined;
+  if (typeof recover !== 'object' || recover === null || Array.isArray(recover)) return 'invalid';
+  const entries = Object.entries(recover);
+  if (entries.length > MAX_RECOVER_CHANNELS) return 'invalid';
+  const positions = new Map<string, StreamPosition>();
+  for (const [channel, position] of entries) {
+    const { offset, epoch } = (position ?? {}) as { offset?: unknown; epoch?: unknown };
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || typeof epoch !== 'string' || epoch.length > 32) return 'invalid';
+    positions.set(channel, { offset, epoch });
+  }
+  return positions;
 }

@@ -47,6 +47,11 @@ export class Outbox {
     this.latest.delete(channel);
   }
 
+  /** Drops a recoverable channel's queued events up to an offset (the subscribe answer already holds them). */
+  dropThrough(channel: string, offset: number): void {
+    this.ordered = this.ordered.filter((m) => m.message.channel !== channel || m.message.offset === undefined || m.message.offset > offset);
+  }
+
   /** Empties the outbox (connection closed); returns how many events were discarded. */
   discard(): number {
     const n = this.size;

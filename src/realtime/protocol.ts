@@ -55,9 +55,29 @@ export const AuthFrameSchema = Type.Object(
   { type: Type.Literal('auth'), token: Type.String({ description: 'an API token (tyn_…)' }) },
   { $id: 'auth', description: 'First frame when the upgrade carried no Authorization header; answered by `welcome` or by an `unauthorized` error and close 4001.' },
 );
+export const StreamPositionSchema = Type.Object(
+  {
+    offset: Type.Integer({ minimum: 0, description: 'the last offset the client received on the channel' }),
+    epoch: Type.String({ maxLength: 32, description: 'the epoch that came with it' }),
+  },
+  { $id: 'StreamPosition' },
+);
+/** At most this many channels may ask for recovery in one subscribe frame. */
+export const MAX_RECOVER_CHANNELS = 64;
 export const SubscribeFrameSchema = Type.Object(
-  { type: Type.Literal('subscribe'), id: RequestId, channels: Channels },
-  { $id: 'subscribe', description: 'Joins channels; answered by one `subscribed` frame with a snapshot per channel (and one error frame per refused channel).' },
+  {
+    type: Type.Literal('subscribe'),
+    id: RequestId,
+    channels: Channels,
+    recover: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), StreamPositionSchema, {
+        maxProperties: MAX_RECOVER_CHANNELS,
+        description:
+          'Recoverable channels (orders, portfolio) by concrete name (`orders:12`), each with the last offset and epoch received: the answer holds exactly the events missed since, or says recovery is impossible and holds a snapshot.',
+      }),
+    ),
+  },
+  { $id: 'subscribe', description: 'Joins channels; answered by one `subscribed` frame with a snapshot (or the recovered events) per channel, and one error frame per refused channel.' },
 );
 export const UnsubscribeFrameSchema = Type.Object(
   { type: Type.Literal('unsubscribe'), id: RequestId, channels: Channels },
@@ -89,10 +109,21 @@ export const WelcomeFrameSchema = Type.Object(
   },
   { $id: 'welcome', description: 'The connection is authenticated. Frames sent while an `auth` is being checked are answered after it, in order.' },
 );
+export const RECOVERY_FAILURES = ['epoch_changed', 'offset_expired', 'unavailable'] as const;
 export const SubscriptionSchema = Type.Object({
   channel: Type.String(),
-  seq: Type.Integer({ description: "the channel's sequence at the snapshot; messages that follow carry larger ones" }),
-  snapshot: Type.Unknown({ description: "the channel's current state, shaped like its messages' data (null when there is none yet)" }),
+  seq: Type.Integer({ description: "the channel's sequence at the snapshot (recoverable channels: its stream offset); messages that follow carry larger ones" }),
+  snapshot: Type.Optional(Type.Unknown({ description: "the channel's current state, shaped like its messages' data (null when there is none yet); absent when recovered" })),
+  offset: Type.Optional(Type.Integer({ description: 'recoverable channels: the stream offset the snapshot or the recovered events reach' })),
+  epoch: Type.Optional(Type.String({ description: "recoverable channels: the stream's epoch; an offset means something only within it" })),
+  recovered: Type.Optional(Type.Boolean({ description: 'present when the subscribe asked to recover this channel: true when `publications` are exactly the missed events' })),
+  recoveryError: Type.Optional(
+    Type.Union(
+      RECOVERY_FAILURES.map((r) => Type.Literal(r)),
+      { description: 'why recovery was impossible (the epoch changed, the offset is older than the retention, the stream is unreachable): a fresh snapshot replaces the history' },
+    ),
+  ),
+  publications: Type.Optional(Type.Array(Type.Unknown(), { description: 'recovered: the missed channel messages, in offset order (shaped like batch messages)' })),
 });
 export const SubscribedFrameSchema = Type.Object(
   { type: Type.Literal('subscribed'), id: RequestId, subscriptions: Type.Array(SubscriptionSchema) },
@@ -132,13 +163,17 @@ export const PongFrameSchema = Type.Object({ type: Type.Literal('pong'), id: Req
  */
 export const ChannelMessageSchema = Type.Object({
   channel: Type.String(),
-  seq: Type.Integer(),
+  seq: Type.Integer({ description: 'recoverable channels (orders, portfolio): equal to `offset`' }),
+  offset: Type.Optional(Type.Integer({ description: 'recoverable channels: the event stream offset, the same on every instance; one more than the previous event of the channel' })),
+  epoch: Type.Optional(Type.String({ description: "recoverable channels: the stream's epoch" })),
   event: Type.Optional(Type.String({ description: '`order` or `fill` on orders channels' })),
   data: Type.Unknown({ description: 'the channel payload (see the channels)' }),
 });
 export interface ChannelMessage<T = unknown> {
   channel: string;
   seq: number;
+  offset?: number;
+  epoch?: string;
   event?: string;
   data: T;
 }

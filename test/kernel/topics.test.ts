@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MessageBus } from '../../src/kernel/bus.ts';
-import { isBridged, topicTable } from '../../src/kernel/topics.ts';
+import { isBridged, streamChannelOf, topicTable } from '../../src/kernel/topics.ts';
 
 describe('topic catalogue', () => {
   it('is the table docs/architecture.md shows', async () => {
@@ -9,8 +9,9 @@ describe('topic catalogue', () => {
     expect(doc).toContain(topicTable());
   });
 
-  it('decides what the bridge forwards: account, market and strategy events, never local ones', () => {
-    expect(['quote.BRK.B', 'bar.1m.AAPL', 'order.7', 'fill.7', 'portfolio.7', 'strategy.3'].filter(isBridged)).toHaveLength(6);
+  it('decides what the pub/sub bridge forwards: market and strategy events; account events go on the event stream', () => {
+    expect(['quote.BRK.B', 'bar.1m.AAPL', 'order.7', 'fill.7', 'portfolio.7', 'strategy.3'].filter(isBridged)).toEqual(['quote.BRK.B', 'bar.1m.AAPL', 'strategy.3']);
+    expect(['order.7', 'fill.7', 'portfolio.7', 'quote.AAPL'].map(streamChannelOf)).toEqual(['orders:7', 'orders:7', 'portfolio:7', undefined]);
     // Every instance polls history loads itself: forwarding would invalidate once per instance.
     expect(isBridged('history.loaded')).toBe(false);
   });

@@ -5,6 +5,8 @@ import { ChannelRegistry } from '../../src/realtime/channels.ts';
 import type { Outgoing } from '../../src/realtime/codec.ts';
 import type { Connection } from '../../src/realtime/connection.ts';
 import { RealtimeMetrics } from '../../src/realtime/metrics.ts';
+import { linkBusToStream } from '../../src/stream/bus-link.ts';
+import { MemoryEventStream } from '../../src/stream/memory-stream.ts';
 import { publishPartial } from '../support/bus-events.ts';
 
 /** Records what the registry hands a connection (only `deliver` is used by the registry). */
@@ -17,8 +19,10 @@ function recorder() {
 function setup() {
   const bus = new MessageBus();
   const metrics = new RealtimeMetrics();
-  const registry = new ChannelRegistry(bus, () => 5, metrics);
-  return { bus, metrics, registry };
+  const stream = new MemoryEventStream({ historySize: 100, retentionMs: 60_000 }, 'here');
+  linkBusToStream(bus, stream, 'here');
+  const registry = new ChannelRegistry(bus, () => 5, metrics, stream);
+  return { bus, metrics, registry, stream };
 }
 
 const tick = (last: number, ts: number) => ({ id: 1, symbol: 'AAA', bid: last - 1, ask: last + 1, last, size: 1, ts, bidSize: 1, askSize: 1 });
@@ -64,8 +68,8 @@ describe('ChannelRegistry', () => {
     expect(late.received.map((r) => r.message.message.seq)).toEqual([3]);
   });
 
-  it('hands event-channel messages (orders, bars) to subscribers at once, every one, in order', () => {
-    const { bus, registry } = setup();
+  it('hands event-channel messages (orders, bars) to subscribers at once, every one, in order; orders carry the stream offset and epoch', () => {
+    const { bus, registry, stream } = setup();
     const orders = recorder();
     const bars = recorder();
     registry.add('orders:7', orders.connection);
@@ -80,6 +84,7 @@ describe('ChannelRegistry', () => {
       [3, 'order', false],
     ]);
     expect(bars.received.map((r) => r.message.message)).toEqual([{ channel: 'bars:AAA:1m', seq: 1, data: { ts: 0, close: 9 } }]);
+    expect(orders.received[1]!.message.message).toEqual({ channel: 'orders:7', seq: 2, offset: 2, epoch: stream.epoch, event: 'fill', data: { id: 2 } });
   });
 
   it('numbers events on channels without subscribers, so sequences continue across resubscriptions', () => {

@@ -50,8 +50,9 @@ export function tradingScenario(config: TradingConfig): Scenario<TradingData> {
         first = false;
         try {
           const channels = [...s.watchlist.map((i) => `quotes:${i.symbol}`), `orders:${s.account.accountId}`];
-          const stream = await TradingStream.open(ctx, s.account.token, channels, (symbol, last) => s.onStreamQuote(symbol, last));
+          const stream = await TradingStream.open(ctx, s.account.token, channels, (symbol, last) => s.onStreamQuote(symbol, last), s.lostStream);
           s.stream = stream;
+          s.lostStream = undefined;
           void stream.closed.then(() => {
             if (s.stream === stream) failedStream(s, epochNowMs());
           });

@@ -21,6 +21,8 @@ export class TraderState {
   /** Whether this VU holds a WebSocket session (a share of VUs does, per the config). */
   readonly wantsStream: boolean;
   stream: TradingStream | undefined;
+  /** The session that was lost, resumed (from its offsets) by the next one. */
+  lostStream: TradingStream | undefined;
   streamRetryAt = 0;
   private orderSeq = 0;
   private readonly runId: string;
@@ -82,6 +84,7 @@ export async function readQuote(ctx: IterationContext, s: TraderState, symbol: s
 }
 
 export function failedStream(s: TraderState, now: number): void {
+  s.lostStream = s.stream ?? s.lostStream;
   s.stream = undefined;
   s.streamRetryAt = now + WS_RETRY_MS;
 }

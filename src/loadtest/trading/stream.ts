@@ -8,6 +8,10 @@
  *    ws_msg_latency_delivered keeps the uncorrected figure (like http_req_service_time).
  *  - ws_seq_gaps: a sequence break on an event channel (orders, which the gateway never conflates), or
  *    any channel's sequence going backwards. Conflation on state channels is counted in ws_msgs_conflated.
+ *    A session that replaces a lost one (its instance was killed) resubscribes with the last offset
+ *    and epoch of each orders channel: the server replays exactly the missed events, which are
+ *    checked like live ones, so a gap across the reconnection counts too. When recovery is impossible
+ *    (ws_recovery_failed) the snapshot restarts the sequence; ws_recovered counts the channels resumed.
  * Order events are also how a VU learns its fills (see orders.ts).
  */
 import { epochNowMs } from '../metrics.ts';
@@ -17,10 +21,21 @@ import type { WsSession } from '../ws-session.ts';
 interface ChannelMessage {
   channel: string;
   seq: number;
+  offset?: number;
+  epoch?: string;
   event?: string;
   data: unknown;
 }
-type Frame = { type: 'batch'; messages: ChannelMessage[] } | { type: 'subscribed'; subscriptions: Array<{ channel: string; seq: number }> } | { type: string };
+interface Subscribed {
+  channel: string;
+  seq: number;
+  offset?: number;
+  epoch?: string;
+  recovered?: boolean;
+  recoveryError?: string;
+  publications?: ChannelMessage[];
+}
+type Frame = { type: 'batch'; messages: ChannelMessage[] } | { type: 'subscribed'; subscriptions: Subscribed[] } | { type: string };
 
 interface ChannelState {
   seq: number;
@@ -35,16 +50,24 @@ interface OrderEvent {
 }
 
 export class TradingStream {
-  private readonly channels = new Map<string, ChannelState>();
+  private readonly channels: Map<string, ChannelState>;
+  /** Recoverable channels: the last offset and epoch received, for the session that replaces this one. */
+  private readonly positions: Map<string, { offset: number; epoch: string }>;
   /** Receipt time of each order's final fill seen on the channel, until the VU that placed it collects it. */
-  private readonly filled = new Map<number, number>();
-  private readonly fillWaiters = new Map<number, (at: number) => void>();
+  private readonly filled: Map<number, number>;
+  private readonly fillWaiters: Map<number, (at: number) => void>;
 
   private constructor(
     private readonly session: WsSession,
     private readonly ctx: IterationContext,
     private readonly onQuote: (symbol: string, lastUnits: number) => void,
+    previous: TradingStream | undefined,
   ) {
+    // A replacement continues its predecessor's sequences, offsets and awaited fills.
+    this.channels = previous?.channels ?? new Map();
+    this.positions = previous?.positions ?? new Map();
+    this.filled = previous?.filled ?? new Map();
+    this.fillWaiters = previous?.fillWaiters ?? new Map();
     session.onMessage((frame) => this.onFrame(frame as Frame));
   }
 
@@ -52,11 +75,13 @@ export class TradingStream {
     return this.session.closed;
   }
 
-  static async open(ctx: IterationContext, token: string, channels: string[], onQuote: (symbol: string, lastUnits: number) => void): Promise<TradingStream> {
+  /** Opens a session; `previous` (a lost session of the same VU) is resumed from its offsets. */
+  static async open(ctx: IterationContext, token: string, channels: string[], onQuote: (symbol: string, lastUnits: number) => void, previous?: TradingStream): Promise<TradingStream> {
     const session = await ctx.ws.connect('/ws', { headers: { authorization: `Bearer ${token}` }, tags: { endpoint: 'ws' } });
-    const stream = new TradingStream(session, ctx, onQuote);
+    const stream = new TradingStream(session, ctx, onQuote, previous);
     const subscribed = session.waitFor<Frame>((m) => (m as Frame).type === 'subscribed' || (m as Frame).type === 'error', 10_000);
-    session.send({ type: 'subscribe', id: 1, channels });
+    const recover = stream.positions.size > 0 ? Object.fromEntries(stream.positions) : undefined;
+    session.send({ type: 'subscribe', id: 1, channels, ...(recover && { recover }) });
     const answer = await subscribed;
     if (answer.type !== 'subscribed') {
       await session.close();
@@ -89,21 +114,31 @@ export class TradingStream {
   }
 
   private onFrame(frame: Frame): void {
+    const at = epochNowMs();
     if (frame.type === 'subscribed') {
+      const { metrics } = this.ctx;
       for (const s of (frame as Extract<Frame, { type: 'subscribed' }>).subscriptions) {
-        this.channels.set(s.channel, { seq: s.seq, lastTs: undefined });
+        const kind = s.channel.split(':', 1)[0] as string;
         // A zero makes "no gap" a figure in the results rather than an absent metric.
-        this.ctx.metrics.counter('ws_seq_gaps').add(0, { channel: s.channel.split(':', 1)[0] as string });
+        metrics.counter('ws_seq_gaps').add(0, { channel: kind });
+        if (s.recovered === true && this.channels.has(s.channel)) {
+          metrics.counter('ws_recovered').add(1, { channel: kind });
+          for (const message of s.publications ?? []) this.onMessage(message, at);
+        } else {
+          if (s.recoveryError !== undefined) metrics.counter('ws_recovery_failed').add(1, { channel: kind, reason: s.recoveryError });
+          this.channels.set(s.channel, { seq: s.seq, lastTs: undefined });
+        }
+        if (s.offset !== undefined && s.epoch !== undefined) this.positions.set(s.channel, { offset: s.offset, epoch: s.epoch });
       }
       return;
     }
     if (frame.type !== 'batch') return;
-    const at = epochNowMs();
     for (const message of (frame as Extract<Frame, { type: 'batch' }>).messages) this.onMessage(message, at);
   }
 
   private onMessage(message: ChannelMessage, at: number): void {
     const { metrics } = this.ctx;
+    if (message.offset !== undefined && message.epoch !== undefined) this.positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
     const kind = message.channel.split(':', 1)[0] as string;
     const state = this.channels.get(message.channel);
     if (state) {
