@@ -70,12 +70,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   installProblemHandlers(app);
   securityHeaders.install(app);
   // Before access control: shedding must cost less than the work it saves.
-  await installLoadShedding(app, options.shedding);
+  installLoadShedding(app, options.shedding);
   // Every route's request schema gets the bounds the database needs (validation.ts), before swagger documents it.
   app.addHook('onRoute', hardenRoute);
   // Docs routes are public; everything else is decided per route.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
+    // Public routes are not rate-limited (probes must never be throttled): decided here once per
+    // route, before the limiter's own onRoute hook, rather than by reading the route per request.
+    if (route.config?.access === 'public') route.config = { ...route.config, rateLimit: false };
   });
   await app.register(swagger, {
     openapi: {
