@@ -76,12 +76,17 @@ async function started(server: Promise<Server>): Promise<Server> {
 
 async function setFlags(target: Target): Promise<void> {
   for (const [flag, enabled] of Object.entries(target.flags ?? {})) {
-    const res = await fetch(`${target.server.url}/api/admin/flags/${flag}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ enabled }),
-    });
-    if (!res.ok) throw new Error(`PUT flag ${flag}: ${res.status}`);
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${target.server.url}/api/admin/flags/${flag}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ enabled }),
+      });
+      if (res.ok) break;
+      // A 503 while the resumed process still sheds its pause (a stall to its monitor): wait a sample.
+      if (res.status !== 503 || attempt >= 20) throw new Error(`PUT flag ${flag}: ${res.status} ${await res.text()}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
