@@ -308,6 +308,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       version: VERSION,
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, idleMs: config.http.idleTimeoutMs },
       shedding: { eventLoopDelayMs: config.http.shedEventLoopDelayMs, heapPercent: config.http.shedHeapPercent },
+      compactHeaders: flags.register({
+        name: 'http.compact-headers',
+        description: "Responses that are not documents (JSON, problem+json) get the API security headers (nosniff, CSP default-src 'none', no referrer, CORP; HSTS over https); HTML keeps helmet's full set",
+        default: true,
+      }),
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);

@@ -68,9 +68,10 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Starts `tachyon start` with a fresh embedded data directory (or DATABASE_URL in `env`); `nodeArgs`
- * go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept).
+ * go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept); `cwd`: the checkout to
+ * start (this one by default).
  */
-export async function startPlatform(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
+export async function startPlatform(env: Record<string, string> = {}, nodeArgs: string[] = [], cwd?: string): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, 'bin/tachyon.js', 'start'], {
@@ -87,6 +88,8 @@ export async function startPlatform(env: Record<string, string> = {}, nodeArgs: 
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
+    // Another checkout (an older commit in a temporary worktree) for before/after runs.
+    ...(cwd ? { cwd } : {}),
   });
   const url = `http://127.0.0.1:${port}`;
   // A start that does not answer in time (a loaded machine) must not be left running.

@@ -12,7 +12,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { ErrorCode } from '../kernel/error-codes.ts';
 import { TachyonError } from '../kernel/errors.ts';
-import { applySecurityHeaders } from './security-headers.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -128,9 +127,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
   );
 }
 
-/** Fastify's `frameworkErrors`: router failures (bad percent-encoding, a path parameter too long). */
+/**
+ * Fastify's `frameworkErrors`: router failures (bad percent-encoding, a path parameter too long).
+ * No route, so no hooks run: the caller sets the security headers.
+ */
 export function frameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  applySecurityHeaders(request.raw, reply.raw); // no route, so no onRequest hook ran
   const status = error.statusCode ?? 400;
   sendProblem(reply, request, status, (error.code ? FASTIFY_CODES[error.code] : undefined) ?? 'bad_request', status === 414 ? 'A path parameter is longer than this server accepts.' : 'The request URL is malformed (bad percent-encoding).');
 }

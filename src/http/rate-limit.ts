@@ -1,7 +1,7 @@
 /**
  * Per-client request rate limit (@fastify/rate-limit), keyed by the authenticated user so one
- * client cannot starve others; unauthenticated requests are keyed by address. Health and docs are
- * exempt (probes must never be throttled). With REDIS_URL the counters live in Redis, so the limit
+ * client cannot starve others; unauthenticated requests are keyed by address. Public routes (health,
+ * docs) are exempt (probes must never be throttled): http/server.ts sets their `config.rateLimit` false. With REDIS_URL the counters live in Redis, so the limit
  * holds across instances behind a load balancer; while Redis is away requests are not limited
  * rather than refused (a limiter must not take the API down with it). The order-rate limit per
  * account is the risk engine's.
@@ -35,7 +35,6 @@ export async function installRateLimit(app: FastifyInstance, perSecond: number, 
     max: perSecond,
     timeWindow: 1000,
     ...(shared ? { redis: shared.redis, nameSpace: `${shared.prefix}:rate-limit:`, skipOnError: true } : {}),
-    allowList: (request) => request.routeOptions.config.access === 'public',
     keyGenerator: (request) => (request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`),
     errorResponseBuilder: (_request, context) =>
       new TooManyRequestsError(`Rate limit of ${context.max} requests per second exceeded; retry in ${context.after}.`, { limit: context.max }),

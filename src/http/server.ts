@@ -15,7 +15,7 @@ import { lazyChildLogger } from './lazy-child-logger.ts';
 import { installLoadShedding, type SheddingOptions } from './load-shedding.ts';
 import { clientErrorProblem, frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installRateLimit } from './rate-limit.ts';
-import { installSecurityHeaders } from './security-headers.ts';
+import { SecurityHeaders } from './security-headers.ts';
 import { hardenRoute, storableKeyword } from './validation.ts';
 
 export interface HttpServerOptions {
@@ -36,9 +36,12 @@ export interface HttpServerOptions {
     idleMs: number;
   };
   shedding: SheddingOptions;
+  /** The `http.compact-headers` flag: the compact security-header set on responses that are not documents. */
+  compactHeaders: () => boolean;
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const securityHeaders = new SecurityHeaders(options.compactHeaders);
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // Per-request access logs cost throughput; slow and failed requests are logged by observability.
@@ -57,19 +60,25 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(Math.min(options.timeouts.headersMs, options.timeouts.requestMs) / 4))),
     },
     clientErrorHandler: clientErrorProblem,
-    frameworkErrors: frameworkErrorProblem,
+    frameworkErrors: (error, request, reply) => {
+      securityHeaders.apply(request, reply);
+      frameworkErrorProblem(error, request, reply);
+    },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false }, plugins: [storableKeyword] },
   });
 
   installProblemHandlers(app);
-  installSecurityHeaders(app);
+  securityHeaders.install(app);
   // Before access control: shedding must cost less than the work it saves.
-  await installLoadShedding(app, options.shedding);
+  installLoadShedding(app, options.shedding);
   // Every route's request schema gets the bounds the database needs (validation.ts), before swagger documents it.
   app.addHook('onRoute', hardenRoute);
   // Docs routes are public; everything else is decided per route.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
+    // Public routes are not rate-limited (probes must never be throttled): decided here once per
+    // route, before the limiter's own onRoute hook, rather than by reading the route per request.
+    if (route.config?.access === 'public') route.config = { ...route.config, rateLimit: false };
   });
   await app.register(swagger, {
     openapi: {

@@ -68,18 +68,27 @@ describe('Cache headers (PGlite platform)', () => {
     expect(filled.headers['cache-control']).toBe('private, max-age=31536000, immutable');
   });
 
-  it('every GET varies on Accept-Encoding, sent compressed or not', async () => {
-    const small = await inject({ url: '/api/instruments?limit=1', headers: t.trader });
+  it('a GET that may be compressed varies on Accept-Encoding, sent compressed or not; a body below the threshold does not', async () => {
+    // Below the compression threshold: the same bytes for every client, cached route or not.
+    const small = await inject({ url: '/api/instruments?limit=1', headers: { ...t.trader, 'accept-encoding': 'gzip' } });
     expect(small.headers['content-encoding']).toBeUndefined();
-    expect(small.headers.vary).toContain('accept-encoding');
-    const uncached = await inject({ url: '/api/market-data/quotes/AAPL', headers: t.trader });
-    expect(uncached.headers.vary).toContain('accept-encoding');
+    expect(small.headers.vary).toBeUndefined();
+    const quote = await inject({ url: '/api/market-data/quotes/AAPL', headers: { ...t.trader, 'accept-encoding': 'gzip' } });
+    expect(quote.headers['content-encoding']).toBeUndefined();
+    expect(quote.headers.vary).toBeUndefined();
+    // Above it: varies whether this client got it compressed or not (cached route and uncached route).
     const compressed = await inject({ url: '/api/instruments?limit=200', headers: { ...t.trader, 'accept-encoding': 'gzip' } });
     expect(compressed.headers['content-encoding']).toBe('gzip');
     expect(compressed.headers.vary).toBe('accept-encoding');
+    const identity = await inject({ url: '/api/instruments?limit=200', headers: t.trader });
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(identity.headers.vary).toBe('accept-encoding');
+    const uncachedLarge = await inject({ url: '/api/market-data/quotes', headers: t.trader });
+    expect(uncachedLarge.headers['content-encoding']).toBeUndefined();
+    expect(uncachedLarge.headers.vary).toBe('accept-encoding');
     t.platform.flags.set('http.compression', false);
     try {
-      expect((await inject({ url: '/api/instruments?limit=1', headers: t.trader })).headers.vary).toBeUndefined();
+      expect((await inject({ url: '/api/instruments?limit=200', headers: t.trader })).headers.vary).toBeUndefined();
     } finally {
       t.platform.flags.set('http.compression', true);
     }

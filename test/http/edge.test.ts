@@ -13,7 +13,10 @@ import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
-const SECURITY_HEADERS = ['content-security-policy', 'x-content-type-options', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy'];
+/** The API set (http.compact-headers, on by default) on answers that are not documents. */
+const SECURITY_HEADERS = ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'cross-origin-resource-policy'];
+/** helmet's document headers: on HTML, and on everything with the flag off. */
+const DOCUMENT_HEADERS = [...SECURITY_HEADERS, 'strict-transport-security', 'x-frame-options', 'cross-origin-opener-policy', 'origin-agent-cluster'];
 
 let t: TestPlatform;
 let base: string;
@@ -21,7 +24,8 @@ let base: string;
 beforeAll(async () => {
   t = await startTestPlatform(pglite, {
     metricsToken: METRICS_TOKEN,
-    http: { ...testConfig().http, requestTimeoutMs: 1000, headersTimeoutMs: 1000, authFailureLimit: 3, authFailureWindowMs: 60_000 },
+    // trustProxy: x-forwarded-proto says a request came over https (HSTS on API answers).
+    http: { ...testConfig().http, requestTimeoutMs: 1000, headersTimeoutMs: 1000, authFailureLimit: 3, authFailureWindowMs: 60_000, trustProxy: true },
   });
   base = await t.platform.listen();
 }, 60_000);
@@ -77,7 +81,38 @@ describe('security headers', () => {
     expect(responses.map((r) => r.status)).toEqual([200, 401, 403, 404, 400, 404, 200]);
     for (const response of responses) {
       for (const header of SECURITY_HEADERS) expect(response.headers.get(header), `${header} on ${response.url}`).toBeTruthy();
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      // Nothing may load or frame a JSON answer opened as a page.
+      expect(directives(response.headers.get('content-security-policy') ?? '')).toEqual({ 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] });
+      // HSTS only over https: a browser ignores it over plain HTTP.
+      expect(response.headers.get('strict-transport-security'), response.url).toBeNull();
     }
+  });
+
+  it("documents (the docs page) get helmet's full set; with http.compact-headers off every response does", async () => {
+    for (const url of [`${base}/docs`]) {
+      const page = await fetch(url);
+      expect(page.status, url).toBe(200);
+      expect(page.headers.get('content-type'), url).toContain('text/html');
+      for (const header of DOCUMENT_HEADERS) expect(page.headers.get(header), `${header} on ${url}`).toBeTruthy();
+    }
+    t.platform.flags.set('http.compact-headers', false);
+    try {
+      const responses = await Promise.all([fetch(`${base}/api/health`), fetch(`${base}/api/market-data/quotes/AAPL`, { headers: t.trader }), fetch(`${base}/api/nothing-here`)]);
+      for (const response of responses) {
+        for (const header of DOCUMENT_HEADERS) expect(response.headers.get(header), `${header} on ${response.url}`).toBeTruthy();
+        expect(directives(response.headers.get('content-security-policy') ?? '')['script-src']).toEqual(["'self'"]);
+      }
+    } finally {
+      t.platform.flags.set('http.compact-headers', true);
+    }
+  });
+
+  it('HSTS on API answers to requests that came over https (behind a proxy the server trusts)', async () => {
+    const overHttps = await t.platform.app.inject({ url: '/api/health', headers: { 'x-forwarded-proto': 'https' } });
+    expect(overHttps.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    expect(overHttps.headers['x-content-type-options']).toBe('nosniff');
+    expect((await t.platform.app.inject({ url: '/api/health' })).headers['strict-transport-security']).toBeUndefined();
   });
 
   it('give a CSP the docs page works with: everything it references is same-origin and loads, no inline script', async () => {

@@ -2,9 +2,8 @@
  * Load shedding: once the event loop has lagged past the threshold, new requests answer 503
  * problem+json with Retry-After at once, while health probes still answer; when the lag is gone,
  * requests are served again. The stall is made with a synchronous busy loop and observed through
- * under-pressure's own event-loop-delay monitor (no wall-clock assertions).
+ * the shedder's own event-loop-delay monitor (no wall-clock assertions).
  */
-import '@fastify/under-pressure';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { pglite } from '../support/engines.ts';
@@ -26,7 +25,7 @@ async function until(condition: () => boolean): Promise<void> {
 it('sheds with 503 + Retry-After under event-loop pressure, never health, and recovers', async () => {
   const app = t.platform.app;
   await t.platform.listen(); // shedding arms itself two samples after listening
-  await until(() => !app.isUnderPressure());
+  await until(() => app.loadShedding.pressure() === undefined);
   expect((await app.inject({ url: '/api/instruments', headers: t.trader })).statusCode).toBe(200);
 
   // Stall the loop well past the threshold, then let the monitor's next sample see it. Until
@@ -35,12 +34,12 @@ it('sheds with 503 + Retry-After under event-loop pressure, never health, and re
   let shed = await app.inject({ url: '/api/health' });
   for (let attempt = 0; attempt < 5 && shed.statusCode !== 503; attempt++) {
     // Start right after a sample, so the stall dominates the next one (not diluted by idle ticks).
-    const previous = app.memoryUsage().eventLoopDelay;
-    await until(() => app.memoryUsage().eventLoopDelay !== previous);
+    const previous = app.loadShedding.samples();
+    await until(() => app.loadShedding.samples() !== previous);
     const stallUntil = performance.now() + 1500;
     while (performance.now() < stallUntil);
     await tick();
-    await until(() => app.isUnderPressure());
+    await until(() => app.loadShedding.pressure() === 'eventLoopDelay');
     shed = await app.inject({ url: '/api/instruments', headers: t.trader });
   }
   expect(shed.statusCode).toBe(503);
@@ -49,6 +48,6 @@ it('sheds with 503 + Retry-After under event-loop pressure, never health, and re
   expect(shed.json()).toMatchObject({ status: 503, code: 'unavailable', pressure: 'eventLoopDelay' });
   expect((await app.inject({ url: '/api/health' })).statusCode).toBe(200);
 
-  await until(() => !app.isUnderPressure());
+  await until(() => app.loadShedding.pressure() === undefined);
   expect((await app.inject({ url: '/api/instruments', headers: t.trader })).statusCode).toBe(200);
 }, 30_000);

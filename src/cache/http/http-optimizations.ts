@@ -47,7 +47,7 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
   app.addHook('onSend', (request, reply, payload, done) => {
     if (needsToken(request)) keepPrivate(reply);
     if (request.method !== 'GET') return done(null, payload);
-    if (flags.compression()) varyOnEncoding(reply);
+    if (flags.compression() && mayCompress(payload, options.compressAboveBytes)) varyOnEncoding(reply);
     if (reply.statusCode !== 200 || !flags.etag()) return done(null, payload);
     let etag = reply.getHeader('etag') as string | undefined;
     if (!etag) {
@@ -83,7 +83,19 @@ function keepPrivate(reply: FastifyReply): void {
   else if (typeof current === 'string' && /\bpublic\b/.test(current)) reply.header('cache-control', current.replace(/\bpublic\b/, 'private'));
 }
 
-/** Every GET may be compressed, so every representation varies on Accept-Encoding, sent compressed or not. */
+/**
+ * Whether @fastify/compress could encode this body: a stream, or at least the threshold. A body below
+ * it goes out as it is to every client, so it does not vary on Accept-Encoding (a cache may give it
+ * to anyone); a body that may be encoded varies, sent compressed or not.
+ */
+function mayCompress(payload: unknown, thresholdBytes: number): boolean {
+  if (payload === null || payload === undefined) return false;
+  if (typeof payload === 'string') return payload.length >= thresholdBytes || Buffer.byteLength(payload) >= thresholdBytes;
+  if (Buffer.isBuffer(payload)) return payload.length >= thresholdBytes;
+  return true;
+}
+
+/** Adds Accept-Encoding to Vary (compress adds it too when it encodes; a 304 must carry it as well). */
 function varyOnEncoding(reply: FastifyReply): void {
   const current = reply.getHeader('vary');
   if (current === undefined) return void reply.header('vary', 'accept-encoding');

@@ -109,8 +109,9 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
       reply.header('cache-status', cacheStatus(result, now));
       if (result.status === 'hit' || result.status === 'stale') reply.header('age', Math.max(0, Math.floor((now - result.createdAt) / 1000)));
     }
-    // Negotiated even when sent as is (small, or no acceptable coding): caches must key on the header.
-    if (flags.compression()) reply.header('vary', 'accept-encoding');
+    // Negotiated even when sent as is (no acceptable coding): caches must key on the header. A body
+    // below the threshold goes out as it is to every client and does not vary.
+    if (flags.compression() && result.value.body.length >= compressAboveBytes) reply.header('vary', 'accept-encoding');
     if (!encoding) return reply.send(result.value.body);
     reply.header('content-encoding', encoding);
     return reply.send(compressed(result.value, encoding));
