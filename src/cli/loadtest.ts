@@ -10,8 +10,7 @@ import { BadRequestError, TachyonError } from '../kernel/errors.ts';
 import { compareWithBaseline, formatComparison, formatSummary, loadBaseline, ProgressPrinter, runLoadTest, saveBaseline, writeHtmlReport, writeJsonResults } from '../loadtest/index.ts';
 import type { ThresholdInput } from '../loadtest/index.ts';
 import { BUILTIN_SCENARIOS, scenarioPath } from '../loadtest/builtin.ts';
-import { DEMO_ADMIN } from '../seed/demo.ts';
-import { demoCredentialFile } from '../seed/demo-credentials.ts';
+import { localAdminToken } from './local-server.ts';
 
 const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
 
@@ -116,25 +115,6 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   } finally {
     process.off('SIGINT', interrupt);
-  }
-}
-
-/**
- * The demo admin token kept in the data directory (seed/demo-credentials.ts), offered only to a
- * target on this machine: the platform that owns that directory. A remote target never gets it.
- */
-function localAdminToken(target: string, dataDir: string): string | undefined {
-  let host: string;
-  try {
-    host = new URL(target).hostname;
-  } catch {
-    return undefined; // the run reports the bad --target itself
-  }
-  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
-  try {
-    return demoCredentialFile(dataDir).read()[DEMO_ADMIN];
-  } catch {
-    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   start: { summary: 'serve the API (seeds demo data on first start)', load: async () => (await import('./start.ts')).run },
   cluster: { summary: 'N instances behind HAProxy on this machine: cluster --instances N [--port 3000] (needs DATABASE_URL, REDIS_URL)', load: async () => (await import('./cluster.ts')).run },
   config: { summary: 'print the effective configuration (secrets redacted)', load: async () => (await import('./config.ts')).run },
+  flags: { summary: 'feature flags: flags [list|set|rollout|reset|history]; flags experiment NAME --percent 10 --duration 60s compares the cohorts\' latency', load: async () => (await import('./flags.ts')).run },
   migrate: { summary: 'apply pending database migrations; migrate --down-to N [--yes] rolls back to N', load: async () => (await import('./migrate.ts')).run },
   seed: { summary: 'generate historical 1-minute bars: seed [--days N] (default TACHYON_SEED_DAYS, 2)', load: async () => (await import('./seed.ts')).run },
   reconcile: { summary: 'check positions against fills and cash against its flows; exits 1 on any difference', load: async () => (await import('./reconcile.ts')).run },
