@@ -199,8 +199,17 @@ function seedOf(name: string): number {
   return fnv(fnv(FNV_OFFSET, name), ':');
 }
 
+/** FNV-1a over a whole number's decimal digits, as `fnv(hash, String(n))` but without building the string. */
+function fnvDigits(hash: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return fnv(hash, String(n));
+  let div = 1;
+  while (div * 10 <= n) div *= 10;
+  for (; div >= 1; div /= 10) hash = Math.imul(hash ^ (48 + (Math.floor(n / div) % 10)), FNV_PRIME);
+  return hash;
+}
+
 function bucketFrom(seed: number, subject: FlagSubject): number {
-  let h = fnv(seed, typeof subject === 'number' ? String(subject) : subject);
+  let h = typeof subject === 'number' ? fnvDigits(seed, subject) : fnv(seed, subject);
   // murmur3's finalizer: FNV's low bits are weak, the bucket is a remainder.
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
