@@ -35,6 +35,9 @@ import { UserStore } from './auth/user-store.ts';
 import type { TachyonConfig } from './config/config.ts';
 import { FeatureFlags } from './config/flags.ts';
 import { createCacheModule } from './cache/module.ts';
+import { FlagExperiments } from './flags/experiments.ts';
+import { FlagRollouts } from './flags/rollouts.ts';
+import { flagRoutes } from './flags/routes.ts';
 import { capacityRoutes } from './capacity/routes.ts';
 import { CACHE_METRICS_SHAPE } from './cache/stats.ts';
 import type { TieredCache } from './cache/tiered-cache.ts';
@@ -109,6 +112,9 @@ export interface Platform {
   readonly db: Database;
   readonly bus: MessageBus;
   readonly flags: FeatureFlags;
+  /** The flags' shared state (database + bus, audited) and the experiments comparing a rollout's cohort with the rest. */
+  readonly flagRollouts: FlagRollouts;
+  readonly flagExperiments: FlagExperiments;
   readonly users: UserStore;
   readonly authenticator: Authenticator;
   readonly marketData: MarketData;
@@ -316,9 +322,17 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
+    // ---- flags: shared rollouts (database, bus, audit), experiments recording latency per cohort ----
+    const flagRollouts = new FlagRollouts({ db, bus, flags, logger });
+    await flagRollouts.start();
+    const flagExperiments = new FlagExperiments({ db, flags, rollouts: flagRollouts, instanceId, logger });
+    flagExperiments.install(app);
+    built.push(() => flagExperiments.stop(), () => flagRollouts.stop());
+    await app.register(flagRoutes({ flags, rollouts: flagRollouts, experiments: flagExperiments }));
+    // ---- end flags ----
     await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown, history: () => marketData.history.status() }));
     await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
-    await app.register(adminRoutes({ users, flags, history: marketData.history, reconcile: () => reconcile(db) }));
+    await app.register(adminRoutes({ users, history: marketData.history, reconcile: () => reconcile(db) }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock, forwarder }));
     await app.register(clusterRoutes({ ownership }));
     await app.register(
@@ -396,6 +410,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       db,
       bus,
       flags,
+      flagRollouts,
+      flagExperiments,
       users,
       authenticator,
       marketData,
@@ -423,6 +439,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         analysisPool.warm();
         strategyPerformance.start();
         memoryWatch.start();
+        flagRollouts.startPolling();
+        flagExperiments.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
         serving = true;
@@ -441,6 +459,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await loadTests.close();
           await profiling.close();
           await memoryWatch.stop();
+          // Ends nothing: a running experiment is ended by another instance (or at the next start); the figures are written.
+          await flagExperiments.stop();
+          flagRollouts.stop();
           plans.close();
           await plans.idle();
           // Background history loading stops between two slices, before the database closes.

@@ -1,9 +1,8 @@
-/** Administration: users and tokens, feature flags, history loading, reconciliation. Admin only. */
+/** Administration: users and tokens, history loading, reconciliation (feature flags: src/flags/routes.ts). Admin only. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { hashToken } from '../auth/tokens.ts';
 import { DEFAULT_OPENING_CASH, type UserStore } from '../auth/user-store.ts';
-import type { FeatureFlags } from '../config/flags.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { parseAmount } from '../kernel/money.ts';
 import type { HistoryLoader } from '../market-data/history-loader.ts';
@@ -11,7 +10,6 @@ import type { ReconcileReport } from '../trading/reconcile.ts';
 
 export interface AdminDeps {
   users: UserStore;
-  flags: FeatureFlags;
   history: HistoryLoader;
   reconcile(): Promise<ReconcileReport>;
 }
@@ -86,27 +84,6 @@ export function adminRoutes(deps: AdminDeps) {
         const token = await deps.users.issueToken(user.id, request.body.label ?? 'api', { revokeSameLabel: request.body.replace === true });
         const principal = await deps.users.principalForHash(hashToken(token));
         return reply.code(201).send({ userId: user.id, name: request.params.name, role: user.role, accountId: principal?.accountIds[0], token });
-      },
-    );
-
-    app.get('/api/admin/flags', { config: { access: 'admin' }, schema: { tags: ['admin'], summary: 'Feature flags: one per optimization' } }, async () => ({
-      flags: deps.flags.list(),
-    }));
-
-    app.put(
-      '/api/admin/flags/:name',
-      {
-        config: { access: 'admin' },
-        schema: {
-          tags: ['admin'],
-          summary: 'Switch an optimization on or off at runtime',
-          params: Type.Object({ name: Type.String({ maxLength: 100 }) }),
-          body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
-        },
-      },
-      async (request) => {
-        if (!deps.flags.set(request.params.name, request.body.enabled)) throw new NotFoundError(`unknown feature flag ${request.params.name}`);
-        return { name: request.params.name, enabled: request.body.enabled };
       },
     );
   };

@@ -1,5 +1,5 @@
 /** One flag per cache and HTTP optimization, so each can be switched off for before/after runs. */
-import type { FeatureFlags } from '../config/flags.ts';
+import type { FeatureFlags, FlagAccessor } from '../config/flags.ts';
 
 export interface CacheFlags {
   enabled: () => boolean;
@@ -11,12 +11,13 @@ export interface CacheFlags {
   dbTier: () => boolean;
 }
 
+/** Read per request with the caller's account, so a rollout by accounts (and its experiment) applies to them. */
 export interface HttpFlags {
-  compression: () => boolean;
-  etag: () => boolean;
-  cacheHeaders: () => boolean;
-  coalesce: () => boolean;
-  batch: () => boolean;
+  compression: FlagAccessor;
+  etag: FlagAccessor;
+  cacheHeaders: FlagAccessor;
+  coalesce: FlagAccessor;
+  batch: FlagAccessor;
 }
 
 export function registerCacheFlags(flags: FeatureFlags): CacheFlags {

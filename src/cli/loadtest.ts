@@ -12,8 +12,7 @@ import type { ThresholdInput } from '../loadtest/index.ts';
 import type { AgentTargets } from '../loadtest/distributed/coordinator.ts';
 import { parseDuration } from '../loadtest/duration.ts';
 import { BUILTIN_SCENARIOS, scenarioPath } from '../loadtest/builtin.ts';
-import { DEMO_ADMIN } from '../seed/demo.ts';
-import { demoCredentialFile } from '../seed/demo-credentials.ts';
+import { localAdminToken } from './local-server.ts';
 
 const USAGE = `usage: tachyon loadtest --scenario NAME|FILE [options]
        tachyon loadtest agent [options]   (a load generator for --agents; see loadtest agent --help)
@@ -129,25 +128,6 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   } finally {
     process.off('SIGINT', interrupt);
-  }
-}
-
-/**
- * The demo admin token kept in the data directory (seed/demo-credentials.ts), offered only to a
- * target on this machine: the platform that owns that directory. A remote target never gets it.
- */
-function localAdminToken(target: string, dataDir: string): string | undefined {
-  let host: string;
-  try {
-    host = new URL(target).hostname;
-  } catch {
-    return undefined; // the run reports the bad --target itself
-  }
-  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
-  try {
-    return demoCredentialFile(dataDir).read()[DEMO_ADMIN];
-  } catch {
-    return undefined;
   }
 }
 

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { UserStore } from '../auth/user-store.ts';
 import type { TachyonConfig } from '../config/config.ts';
 import { ConflictError, TachyonError } from '../kernel/errors.ts';
+import { DEMO_ADMIN } from '../seed/demo.ts';
+import { demoCredentialFile } from '../seed/demo-credentials.ts';
 
 /** The admin user whose token the CLI uses; its keys are replaced at each start. */
 export const CLI_USER = 'tachyon-cli';
@@ -67,4 +69,23 @@ export async function callServer<T>(server: LocalServer, method: string, path: s
   if (response.status === 409) throw new ConflictError(payload.detail ?? 'conflict');
   if (!response.ok) throw new TachyonError(response.status, payload.code ?? 'error', payload.detail ?? `${method} ${path} answered ${response.status}`);
   return payload;
+}
+
+/**
+ * The demo admin token kept in the data directory (seed/demo-credentials.ts), offered only to a
+ * target on this machine: the platform that owns that directory. A remote target never gets it.
+ */
+export function localAdminToken(target: string, dataDir: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(target).hostname;
+  } catch {
+    return undefined; // the caller reports the bad target itself
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
+  try {
+    return demoCredentialFile(dataDir).read()[DEMO_ADMIN];
+  } catch {
+    return undefined;
+  }
 }

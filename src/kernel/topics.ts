@@ -8,6 +8,7 @@
  * capability at run time.
  */
 import type { PerformanceRecord } from '../analysis/strategy-store.ts';
+import type { FlagChange } from '../flags/rollouts.ts';
 import type { Bar } from '../market-data/bar.ts';
 import type { Tick } from '../market-data/feed.ts';
 import type { FillEvent, OrderEvent, PortfolioEvent } from '../trading/dto.ts';
@@ -97,6 +98,13 @@ export const TOPICS = {
     publisher: 'trading engine',
     description: "this instance's engine became active, halted, recovering or stopped",
   },
+  flagChanged: {
+    prefix: 'flag.changed',
+    payload: 'FlagChange',
+    bridged: true,
+    publisher: 'flag rollouts (after the change commits)',
+    description: 'a flag\'s shared state changed: every instance reloads it from the database',
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Payload types by catalogue key: the compiler checks every key of `TOPICS` has one. */
@@ -109,6 +117,7 @@ export interface TopicPayloads {
   strategy: PerformanceRecord | null;
   historyLoaded: { loadId: number };
   engineState: EngineStateEvent;
+  flagChanged: FlagChange;
 }
 
 export type TopicKey = keyof typeof TOPICS & keyof TopicPayloads;

@@ -48,7 +48,7 @@ export function batchRoute(deps: { flags: HttpFlags; maxRequests: number }) {
         },
       },
       async (request) => {
-        if (!deps.flags.batch()) throw new NotFoundError('batching is switched off (http.batch)');
+        if (!deps.flags.batch(request.principal?.accountIds[0])) throw new NotFoundError('batching is switched off (http.batch)');
         const { requests } = request.body;
         if (requests.length > deps.maxRequests) throw new BadRequestError(`body.requests has ${requests.length} entries; at most ${deps.maxRequests} are allowed`);
         if (requests.some((r) => r.path.split('?')[0] === '/api/batch')) throw new BadRequestError('a batch cannot contain /api/batch');

@@ -33,7 +33,7 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
   // Hooks in callback style: an async hook costs every request a promise and a microtask.
   app.addHook('onRequest', (request, _reply, done) => {
     // @fastify/compress's documented per-request opt-out.
-    if (!flags.compression()) request.headers['x-no-compression'] = '1';
+    if (!flags.compression(request.principal?.accountIds[0])) request.headers['x-no-compression'] = '1';
     done();
   });
   await app.register(compress, {
@@ -47,8 +47,9 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
   app.addHook('onSend', (request, reply, payload, done) => {
     if (needsToken(request)) keepPrivate(reply);
     if (request.method !== 'GET') return done(null, payload);
-    if (flags.compression() && mayCompress(payload, options.compressAboveBytes)) varyOnEncoding(reply);
-    if (reply.statusCode !== 200 || !flags.etag()) return done(null, payload);
+    const account = request.principal?.accountIds[0];
+    if (flags.compression(account) && mayCompress(payload, options.compressAboveBytes)) varyOnEncoding(reply);
+    if (reply.statusCode !== 200 || !flags.etag(account)) return done(null, payload);
     let etag = reply.getHeader('etag') as string | undefined;
     if (!etag) {
       if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);

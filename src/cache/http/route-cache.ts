@@ -86,9 +86,10 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
       return spec.immutable?.(value) ? { body, etag: etagOf(body), immutable: true } : { body, etag: etagOf(body) };
     };
 
+    const account = request.principal?.accountIds[0];
     // Only bypassed loads need coalescing here; the cache already runs one loader per key.
     const result =
-      cache.isEnabled || !flags.coalesce()
+      cache.isEnabled || !flags.coalesce(account)
         ? await cache.get(spec.cls, key, loader, spec.tags)
         : await shared(`${spec.cls}:${key}`, () => cache.get(spec.cls, key, loader, spec.tags));
 
@@ -97,11 +98,11 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
       return spec.absent(reply);
     }
     // Length in characters stands for bytes: the JSON bodies here are ASCII but for rare names.
-    const encoding = flags.compression() && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
+    const encoding = flags.compression(account) && result.value.body.length >= compressAboveBytes ? negotiate(request.headers['accept-encoding']) : undefined;
     reply.header('content-type', 'application/json; charset=utf-8');
     // A strong ETag names one representation (RFC 9110 §8.8.3): each encoding gets its own.
     reply.header('etag', encoding ? `${result.value.etag.slice(0, -1)}-${encoding}"` : result.value.etag);
-    if (flags.cacheHeaders()) {
+    if (flags.cacheHeaders(account)) {
       const now = Date.now();
       const freshS = Math.min(Math.max(0, Math.floor((result.expiresAt - now) / 1000)), spec.maxAgeS ?? Infinity);
       const visibility = policy.visibility === 'private' || request.principal !== undefined ? 'private' : 'public';
@@ -111,7 +112,7 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
     }
     // Negotiated even when sent as is (no acceptable coding): caches must key on the header. A body
     // below the threshold goes out as it is to every client and does not vary.
-    if (flags.compression() && result.value.body.length >= compressAboveBytes) reply.header('vary', 'accept-encoding');
+    if (flags.compression(account) && result.value.body.length >= compressAboveBytes) reply.header('vary', 'accept-encoding');
     if (!encoding) return reply.send(result.value.body);
     reply.header('content-encoding', encoding);
     return reply.send(compressed(result.value, encoding));
