@@ -28,6 +28,8 @@ export interface TachyonConfig {
   databaseStatementTimeoutMs: number;
   /** A read replica lagging more than this (or unreachable) is skipped; reads go to the primary. */
   databaseReplicaMaxLagMs: number;
+  /** The embedded engine with a data directory runs on its own worker thread (off: on the serving thread). */
+  databaseThread: boolean;
   redisUrl: string | undefined;
   logLevel: LogLevel;
   /** Tokens used for the demo users created on first start, so scripts can know them. */
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 20, 1, 1000),
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 3_600_000),
     databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
+    databaseThread: read.bool('TACHYON_DB_THREAD', true),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     demoToken: read.token('TACHYON_DEMO_TOKEN'),

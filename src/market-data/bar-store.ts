@@ -55,8 +55,13 @@ const ROLLUP = `
 const BAR_COLUMNS = ['instrument_id', 'ts', 'open', 'high', 'low', 'close', 'volume'];
 const SELECT_COLUMNS = 'open::int8, high::int8, low::int8, close::int8, volume::int8';
 
+/** Minute timestamps whose text form bulkLoad keeps (a few days of minutes): then it starts over. */
+const ISO_CACHE_LIMIT = 20_000;
+
 export class BarStore {
   private readonly partitions = new Set<string>();
+  /** COPY text of minute timestamps: a batch repeats the same minutes for every instrument, and toISOString was most of the encoding. */
+  private readonly isoTimes = new Map<number, string>();
 
   constructor(private readonly db: Database) {}
 
@@ -90,10 +95,20 @@ export class BarStore {
     await this.ensurePartitions(min, max);
     const lines = new Array<string>(n);
     for (let i = 0; i < n; i++) {
-      lines[i] = `${batch.instrumentId[i]}\t${new Date(batch.ts[i]!).toISOString()}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
+      lines[i] = `${batch.instrumentId[i]}\t${this.isoTime(batch.ts[i]!)}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
     }
     await this.db.copyFrom('bars_1m', BAR_COLUMNS, lines.join('\n'));
     return days;
+  }
+
+  private isoTime(ms: number): string {
+    let text = this.isoTimes.get(ms);
+    if (text === undefined) {
+      if (this.isoTimes.size >= ISO_CACHE_LIMIT) this.isoTimes.clear();
+      text = new Date(ms).toISOString();
+      this.isoTimes.set(ms, text);
+    }
+    return text;
   }
 
   /** Removes 1-minute and daily bars in [fromMs, toMs) (seeding replaces its window). */

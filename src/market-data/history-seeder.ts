@@ -16,10 +16,21 @@ export interface SeedProgress {
 }
 
 /**
- * Gives the event loop back after `busyMs` of seeding work, for as long as requests need it (a
- * server seeding in the background); without one, batches follow each other at full speed.
+ * Gives the event loop back after a slice that kept it busy for `busyMs`, for as long as requests
+ * need it (a server seeding in the background); without one, batches follow each other at full
+ * speed. `busyMs` is this thread's active time during the slice (event-loop utilization), not the
+ * slice's duration: a statement the database runs elsewhere (the embedded engine's own thread, a
+ * PostgreSQL server) does not hold this loop, a statement of an in-process engine does.
  */
 export type Pace = (busyMs: number) => Promise<void>;
+
+/** Runs `slice`, then `pace` with the time this thread's event loop was busy during it. */
+async function paced<T>(slice: () => Promise<T>, pace: Pace): Promise<T> {
+  const before = performance.eventLoopUtilization();
+  const result = await slice();
+  await pace(performance.eventLoopUtilization(before).active);
+  return result;
+}
 
 /** Instruments per roll-up statement when paced: each statement stays a few milliseconds long. */
 const ROLLUP_SLICE = 10;
@@ -36,12 +47,18 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
   const between = pace ?? (() => setImmediate());
   // History is deterministic: re-seeding replaces its window rather than duplicating it.
   await bars.deleteRange(historyStart(options), options.endMs);
-  for (const batch of generateHistory(options)) {
+  const batches = generateHistory(options);
+  for (;;) {
     signal?.throwIfAborted();
-    const started = performance.now();
-    for (const day of await bars.bulkLoad(batch)) touched.add(day);
-    progress?.tick(batch.length);
-    await between(performance.now() - started);
+    // Generating the batch is part of the slice: it runs on this thread too.
+    const done = await paced(async () => {
+      const next = batches.next();
+      if (next.done) return true;
+      for (const day of await bars.bulkLoad(next.value)) touched.add(day);
+      progress?.tick(next.value.length);
+      return false;
+    }, between);
+    if (done) break;
   }
   // Today's roll-up is left to the live bar writer, which keeps extending it.
   const today = utcDayStart(options.endMs);
@@ -52,9 +69,7 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
     for (const day of finished) {
       for (let k = 0; k < ids.length; k += ROLLUP_SLICE) {
         signal?.throwIfAborted();
-        const started = performance.now();
-        await bars.rollUpDay(day, ids[k]!, ids[Math.min(k + ROLLUP_SLICE, ids.length) - 1]!);
-        await pace(performance.now() - started);
+        await paced(() => bars.rollUpDay(day, ids[k]!, ids[Math.min(k + ROLLUP_SLICE, ids.length) - 1]!), pace);
       }
     }
   }
@@ -62,10 +77,17 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
   // smaller sample (the default samples 30,000 rows: ~0.5 s on the embedded engine's thread).
   if (!pace) await db.exec('ANALYZE bars_1m, bars_1d');
   else {
-    await db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL default_statistics_target = ${PACED_STATISTICS_TARGET}`);
-      await tx.exec('ANALYZE bars_1m, bars_1d');
-    });
+    // One table per statement: a statement holds the engine (and whoever waits on it) while it runs.
+    for (const table of ['bars_1m', 'bars_1d']) {
+      await paced(
+        () =>
+          db.transaction(async (tx) => {
+            await tx.exec(`SET LOCAL default_statistics_target = ${PACED_STATISTICS_TARGET}`);
+            await tx.exec(`ANALYZE ${table}`);
+          }),
+        pace,
+      );
+    }
   }
   await bars.recordLoad(historyStart(options), options.endMs, total);
   return { rows: total, days: touched.size };
