@@ -99,10 +99,20 @@ function fixedRate(rate: number, send: (i: number) => Promise<boolean>, into: (p
   };
 }
 
+/** Unexpected statuses by phase and request kind (shedding's 503, a rate limit's 429, …). */
+const failures = new Map<string, number>();
+function answered(kind: string, status: number, ok: boolean): boolean {
+  if (!ok) {
+    const key = `${current === seeding ? 'loading' : 'loaded'} ${kind} ${status}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  }
+  return ok;
+}
+
 async function sendRead(i: number): Promise<boolean> {
   const res = await http.request({ path: `/api/instruments?limit=50&search=${'ABCDEFGHIJ'[i % 10]}`, method: 'GET', headers: trader });
   await res.body.dump();
-  return res.statusCode === 200;
+  return answered('read', res.statusCode, res.statusCode === 200);
 }
 
 async function sendOrder(i: number): Promise<boolean> {
@@ -114,7 +124,7 @@ async function sendOrder(i: number): Promise<boolean> {
   });
   await res.body.dump();
   // A closed market rejects (422) after the same risk path: still an answered order.
-  return res.statusCode === 201 || res.statusCode === 422;
+  return answered('order', res.statusCode, res.statusCode === 201 || res.statusCode === 422);
 }
 
 /** One scrape a second: prom-client resets its event-loop histogram at each collect. */
@@ -154,6 +164,11 @@ try {
   loops = [reads, orders, scrape];
   let phaseStart = performance.now();
   const deadline = Date.now() + SEED_TIMEOUT_S * 1000;
+  // The server answers before its loader starts (it begins once listening): idle until then.
+  for (let waited = 0; (await historyState()).state === 'idle'; waited++) {
+    if (waited > 120) throw new Error('the server did not start loading history within 2 minutes');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   for (;;) {
     const history = await historyState();
     lastPercent = history.percent;
@@ -188,6 +203,7 @@ try {
   const rows = [row('while loading history', seeding), row('reference: loaded (idle)', idle)];
   printTable(rows);
   console.log(`\nhistory: ${totalRows} rows in ${seeding.seconds.toFixed(1)} s (${Math.round(totalRows / seeding.seconds)} rows/s, engine thread: ${process.env.TACHYON_DB_THREAD ?? 'true'})`);
+  if (failures.size > 0) console.log(`\nunexpected answers: ${[...failures].map(([key, n]) => `${key}: ${n}`).join(', ')}`);
   if (stalls.length > 0) console.log(`\nevent-loop stalls over 200 ms (1 s scrapes):\n  ${stalls.join('\n  ')}`);
   console.log(`\nduring loading / loaded: read p99 ${(ms(seeding.read, 99) / ms(idle.read, 99)).toFixed(2)}×, order p99 ${(ms(seeding.order, 99) / ms(idle.order, 99)).toFixed(2)}×, event-loop max ${(ms(seeding.loopMax, 100) / ms(idle.loopMax, 100)).toFixed(2)}×`);
   const figures = (phase: Phase) => ({
@@ -198,7 +214,7 @@ try {
     orderMs: { count: phase.order.totalCount, p50: ms(phase.order, 50), p95: ms(phase.order, 95), p99: ms(phase.order, 99), max: ms(phase.order, 100) },
     eventLoopDelayMs: { p99OfSecondP99: ms(phase.loopP99, 99), max: ms(phase.loopMax, 100) },
   });
-  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, engineThread: process.env.TACHYON_DB_THREAD !== 'false', historyRows: totalRows, loading: figures(seeding), loaded: figures(idle), stalls })}`);
+  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, engineThread: process.env.TACHYON_DB_THREAD !== 'false', historyRows: totalRows, loading: figures(seeding), loaded: figures(idle), stalls, failures: Object.fromEntries(failures) })}`);
 } finally {
   // Stopped before the pool closes, so a failed run reports its own error rather than a closed pool's.
   await Promise.allSettled(loops.map((loop) => loop.stop()));
