@@ -7,7 +7,7 @@
  * transaction holds the engine until it ends, exactly as in-process.
  */
 import { Worker } from 'node:worker_threads';
-import { COMPILED, runnableModule } from '../kernel/project-files.ts';
+import { workerEntry } from '../kernel/project-files.ts';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
 import { Observers } from './database.ts';
 
@@ -53,9 +53,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** The same sources-vs-build split as the analysis workers: from the sources the thread registers tsx first. */
-const ENTRY = COMPILED ? runnableModule('./pglite-worker.ts', import.meta.url) : new URL('./pglite-worker-bootstrap.mjs', import.meta.url);
-
 type Request = EngineRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class ThreadedEmbeddedDatabase implements Database {
@@ -82,7 +79,8 @@ export class ThreadedEmbeddedDatabase implements Database {
 
   /** Starts the thread and opens the engine in it (`dataDir` undefined: in memory). */
   static async open(dataDir: string | undefined, unlock: () => void): Promise<ThreadedEmbeddedDatabase> {
-    const worker = new Worker(ENTRY, { workerData: { dataDir } });
+    const entry = workerEntry('./pglite-worker.ts', import.meta.url, { dataDir });
+    const worker = new Worker(entry.filename, { workerData: entry.workerData });
     const db = new ThreadedEmbeddedDatabase(worker, unlock);
     try {
       await db.expect(0);

@@ -6,7 +6,8 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/database.ts';
 import { BarStore } from './bar-store.ts';
-import { generateHistory, historyRowCount, historyStart, type HistoryOptions } from './history.ts';
+import { historyRowCount, historyStart, type HistoryOptions } from './history.ts';
+import { localHistorySource, type HistorySourceFactory } from './history-source.ts';
 import { utcDayStart } from './market-clock.ts';
 
 export interface SeedProgress {
@@ -37,8 +38,18 @@ const ROLLUP_SLICE = 10;
 /** ANALYZE samples 300 × this many rows when paced (about 60 ms instead of 500 ms). */
 const PACED_STATISTICS_TARGET = 20;
 
-/** Stops between batches when `signal` aborts (a shutdown during a first-start seed). */
-export async function seedHistory(db: Database, options: HistoryOptions, progress?: SeedProgress, signal?: AbortSignal, pace?: Pace): Promise<{ rows: number; days: number }> {
+/**
+ * Stops between batches when `signal` aborts (a shutdown during a first-start seed). `source` makes
+ * the slices' text: on this thread by default, on a thread of its own for a serving instance.
+ */
+export async function seedHistory(
+  db: Database,
+  options: HistoryOptions,
+  progress?: SeedProgress,
+  signal?: AbortSignal,
+  pace?: Pace,
+  source: HistorySourceFactory = localHistorySource,
+): Promise<{ rows: number; days: number }> {
   const bars = new BarStore(db);
   const total = historyRowCount(options);
   progress?.start(total);
@@ -47,18 +58,22 @@ export async function seedHistory(db: Database, options: HistoryOptions, progres
   const between = pace ?? (() => setImmediate());
   // History is deterministic: re-seeding replaces its window rather than duplicating it.
   await bars.deleteRange(historyStart(options), options.endMs);
-  const batches = generateHistory(options);
-  for (;;) {
-    signal?.throwIfAborted();
-    // Generating the batch is part of the slice: it runs on this thread too.
-    const done = await paced(async () => {
-      const next = batches.next();
-      if (next.done) return true;
-      for (const day of await bars.bulkLoad(next.value)) touched.add(day);
-      progress?.tick(next.value.length);
-      return false;
-    }, between);
-    if (done) break;
+  const slices = source(options);
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      // Making the slice is part of it: on this thread, the pace accounts for it.
+      const done = await paced(async () => {
+        const next = await slices.next();
+        if (!next) return true;
+        for (const day of await bars.loadEncoded(next)) touched.add(day);
+        progress?.tick(next.rows);
+        return false;
+      }, between);
+      if (done) break;
+    }
+  } finally {
+    await slices.close();
   }
   // Today's roll-up is left to the live bar writer, which keeps extending it.
   const today = utcDayStart(options.endMs);
