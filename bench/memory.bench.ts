@@ -71,7 +71,10 @@ async function measure(name: string, server: Server, path?: string, headers: Rec
   const idle = await sampled(server, () => sleep(IDLE_S));
   if (!path) return { process: name, idle: idle.phase };
   const load = await sampled(server, () => autocannon({ url: server.url + path, connections: CONNECTIONS, duration: LOAD_S, headers }));
-  return { process: name, idle: idle.phase, load: { ...load.phase, requestsPerSecond: Math.round(load.value.requests.average), non2xx: load.value.non2xx + load.value.errors } };
+  const row = { process: name, idle: idle.phase, load: { ...load.phase, requestsPerSecond: Math.round(load.value.requests.average), non2xx: load.value.non2xx + load.value.errors } };
+  // Each row as it is measured: a long first start on a busy machine leaves partial results at least.
+  process.stderr.write(`${JSON.stringify(row)} (load average ${loadavg()[0]!.toFixed(1)})\n`);
+  return row;
 }
 
 const ROUTE = '/api/instruments?limit=50';

@@ -3,8 +3,8 @@
  * a running server). Slices are generated and encoded on a thread of their own (history-source.ts)
  * and loaded by short statements (small COPY batches, the daily roll-up a few instruments at a
  * time) that the embedded engine runs on its own thread too (db/pglite-thread.ts), so an order's
- * commit waits behind one slice at most; the pacer gives the event loop back between slices: at
- * least as long as the slice kept it busy, longer while its measured delay says requests wait. While it loads, a read that
+ * commit waits behind one slice at most; the pacer pauses between slices at least as long as the
+ * slice ran, longer while the event loop's measured delay says requests wait. While it loads, a read that
  * finds a symbol's history short or empty answers 503 "history is loading, N% done" with a
  * Retry-After instead of an empty or "no history" answer.
  */
