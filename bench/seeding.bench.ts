@@ -9,6 +9,7 @@
  * (10/s), BENCH_IDLE_SECONDS (20), BENCH_SEED_TIMEOUT_S (900).
  */
 import * as hdr from 'hdr-histogram-js';
+import { loadavg } from 'node:os';
 import { Pool } from 'undici';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform } from './support/processes.ts';
 import { printTable, writeResults } from './support/results.ts';
@@ -30,9 +31,11 @@ interface Phase {
   loopMax: Histogram;
   errors: number;
   seconds: number;
+  /** The machine's 1-minute load average, sampled every second. */
+  load: number[];
 }
 
-const newPhase = (): Phase => ({ read: histogram(), order: histogram(), loopP99: histogram(), loopMax: histogram(), errors: 0, seconds: 0 });
+const newPhase = (): Phase => ({ read: histogram(), order: histogram(), loopP99: histogram(), loopMax: histogram(), errors: 0, seconds: 0, load: [] });
 
 const seeding = newPhase();
 const idle = newPhase();
@@ -41,9 +44,11 @@ let current = seeding;
 /** Event-loop stalls over 200 ms, when they happened. */
 const stalls: string[] = [];
 let lastPercent = 0;
+let totalRows = 0;
 const benchStart = performance.now();
 
-const server = await startPlatform({ TACHYON_INSTRUMENTS: INSTRUMENTS, TACHYON_SEED_DAYS: SEED_DAYS, TACHYON_RATE_LIMIT: '0' });
+// No rate limit and no load shedding: the bench measures how long requests wait, not how many a busy server refuses.
+const server = await startPlatform({ TACHYON_INSTRUMENTS: INSTRUMENTS, TACHYON_SEED_DAYS: SEED_DAYS, TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' });
 const http = new Pool(server.url, { connections: 32 });
 const trader = { authorization: `Bearer ${BENCH_DEMO_TOKEN}` };
 const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
@@ -53,8 +58,13 @@ async function get<T>(path: string, headers: Record<string, string>): Promise<T>
   return (await res.body.json()) as T;
 }
 
-async function historyState(): Promise<{ state: string; percent: number }> {
-  return (await get<{ history: { state: string; percent: number } }>('/api/health/detailed', admin)).history;
+async function historyState(): Promise<{ state: string; percent: number; totalRows: number }> {
+  // A 503 (a dependency check that timed out on a busy machine) has no history: ask again.
+  for (;;) {
+    const { history } = await get<{ history?: { state: string; percent: number; totalRows: number } }>('/api/health/detailed', admin);
+    if (history) return history;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** Sends `rate` requests per second until `stop()`, recording latency (µs) from each intended send time. */
@@ -95,10 +105,20 @@ function fixedRate(rate: number, send: (i: number) => Promise<boolean>, into: (p
   };
 }
 
+/** Unexpected statuses by phase and request kind (shedding's 503, a rate limit's 429, …). */
+const failures = new Map<string, number>();
+function answered(kind: string, status: number, ok: boolean): boolean {
+  if (!ok) {
+    const key = `${current === seeding ? 'loading' : 'loaded'} ${kind} ${status}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  }
+  return ok;
+}
+
 async function sendRead(i: number): Promise<boolean> {
   const res = await http.request({ path: `/api/instruments?limit=50&search=${'ABCDEFGHIJ'[i % 10]}`, method: 'GET', headers: trader });
   await res.body.dump();
-  return res.statusCode === 200;
+  return answered('read', res.statusCode, res.statusCode === 200);
 }
 
 async function sendOrder(i: number): Promise<boolean> {
@@ -110,7 +130,7 @@ async function sendOrder(i: number): Promise<boolean> {
   });
   await res.body.dump();
   // A closed market rejects (422) after the same risk path: still an answered order.
-  return res.statusCode === 201 || res.statusCode === 422;
+  return answered('order', res.statusCode, res.statusCode === 201 || res.statusCode === 422);
 }
 
 /** One scrape a second: prom-client resets its event-loop histogram at each collect. */
@@ -118,7 +138,11 @@ function scrapeLoop(): { stop(): Promise<void> } {
   let stopped = false;
   const run = (async () => {
     while (!stopped) {
-      const text = await (await http.request({ path: '/metrics', method: 'GET', headers: admin })).body.text();
+      current.load.push(loadavg()[0]!);
+      const text = await (await http.request({ path: '/metrics', method: 'GET', headers: admin })).body.text().catch((error: unknown) => {
+        console.error(`scrape failed: ${(error as Error).message}`);
+        return '';
+      });
       const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? 0) * 1e6;
       const phase = current;
       const max = value('nodejs_eventloop_lag_max_seconds');
@@ -137,16 +161,24 @@ function scrapeLoop(): { stop(): Promise<void> } {
 }
 
 
+let loops: { stop(): Promise<void> }[] = [];
 try {
   console.log(`seeding: ${INSTRUMENTS} instruments × ${SEED_DAYS} days loading in the background; ${READ_RATE} cached reads/s and ${ORDER_RATE} orders/s during it, then ${IDLE_SECONDS} s of the same once loaded`);
   const scrape = scrapeLoop();
   const reads = fixedRate(READ_RATE, sendRead, (phase) => phase.read);
   const orders = fixedRate(ORDER_RATE, sendOrder, (phase) => phase.order);
+  loops = [reads, orders, scrape];
   let phaseStart = performance.now();
   const deadline = Date.now() + SEED_TIMEOUT_S * 1000;
+  // The server answers before its loader starts (it begins once listening): idle until then.
+  for (let waited = 0; (await historyState()).state === 'idle'; waited++) {
+    if (waited > 120) throw new Error('the server did not start loading history within 2 minutes');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   for (;;) {
     const history = await historyState();
     lastPercent = history.percent;
+    totalRows = history.totalRows;
     if (history.state !== 'loading') break;
     if (Date.now() > deadline) throw new Error(`history still loading after ${SEED_TIMEOUT_S} s (${history.percent}%)`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -156,8 +188,10 @@ try {
   phaseStart = performance.now();
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   idle.seconds = (performance.now() - phaseStart) / 1000;
-  await Promise.all([reads.stop(), orders.stop(), scrape.stop()]);
+  await Promise.all(loops.map((loop) => loop.stop()));
+  loops = [];
 
+  const loadRange = (phase: Phase) => (phase.load.length ? `${Math.min(...phase.load).toFixed(1)}–${Math.max(...phase.load).toFixed(1)}` : 'n/a');
   const ms = (h: Histogram, p: number) => Math.round(h.getValueAtPercentile(p) / 10) / 100;
   const row = (name: string, phase: Phase) => ({
     phase: name,
@@ -170,20 +204,26 @@ try {
     'loop p99 (p99 of 1 s)': ms(phase.loopP99, 99),
     'loop max': ms(phase.loopMax, 100),
     errors: phase.errors,
+    'load avg': loadRange(phase),
   });
   const rows = [row('while loading history', seeding), row('reference: loaded (idle)', idle)];
   printTable(rows);
+  console.log(`\nhistory: ${totalRows} rows in ${seeding.seconds.toFixed(1)} s (${Math.round(totalRows / seeding.seconds)} rows/s, engine thread: ${process.env.TACHYON_DB_THREAD ?? 'true'})`);
+  if (failures.size > 0) console.log(`\nunexpected answers: ${[...failures].map(([key, n]) => `${key}: ${n}`).join(', ')}`);
   if (stalls.length > 0) console.log(`\nevent-loop stalls over 200 ms (1 s scrapes):\n  ${stalls.join('\n  ')}`);
   console.log(`\nduring loading / loaded: read p99 ${(ms(seeding.read, 99) / ms(idle.read, 99)).toFixed(2)}×, order p99 ${(ms(seeding.order, 99) / ms(idle.order, 99)).toFixed(2)}×, event-loop max ${(ms(seeding.loopMax, 100) / ms(idle.loopMax, 100)).toFixed(2)}×`);
   const figures = (phase: Phase) => ({
     seconds: phase.seconds,
+    loadAverage: { min: Math.min(...phase.load), max: Math.max(...phase.load) },
     errors: phase.errors,
     readMs: { count: phase.read.totalCount, p50: ms(phase.read, 50), p95: ms(phase.read, 95), p99: ms(phase.read, 99), max: ms(phase.read, 100) },
     orderMs: { count: phase.order.totalCount, p50: ms(phase.order, 50), p95: ms(phase.order, 95), p99: ms(phase.order, 99), max: ms(phase.order, 100) },
     eventLoopDelayMs: { p99OfSecondP99: ms(phase.loopP99, 99), max: ms(phase.loopMax, 100) },
   });
-  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, loading: figures(seeding), loaded: figures(idle), stalls })}`);
+  console.log(`wrote ${writeResults('seeding', { instruments: Number(INSTRUMENTS), seedDays: Number(SEED_DAYS), readRate: READ_RATE, orderRate: ORDER_RATE, engineThread: process.env.TACHYON_DB_THREAD !== 'false', historyRows: totalRows, loading: figures(seeding), loaded: figures(idle), stalls, failures: Object.fromEntries(failures) })}`);
 } finally {
+  // Stopped before the pool closes, so a failed run reports its own error rather than a closed pool's.
+  await Promise.allSettled(loops.map((loop) => loop.stop()));
   await http.close();
   await server.stop();
 }

@@ -114,6 +114,6 @@ export async function startReference(file: string, env: Record<string, string> =
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'bin/run-ts.js', file], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url, child, 30_000);
+  await waitFor(url, child, Number(process.env.BENCH_START_TIMEOUT_MS ?? 30_000));
   return { url, pid: child.pid!, rss: () => rssOf(child.pid!), stop: () => stopChild(child) };
 }

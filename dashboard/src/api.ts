@@ -6,6 +6,9 @@ export interface Problem {
   title?: string;
   detail?: string;
   code?: string;
+  /** Sent with 503 `history_loading` (and other 503s and 429s): when to ask again. */
+  retryAfterSeconds?: number;
+  percent?: number;
 }
 
 export class ApiError extends Error {

@@ -31,6 +31,8 @@ export interface TachyonConfig {
   databasePooler: 'none' | 'transaction';
   /** A read replica lagging more than this (or unreachable) is skipped; reads go to the primary. */
   databaseReplicaMaxLagMs: number;
+  /** The embedded engine with a data directory runs on its own worker thread (off: on the serving thread). */
+  databaseThread: boolean;
   redisUrl: string | undefined;
   logLevel: LogLevel;
   /** Tokens used for the demo users created on first start, so scripts can know them. */
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 3_600_000),
     databasePooler: read.oneOf('DATABASE_POOLER', ['none', 'transaction'], 'none'),
     databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
+    databaseThread: read.bool('TACHYON_DB_THREAD', true),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     demoToken: read.token('TACHYON_DEMO_TOKEN'),

@@ -10,6 +10,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
 import { Observers } from './database.ts';
 import { INITDB_PARAMS, initEmbeddedDataDir, isInitialized } from './pglite-init.ts';
+import { ThreadedEmbeddedDatabase } from './pglite-thread.ts';
 
 /**
  * One process at a time may open an embedded data directory (PGlite is not multi-process):
@@ -38,7 +39,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
+export interface EmbeddedOptions {
+  /**
+   * Run the engine on a worker thread of its own (TACHYON_DB_THREAD): its statements then never
+   * hold the event loop that serves requests (a COPY slice of the background history load, a
+   * roll-up, a slow query); each statement pays one message round trip between the threads.
+   */
+  thread?: boolean;
+}
+
+export async function openEmbedded(dataDir: string | undefined, options: EmbeddedOptions = {}): Promise<Database> {
   let unlock = () => {};
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
@@ -52,19 +62,37 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       }
     }
   }
-  const db = new PGlite({
+  if (options.thread) {
+    try {
+      return await ThreadedEmbeddedDatabase.open(dataDir, unlock);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  }
+  const db = newPglite(dataDir);
+  await db.waitReady;
+  return new EmbeddedDatabase(db, unlock);
+}
+
+/** The engine as every embedded database opens it (in this thread or in the engine's worker thread). */
+export function newPglite(dataDir: string | undefined): PGlite {
+  return new PGlite({
     ...(dataDir ? { dataDir } : {}),
     initDbStartParams: INITDB_PARAMS,
     // int8 columns hold fixed-point money and ids, always inside the safe-integer range.
     parsers: { [types.INT8]: (value: string) => Number(value) },
   });
-  await db.waitReady;
-  return new EmbeddedDatabase(db, unlock);
+}
+
+/** COPY … FROM text rows: PGlite reads COPY input from a virtual file backed by a Blob. */
+export async function copyInto(db: PGlite, table: string, columns: readonly string[], rows: string): Promise<void> {
+  await db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([rows]) });
 }
 
 type PgliteLike = Pick<PGlite, 'query' | 'exec'>;
 
-function wrap(target: PgliteLike): Queryable {
+export function wrap(target: PgliteLike): Queryable {
   return {
     async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
       const result = await target.query<T>(sql, params as unknown[] | undefined);
@@ -100,9 +128,8 @@ class EmbeddedDatabase implements Database {
     return this.plain.exec(sql);
   }
 
-  async copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
-    // PGlite reads COPY input from a virtual file backed by the Blob.
-    await this.db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([rows]) });
+  copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
+    return copyInto(this.db, table, columns, rows);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

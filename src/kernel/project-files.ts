@@ -19,3 +19,13 @@ export function projectPath(relativePath: string): string {
 export function runnableModule(specifier: string, base: string | URL): URL {
   return new URL(COMPILED ? specifier.replace(/\.ts$/, '.js') : specifier, base);
 }
+
+/**
+ * How to start a worker thread whose module is `specifier` (a .ts source): compiled, its .js; from
+ * the sources, worker-bootstrap.mjs, which registers tsx in the new thread (the main thread's loader
+ * does not carry over) and imports the module named in `workerData.entry`.
+ */
+export function workerEntry(specifier: string, base: string | URL, workerData: Record<string, unknown> = {}): { filename: URL; workerData: Record<string, unknown> } {
+  if (COMPILED) return { filename: runnableModule(specifier, base), workerData };
+  return { filename: new URL('./worker-bootstrap.mjs', import.meta.url), workerData: { ...workerData, entry: new URL(specifier, base).href } };
+}

@@ -55,8 +55,48 @@ const ROLLUP = `
 const BAR_COLUMNS = ['instrument_id', 'ts', 'open', 'high', 'low', 'close', 'volume'];
 const SELECT_COLUMNS = 'open::int8, high::int8, low::int8, close::int8, volume::int8';
 
+/** Minute timestamps whose text form the encoder keeps (a few days of minutes): then it starts over. */
+const ISO_CACHE_LIMIT = 20_000;
+
+/** 1-minute bars as COPY text, with what loading them needs to know. */
+export interface EncodedBars {
+  text: string;
+  rows: number;
+  /** Earliest and latest bar start (epoch ms): the partitions to ensure. */
+  min: number;
+  max: number;
+  /** UTC days (epoch ms of midnight) the rows touch, for the roll-up. */
+  days: number[];
+}
+
+/** Encodes batches as COPY text; pure, so it runs on any thread (history-source.ts). */
+export class CopyEncoder {
+  /** Text of minute timestamps: a history repeats the same minutes for every instrument, and toISOString was most of the encoding. */
+  private readonly isoTimes = new Map<number, string>();
+
+  encode(batch: BarBatch): EncodedBars {
+    const n = batch.length;
+    const lines = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      lines[i] = `${batch.instrumentId[i]}\t${this.isoTime(batch.ts[i]!)}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
+    }
+    return { text: lines.join('\n'), rows: n, ...span(batch) };
+  }
+
+  private isoTime(ms: number): string {
+    let text = this.isoTimes.get(ms);
+    if (text === undefined) {
+      if (this.isoTimes.size >= ISO_CACHE_LIMIT) this.isoTimes.clear();
+      text = new Date(ms).toISOString();
+      this.isoTimes.set(ms, text);
+    }
+    return text;
+  }
+}
+
 export class BarStore {
   private readonly partitions = new Set<string>();
+  private readonly encoder = new CopyEncoder();
 
   constructor(private readonly db: Database) {}
 
@@ -84,16 +124,16 @@ export class BarStore {
    * (`deleteRange`), since COPY cannot skip duplicates.
    */
   async bulkLoad(batch: BarBatch): Promise<number[]> {
-    const n = batch.length;
-    if (n === 0) return [];
-    const { min, max, days } = span(batch);
-    await this.ensurePartitions(min, max);
-    const lines = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      lines[i] = `${batch.instrumentId[i]}\t${new Date(batch.ts[i]!).toISOString()}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
-    }
-    await this.db.copyFrom('bars_1m', BAR_COLUMNS, lines.join('\n'));
-    return days;
+    if (batch.length === 0) return [];
+    return this.loadEncoded(this.encoder.encode(batch));
+  }
+
+  /** bulkLoad of rows already encoded (on another thread); returns the UTC days they touched. */
+  async loadEncoded(bars: EncodedBars): Promise<number[]> {
+    if (bars.rows === 0) return [];
+    await this.ensurePartitions(bars.min, bars.max);
+    await this.db.copyFrom('bars_1m', BAR_COLUMNS, bars.text);
+    return bars.days;
   }
 
   /** Removes 1-minute and daily bars in [fromMs, toMs) (seeding replaces its window). */

@@ -1,9 +1,10 @@
 /**
  * Background loading of demo history on a serving instance (first start, or `tachyon seed` sent to
- * a running server). The embedded engine runs every statement on the main thread, so the seeder
- * works in slices of a few milliseconds (small COPY batches, the daily roll-up a few instruments at
- * a time) and the pacer gives the event loop back between them: at least as long as the slice ran,
- * longer while the loop's measured delay says requests are waiting. While it loads, a read that
+ * a running server). Slices are generated and encoded on a thread of their own (history-source.ts)
+ * and loaded by short statements (small COPY batches, the daily roll-up a few instruments at a
+ * time) that the embedded engine runs on its own thread too (db/pglite-thread.ts), so an order's
+ * commit waits behind one slice at most; the pacer pauses between slices at least as long as the
+ * slice ran, longer while the event loop's measured delay says requests wait. While it loads, a read that
  * finds a symbol's history short or empty answers 503 "history is loading, N% done" with a
  * Retry-After instead of an empty or "no history" answer.
  */
@@ -16,6 +17,7 @@ import { ConflictError, TachyonError } from '../kernel/errors.ts';
 import type { Instrument } from './instrument.ts';
 import type { MarketClock } from './market-clock.ts';
 import { seedHistory, type Pace, type SeedProgress } from './history-seeder.ts';
+import { threadHistorySource } from './history-source.ts';
 
 /** Rows per COPY while serving: about 5 ms of the embedded engine's time each on an idle core. */
 const SERVING_BATCH_ROWS = 1_000;
@@ -103,7 +105,8 @@ export class HistoryLoader {
         progress?.tick(rows);
       },
     };
-    const run = seedHistory(db, options, track, this.abort.signal, pace).then(
+    // Slices are generated on a thread of their own: this event loop only forwards them to the database.
+    const run = seedHistory(db, options, track, this.abort.signal, pace, threadHistorySource).then(
       (result) => {
         this.finish('loaded');
         this.current.percent = 100;

@@ -26,7 +26,8 @@ describe.each(await engines())('history loading on $name', (engine) => {
     const loaded = platform.marketData.history.load(2, undefined, async () => {
       if (++slices === 1) await held;
     });
-    await expect.poll(() => slices).toBe(1);
+    // The first slice waits for the generator thread to start (seconds from the sources on a busy machine).
+    await expect.poll(() => slices, { timeout: 60_000 }).toBe(1);
 
     const now = Date.now();
     const loading = [

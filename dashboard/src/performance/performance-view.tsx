@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
+import { HistoryProgress, type HistoryStatus } from './history-progress.tsx';
 import { TimeSeries } from './time-series.tsx';
 
 const FAST_MS = 2_000;
@@ -29,7 +30,7 @@ interface Metrics {
 interface Slow {
   memory?: { rssBytes: number; heapUsedBytes: number; limitBytes: number; utilization: number };
   cpu?: { cores: number; utilization: Record<string, { cpu: number; eventLoop: number } | null> };
-  health?: { status: string; dependencies: Array<{ name: string; ok: boolean; latencyMs: number; error?: string }>; eventLoopDelayMs: { p50: number; p99: number; max: number } };
+  health?: { status: string; dependencies: Array<{ name: string; ok: boolean; latencyMs: number; error?: string }>; eventLoopDelayMs: { p50: number; p99: number; max: number }; history?: HistoryStatus };
   cache?: { hitRate: number; classes: Record<string, { hitRate: number }> };
   alerts?: { active: Array<{ rule: string; severity: string; state: string; summary?: string }>; history: Array<{ rule: string; state: string; at: number }> };
   flags?: { flags: Array<{ name: string; enabled: boolean; source: string; description: string }> };
@@ -127,6 +128,7 @@ export function PerformanceView() {
       </section>
       <section data-testid="health-panel">
         <h2>Service health {slow.health && <span class={slow.health.status === 'ok' ? 'ok' : 'error'}>{slow.health.status}</span>}</h2>
+        <HistoryProgress history={slow.health?.history} />
         <table>
           <tbody>
             {(slow.health?.dependencies ?? []).map((d) => (

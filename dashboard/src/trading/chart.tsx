@@ -1,7 +1,7 @@
 /** Candlesticks (lightweight-charts, loaded with this view only) from the bars API; the forming bar follows the live quotes. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CandlestickData, IChartApi, ISeriesApi, UTCTimestamp } from 'lightweight-charts';
-import { api } from '../api.ts';
+import { api, ApiError } from '../api.ts';
 
 const INTERVALS = ['1m', '5m', '15m', '1h', '1d'] as const;
 const INTERVAL_S: Record<(typeof INTERVALS)[number], number> = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '1d': 86_400 };
@@ -48,9 +48,22 @@ export function PriceChart({ symbol, last }: { symbol: string; last: number | un
       forming.current = data.at(-1);
       chart.current.chart.timeScale().fitContent();
     };
-    load().catch((e: Error) => current && setError(e.message));
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const attempt = () =>
+      load().then(
+        () => current && setError(undefined),
+        (e: Error) => {
+          if (!current) return;
+          setError(e.message);
+          // A first start still loading history says how far it is and when to ask again.
+          const problem = e instanceof ApiError ? e.problem : undefined;
+          if (problem?.code === 'history_loading') retry = setTimeout(attempt, Math.max(1, problem.retryAfterSeconds ?? 5) * 1000);
+        },
+      );
+    void attempt();
     return () => {
       current = false;
+      clearTimeout(retry);
     };
   }, [symbol, interval]);
 
