@@ -74,6 +74,7 @@ import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
 import { EquitySnapshotter } from './trading/portfolio.ts';
 import { reconcile } from './trading/reconcile.ts';
+import { RedisOrderRate } from './trading/shared-order-rate.ts';
 import { tradingRoutes } from './trading/routes.ts';
 import { loadTestRoutes } from './loadtest/api/routes.ts';
 import { LoadTestService } from './loadtest/api/service.ts';
@@ -202,7 +203,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const leaseStore = new LeaseStore(db, embedded ? 'embedded' : instanceId, config.cluster.internalUrl ?? null);
     const ttlMs = embedded ? Math.max(config.cluster.leaseTtlMs, EMBEDDED_LEASE_TTL_MS) : config.cluster.leaseTtlMs;
     const ownership = new ShardOwnership({ store: leaseStore, shards: config.cluster.shards, ttlMs, logger });
-    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, config: config.trading });
+    // With REDIS_URL the request rate and the per-account order rate hold across instances (one fail-fast connection).
+    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
+    built.push(() => limiterRedis?.disconnect());
+    const orderRate = limiterRedis && new RedisOrderRate(limiterRedis, config.cache.prefix);
+    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, orderRate, config: config.trading });
     built.push(() => tradingEngine.stop().then(() => ownership.stop()));
     const forwarder = new Forwarder(ownership, { instanceId, timeoutMs: config.cluster.forwardTimeoutMs, logger });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
@@ -275,8 +280,6 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       check: async () => ({ ok: true, latencyMs: 0, details: { holder: ownership.holder, shardsHeld: ownership.heldShards().size, shards: config.cluster.shards } }),
     });
 
-    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
-    built.push(() => limiterRedis?.disconnect());
     const app = await createHttpServer({
       logger,
       authenticator,
@@ -415,11 +418,15 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           // Background history loading stops between two slices, before the database closes.
           await marketData.history.stop();
           realtime.stop();
-          await app.close();
           equitySnapshots.stop();
-          await tradingEngine.stop();
-          // After the last batch: other instances take these accounts at once (a rolling restart waits for no expiry).
+          // Accounts are handed back while this instance still listens: each shard's last batch commits,
+          // then its lease is released, so other instances take them at once (a rolling restart waits for
+          // no expiry). Meanwhile a request here for an account already handed back is forwarded to its
+          // new owner, and one another instance forwarded here is answered `account_moving` (nothing ran;
+          // the sender asks the new owner): no command meets a closing listener.
           await ownership.stop();
+          await tradingEngine.stop();
+          await app.close();
           await strategyPerformance.stop();
           await taskQueue.close();
           await analysisPool.close();

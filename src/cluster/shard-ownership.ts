@@ -169,8 +169,11 @@ export class ShardOwnership {
       return { local: true };
     }
     const [current] = await store.list([name]);
-    const owner = { local: false as const, holder: current?.holder ?? 'unknown', address: current?.address ?? null };
-    this.remote.set(shard, { owner, until: performance.now() + ttlMs / 3 });
+    // Nobody serves a lapsed lease, nor this instance's own once it stops: no address, so the caller
+    // looks again shortly (by then another instance has taken the shard).
+    const live = current !== undefined && !current.lapsed && current.holder !== this.holder;
+    const owner = { local: false as const, holder: current?.holder ?? 'unknown', address: live ? current.address : null };
+    if (live) this.remote.set(shard, { owner, until: performance.now() + ttlMs / 3 });
     return owner;
   }
 

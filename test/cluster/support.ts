@@ -4,7 +4,7 @@
  * portfolio reads) on one account per virtual user that counts what failed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTempDatabase, deleteRedisKeys, pgAvailable, REDIS_TEST_URL, redisAvailable, redisPrefix, type TempDatabase } from '../support/servers.ts';
@@ -113,6 +113,9 @@ export class ClusterProcess {
       this.child.kill('SIGTERM');
       await exited;
     }
+    // TACHYON_TEST_KEEP_LOGS=dir keeps every instance's and HAProxy's log (for a failure seen in CI).
+    const keep = process.env.TACHYON_TEST_KEEP_LOGS;
+    if (keep) cpSync(this.runDir, join(keep, `cluster-${Date.now()}`), { recursive: true, filter: (source) => !source.endsWith('.sock') });
     rmSync(this.runDir, { recursive: true, force: true });
     await this.db.drop();
     await deleteRedisKeys(this.redisPrefix);
@@ -188,7 +191,8 @@ export class SteadyLoad {
       const body = await response.text();
       if (response.status >= 500) this.fail(`${init.method ?? 'GET'} ${new URL(url).pathname} ${response.status} ${body.slice(0, 160)}`);
     } catch (error) {
-      this.fail(`${init.method ?? 'GET'} ${new URL(url).pathname} ${(error as Error).message}`);
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      this.fail(`${init.method ?? 'GET'} ${new URL(url).pathname} ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
     }
   }
 
