@@ -56,7 +56,7 @@ import { createLogger } from './kernel/logger.ts';
 import { HistoryWatch } from './market-data/history-watch.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
-import { feedLeadership } from './market-data/feed-leader.ts';
+import { FEED_LEASE, feedLeadership } from './market-data/feed-leader.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
@@ -263,7 +263,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     registerCoreChecks(health, {
       db,
       lifecycle: () => (shuttingDown ? 'draining' : serving ? 'serving' : 'starting'),
-      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped })),
+      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped, limiter: limiterRedis?.status === 'ready' })),
       queue: { kind: config.redisUrl ? 'bullmq' : 'in-process', stats: () => taskQueue.stats() },
     });
     // A follower that hears no tick for three lease periods while the market is open has lost the market
@@ -274,7 +274,15 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       const silent = feed.role === 'follower' && config.market.tickRate > 0 && marketData.marketClock.isOpen(clock.now()) && (feed.lastTickAgeMs ?? Infinity) > feedSilenceMs;
       return silent && serving ? { ok: false, reason: `no tick from the feed leader for ${feed.lastTickAgeMs === undefined ? 'ever' : `${Math.round(feed.lastTickAgeMs)} ms`}` } : { ok: true };
     });
-    health.addDependency({ name: 'feed', check: async () => ({ ok: true, latencyMs: 0, details: { ...marketData.status() } }) });
+    health.addDependency({
+      name: 'feed',
+      check: async () => {
+        // Scaled: which instance leads, as the lease table has it (alone, this instance always does).
+        const [lease] = feedKeeper ? await leaseStore.list([FEED_LEASE]) : [];
+        const leader = lease && { holder: lease.holder, epoch: lease.epoch, lapsed: lease.lapsed };
+        return { ok: true, latencyMs: 0, details: { ...marketData.status(), ...(leader ? { leader } : {}) } };
+      },
+    });
     health.addDependency({
       name: 'account leases',
       check: async () => ({ ok: true, latencyMs: 0, details: { holder: ownership.holder, shardsHeld: ownership.heldShards().size, shards: config.cluster.shards } }),

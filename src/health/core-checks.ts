@@ -10,8 +10,8 @@ import { timeDb } from './routes.ts';
 export interface CoreCheckDeps {
   db: Database;
   lifecycle(): 'starting' | 'serving' | 'draining';
-  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, and events dropped meanwhile. */
-  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number };
+  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, events dropped meanwhile, and the rate limiters' connection ready. */
+  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number; limiter: boolean };
   queue: { kind: 'bullmq' | 'in-process'; stats(): Promise<QueueStats> };
 }
 
@@ -32,7 +32,7 @@ export function registerCoreChecks(health: HealthRegistry, deps: CoreCheckDeps):
       name: 'redis',
       check: async () => {
         const state = redis();
-        return { ok: state.bridged, latencyMs: 0, details: { busBridge: state.bridged ? 'connected' : 'down (in-process bus only)', cacheL2: state.cacheL2 ? 'healthy' : 'bypassed', droppedEvents: state.droppedEvents } };
+        return { ok: state.bridged, latencyMs: 0, details: { busBridge: state.bridged ? 'connected' : 'down (in-process bus only)', cacheL2: state.cacheL2 ? 'healthy' : 'bypassed', droppedEvents: state.droppedEvents, rateLimits: state.limiter ? 'shared across instances' : 'Redis away: request limit off, order rate per owner' } };
       },
     });
   }
