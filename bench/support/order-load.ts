@@ -22,6 +22,7 @@ export async function createTraders(url: string, count: number, prefix = 'bench'
         headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name: `${prefix}${i}`, role: 'trader', openingCash: 100_000_000 }),
       });
+      if (res.statusCode !== 201) throw new Error(`creating trader ${prefix}${i} answered ${res.statusCode}: ${await res.body.text()}`);
       traders.push((await res.body.json()) as Trader);
     }
     return traders;
@@ -48,6 +49,7 @@ export async function orderLoad(
     return p;
   };
   const quotes = await pool(url).request({ path: `/api/market-data/quotes?symbols=${SYMBOLS.join(',')}`, method: 'GET', headers: { authorization: `Bearer ${traders[0]!.token}` } });
+  if (quotes.statusCode !== 200) throw new Error(`quotes answered ${quotes.statusCode}: ${await quotes.body.text()}`);
   const bids = new Map(((await quotes.body.json()) as { quotes: { symbol: string; bid: number }[] }).quotes.map((q) => [q.symbol, q.bid]));
   const run = await drive(load, async (worker, i) => {
     const symbol = SYMBOLS[worker % SYMBOLS.length]!;
