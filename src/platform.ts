@@ -434,6 +434,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           // the sender asks the new owner): no command meets a closing listener.
           await ownership.stop();
           await tradingEngine.stop();
+          // Other instances forward here only on an owner lookup cached for a third of the lease TTL:
+          // once those have lapsed nobody sends a command here, and closing the kept-alive connections
+          // cannot race one (a request crossing the close is ambiguous to its sender). Embedded: no others.
+          if (!embedded) await new Promise((resolve) => setTimeout(resolve, Math.ceil(ttlMs / 3)));
           await app.close();
           await strategyPerformance.stop();
           await taskQueue.close();

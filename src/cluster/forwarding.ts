@@ -2,11 +2,11 @@
  * Commands and live reads for an account this instance does not own go to the owner: the same
  * method, path, body, request id and the caller's own Authorization header, over internal HTTP with
  * a short timeout (cockatiel). A loop-guard header marks a forwarded request: its receiver serves it
- * (taking the shard if nobody holds it) or answers 503 `account_moving`, and never forwards it again.
+ * when it owns the account now or answers 503 `account_moving` at once, and never forwards it again.
  * An owner that does not answer is forgotten, so the retry looks it up again (or takes its lapsed shard).
  *
  * During a handover (a rolling restart: the owner drains, hands its leases back, closes its listener)
- * the request is sent again, for up to about three seconds, when it certainly did not run on the
+ * the request is sent again, for up to about five seconds, when it certainly did not run on the
  * owner, and only then (an order must never execute twice):
  *  - the connection was refused (the owner has exited or not started listening);
  *  - the connection was reset before any answer: the owner's kernel discarded request bytes its
@@ -43,7 +43,7 @@ export class Forwarder {
     private readonly options: { instanceId: string; timeoutMs: number; logger: Logger },
   ) {
     this.timeout = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
-    this.handover = retryPolicy(handleType(OwnerGone), { maxAttempts: 8, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 600 }) });
+    this.handover = retryPolicy(handleType(OwnerGone), { maxAttempts: 10, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 600 }) });
   }
 
   /**
@@ -79,9 +79,12 @@ export class Forwarder {
 
   private async attempt(request: FastifyRequest, reply: FastifyReply, accountId: number): Promise<boolean> {
     if (this.ownership.ownsNow(accountId)) return false;
+    // Forwarded here but not served here now (handing back, still loading, stopping): answer at once
+    // rather than wait for the ownership chain, so the sender retries instead of timing out (which
+    // would be ambiguous). A free shard is taken by the sender, which looked before forwarding.
+    if (request.headers[FORWARDED_HEADER] !== undefined) throw new AccountMovingError(accountId);
     const owner = await this.ownership.owner(accountId);
     if (owner.local) return false;
-    if (request.headers[FORWARDED_HEADER] !== undefined) throw new AccountMovingError(accountId);
     if (owner.address === null) {
       // No live owner with an address (lapsed, released, or still starting): nothing was sent, look again shortly.
       this.ownership.forgetOwner(accountId);
