@@ -59,7 +59,7 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
       await cluster.restarted(name, pid);
     }
     const result = await load.stop();
-    console.log(`rolling restart: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent)`);
+    console.log(`rolling restart: ${result.failed} of ${result.total} requests failed (${result.orders} orders sent, ${result.resentReads} reads resent)`);
     expect(result.orders).toBeGreaterThan(100);
     expect(result.failed, `${result.failed} of ${result.total} failed: ${result.failures.join('; ')}`).toBe(0);
   }, 400_000);
