@@ -59,7 +59,7 @@ import { createLogger } from './kernel/logger.ts';
 import { HistoryWatch } from './market-data/history-watch.ts';
 import { marketDataRoutes } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
-import { feedLeadership } from './market-data/feed-leader.ts';
+import { FEED_LEASE, feedLeadership } from './market-data/feed-leader.ts';
 import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
@@ -82,6 +82,7 @@ import { TradingEngine } from './trading/engine.ts';
 import { PaperBroker } from './trading/paper-broker.ts';
 import { EquitySnapshotter } from './trading/portfolio.ts';
 import { reconcile } from './trading/reconcile.ts';
+import { RedisOrderRate } from './trading/shared-order-rate.ts';
 import { tradingRoutes } from './trading/routes.ts';
 import { loadTestRoutes } from './loadtest/api/routes.ts';
 import { LoadTestService } from './loadtest/api/service.ts';
@@ -213,7 +214,11 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const leaseStore = new LeaseStore(db, embedded ? 'embedded' : instanceId, config.cluster.internalUrl ?? null);
     const ttlMs = embedded ? Math.max(config.cluster.leaseTtlMs, EMBEDDED_LEASE_TTL_MS) : config.cluster.leaseTtlMs;
     const ownership = new ShardOwnership({ store: leaseStore, shards: config.cluster.shards, ttlMs, logger });
-    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, config: config.trading });
+    // With REDIS_URL the request rate and the per-account order rate hold across instances (one fail-fast connection).
+    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
+    built.push(() => limiterRedis?.disconnect());
+    const orderRate = limiterRedis && new RedisOrderRate(limiterRedis, config.cache.prefix);
+    const tradingEngine = await TradingEngine.create({ db, bus, clock, logger, marketData, broker, ownership, orderRate, config: config.trading });
     built.push(() => tradingEngine.stop().then(() => ownership.stop()));
     const forwarder = new Forwarder(ownership, { instanceId, timeoutMs: config.cluster.forwardTimeoutMs, logger });
     const equitySnapshots = new EquitySnapshotter(tradingEngine, clock, logger, config.trading.snapshotIntervalMs);
@@ -285,7 +290,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     registerCoreChecks(health, {
       db,
       lifecycle: () => (shuttingDown ? 'draining' : serving ? 'serving' : 'starting'),
-      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped, stream: stream.stats() })),
+      redis: busBridge && (() => ({ bridged: busBridge.connected, cacheL2: cacheModule.cache.redisHealthy, droppedEvents: busBridge.dropped, stream: stream.stats(), limiter: limiterRedis?.status === 'ready' })),
       queue: { kind: config.redisUrl ? 'bullmq' : 'in-process', stats: () => taskQueue.stats() },
     });
     // A follower that hears no tick for three lease periods while the market is open has lost the market
@@ -296,14 +301,20 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       const silent = feed.role === 'follower' && config.market.tickRate > 0 && marketData.marketClock.isOpen(clock.now()) && (feed.lastTickAgeMs ?? Infinity) > feedSilenceMs;
       return silent && serving ? { ok: false, reason: `no tick from the feed leader for ${feed.lastTickAgeMs === undefined ? 'ever' : `${Math.round(feed.lastTickAgeMs)} ms`}` } : { ok: true };
     });
-    health.addDependency({ name: 'feed', check: async () => ({ ok: true, latencyMs: 0, details: { ...marketData.status() } }) });
+    health.addDependency({
+      name: 'feed',
+      check: async () => {
+        // Scaled: which instance leads, as the lease table has it (alone, this instance always does).
+        const [lease] = feedKeeper ? await leaseStore.list([FEED_LEASE]) : [];
+        const leader = lease && { holder: lease.holder, epoch: lease.epoch, lapsed: lease.lapsed };
+        return { ok: true, latencyMs: 0, details: { ...marketData.status(), ...(leader ? { leader } : {}) } };
+      },
+    });
     health.addDependency({
       name: 'account leases',
       check: async () => ({ ok: true, latencyMs: 0, details: { holder: ownership.holder, shardsHeld: ownership.heldShards().size, shards: config.cluster.shards } }),
     });
 
-    const limiterRedis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
-    built.push(() => limiterRedis?.disconnect());
     const app = await createHttpServer({
       logger,
       authenticator,
@@ -467,11 +478,19 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           // Background history loading stops between two slices, before the database closes.
           await marketData.history.stop();
           realtime.stop();
-          await app.close();
           equitySnapshots.stop();
-          await tradingEngine.stop();
-          // After the last batch: other instances take these accounts at once (a rolling restart waits for no expiry).
+          // Accounts are handed back while this instance still listens: each shard's last batch commits,
+          // then its lease is released, so other instances take them at once (a rolling restart waits for
+          // no expiry). Meanwhile a request here for an account already handed back is forwarded to its
+          // new owner, and one another instance forwarded here is answered `account_moving` (nothing ran;
+          // the sender asks the new owner): no command meets a closing listener.
           await ownership.stop();
+          await tradingEngine.stop();
+          // Other instances forward here only on an owner lookup cached for a third of the lease TTL:
+          // once those have lapsed nobody sends a command here, and closing the kept-alive connections
+          // cannot race one (a request crossing the close is ambiguous to its sender). Embedded: no others.
+          if (!embedded) await new Promise((resolve) => setTimeout(resolve, Math.ceil(ttlMs / 3)));
+          await app.close();
           await strategyPerformance.stop();
           await taskQueue.close();
           await analysisPool.close();

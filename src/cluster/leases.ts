@@ -12,6 +12,8 @@ export interface Lease {
   /** Epoch milliseconds (database time) at which the lease lapses unless renewed. */
   expiresAt: number;
   address: string | null;
+  /** Whether the lease had lapsed when read (database time): nobody holds it, whatever `holder` says. */
+  lapsed: boolean;
 }
 
 interface LeaseRow {
@@ -20,12 +22,13 @@ interface LeaseRow {
   epoch: string | number;
   expires_at: Date | string;
   address: string | null;
+  lapsed: boolean;
 }
 
-const COLUMNS = 'name, holder, epoch, expires_at, address';
+const COLUMNS = 'name, holder, epoch, expires_at, address, expires_at < now() AS lapsed';
 
 function toLease(row: LeaseRow): Lease {
-  return { name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: new Date(row.expires_at).getTime(), address: row.address };
+  return { name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: new Date(row.expires_at).getTime(), address: row.address, lapsed: row.lapsed };
 }
 
 export class LeaseStore {

@@ -119,6 +119,8 @@ export class ShardOwnership {
     if (this.epochOf(shard) !== undefined) return Promise.resolve({ local: true });
     const known = this.remote.get(shard);
     if (known && performance.now() < known.until) return Promise.resolve(known.owner);
+    // Stopping: take nothing, and do not wait behind the hand-back on the chain; just look.
+    if (this.stopped) return this.lookUp(shard);
     let looking = this.looking.get(shard);
     if (!looking) {
       looking = this.serial(() => this.take(shard)).finally(() => this.looking.delete(shard));
@@ -168,9 +170,18 @@ export class ShardOwnership {
       await this.gain(new Map([[shard, lease.epoch]]), sentAt);
       return { local: true };
     }
-    const [current] = await store.list([name]);
-    const owner = { local: false as const, holder: current?.holder ?? 'unknown', address: current?.address ?? null };
-    this.remote.set(shard, { owner, until: performance.now() + ttlMs / 3 });
+    return this.lookUp(shard);
+  }
+
+  /** The shard's live holder as the database has it (cached for a third of the TTL), or no address. */
+  private async lookUp(shard: number): Promise<Owner> {
+    const { store, ttlMs } = this.options;
+    const [current] = await store.list([this.leaseOf(shard)]);
+    // Nobody serves a lapsed lease, nor this instance's own once it stops: no address, so the caller
+    // looks again shortly (by then another instance has taken the shard).
+    const live = current !== undefined && !current.lapsed && current.holder !== this.holder;
+    const owner = { local: false as const, holder: current?.holder ?? 'unknown', address: live ? current.address : null };
+    if (live) this.remote.set(shard, { owner, until: performance.now() + ttlMs / 3 });
     return owner;
   }
 

@@ -11,8 +11,8 @@ import { timeDb } from './routes.ts';
 export interface CoreCheckDeps {
   db: Database;
   lifecycle(): 'starting' | 'serving' | 'draining';
-  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, events dropped meanwhile, and the event stream. */
-  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number; stream: StreamStats };
+  /** With REDIS_URL: whether the bus bridge is connected, the cache's L2 healthy, events dropped meanwhile, the event stream, and the rate limiters' connection ready. */
+  redis?: () => { bridged: boolean; cacheL2: boolean | undefined; droppedEvents: number; stream: StreamStats; limiter: boolean };
   queue: { kind: 'bullmq' | 'in-process'; stats(): Promise<QueueStats> };
 }
 
@@ -43,6 +43,7 @@ export function registerCoreChecks(health: HealthRegistry, deps: CoreCheckDeps):
             droppedEvents: state.droppedEvents,
             eventStream: stream.connected ? 'connected' : `down (${stream.buffered} account events buffered)`,
             streamDropped: stream.dropped,
+            rateLimits: state.limiter ? 'shared across instances' : 'Redis away: request limit off, order rate per owner',
           },
         };
       },

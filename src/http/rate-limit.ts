@@ -4,7 +4,7 @@
  * docs) are exempt (probes must never be throttled): http/server.ts sets their `config.rateLimit` false. With REDIS_URL the counters live in Redis, so the limit
  * holds across instances behind a load balancer; while Redis is away requests are not limited
  * rather than refused (a limiter must not take the API down with it). The order-rate limit per
- * account is the risk engine's.
+ * account is the risk engine's (shared through Redis too: trading/shared-order-rate.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';

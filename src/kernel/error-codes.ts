@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   rate_limited: { status: 429, message: 'too many requests; Retry-After says when to retry' },
   internal: { status: 500, message: 'an unexpected error, logged with the request id' },
   unavailable: { status: 503, message: 'a retryable outage (recovery, overload, ownership moving); Retry-After says when' },
+  account_moving: { status: 503, message: 'the account is moving between instances and nothing was done; retry (Retry-After)' },
   database_unavailable: { status: 503, message: 'the database is unavailable; retry shortly' },
   history_loading: { status: 503, message: 'history is loading, {percent}% done: retry in {retryAfterSeconds} s' },
 

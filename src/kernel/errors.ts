@@ -84,6 +84,16 @@ export class ServiceUnavailableError extends TachyonError {
   }
 }
 
+/**
+ * The instance asked does not own the account (its shard is moving between instances) and did
+ * nothing: a retry, anywhere, is safe. Forwarding retries it itself (src/cluster/forwarding.ts).
+ */
+export class AccountMovingError extends TachyonError {
+  constructor(accountId: number) {
+    super(statusOf('account_moving'), 'account_moving', `account ${accountId} is moving between instances and nothing was done; retry`, { accountId }, 1);
+  }
+}
+
 /** Invalid configuration: the process stops at start-up with this message. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -21,7 +21,7 @@ import type { Database } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
 import type { ShardListener, ShardOwnership } from '../cluster/shard-ownership.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError, unprocessable } from '../kernel/errors.ts';
+import { AccountMovingError, ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError, unprocessable } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
 import type { StoredInstrument } from '../market-data/instrument-store.ts';
 import type { MarketData } from '../market-data/service.ts';
@@ -37,6 +37,7 @@ import { OrderCounts } from './order-counts.ts';
 import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequest } from './order.ts';
 import { applyFill } from './position.ts';
 import { checkOrder, referencePrice, type RejectCode } from './risk.ts';
+import type { SharedOrderRate } from './shared-order-rate.ts';
 import { TradingStore, type AccountRow, type AccountScope } from './store.ts';
 
 /** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
@@ -51,6 +52,8 @@ export interface TradingEngineDeps {
   marketData: MarketData;
   broker: Broker;
   ownership: ShardOwnership;
+  /** With REDIS_URL: the per-account order rate shared by every instance (else each account's own bucket). */
+  orderRate?: SharedOrderRate;
   config: TachyonConfig['trading'];
 }
 
@@ -160,8 +163,10 @@ export class TradingEngine implements ExecutionListener, ShardListener {
         if (original) return { original };
       }
       if (this.ids.available() < ID_HEADROOM) await this.ids.ready(ID_HEADROOM);
+      // After the replay check: a replayed clientOrderId costs no token.
+      const sharedRate = await this.deps.orderRate?.take(accountId, account.limits.maxOrdersPerSecond, this.deps.clock.now());
       this.assertRunning();
-      const order = this.accept(account, instrument, normalized);
+      const order = this.accept(account, instrument, normalized, sharedRate);
       return { order: { ...order }, durable: this.journal.durable() };
     });
     if ('original' in outcome) return this.replay(outcome.original, normalized);
@@ -317,12 +322,12 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   // ---- internals ------------------------------------------------------------------------------
 
   /** Risk checks, reservation, routing: one synchronous step. */
-  private accept(account: AccountState, instrument: StoredInstrument, request: OrderRequest): Order {
+  private accept(account: AccountState, instrument: StoredInstrument, request: OrderRequest, sharedRate: boolean | undefined): Order {
     const { book, marketClock } = this.deps.marketData;
     const now = this.deps.clock.now();
     const quote = book.get(instrument.id)!;
     const market = { bid: quote.bid, ask: quote.ask, last: quote.last, sessionOpen: marketClock.isOpen(now) };
-    const decision = checkOrder(account, request, instrument, market, now, (id) => this.lastPrice(id));
+    const decision = checkOrder(account, request, instrument, market, now, (id) => this.lastPrice(id), sharedRate);
     // An account over its rate is refused before it costs an order row: the rate limit protects the journal too.
     if (!decision.ok && decision.rejection.code === 'order_rate_exceeded') {
       this.counts.rejected(decision.rejection.code);
@@ -399,6 +404,8 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     await this.journal.durable().catch(() => {});
     const order = await this.store.order(orderId, accountIds);
     if (!order) return new NotFoundError(`order ${orderId} not found`);
+    // Open but not here: its account moved to another instance after the route looked (retry finds the owner).
+    if (isOpen(order) && !this.owns(order.accountId)) return new AccountMovingError(order.accountId);
     return new ConflictError(`order ${orderId} is ${order.status} and can no longer be cancelled`, { status: order.status });
   }
 
@@ -425,7 +432,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
       // Routes forward other instances' accounts; this takes a shard nobody holds, or refuses.
       const owner = await ownership.owner(id);
       const epoch = ownership.epochOf(shard);
-      if (!owner.local || epoch === undefined) throw new ServiceUnavailableError(`account ${id} is owned by another instance; retry`);
+      if (!owner.local || epoch === undefined) throw new AccountMovingError(id);
       if (!this.loaded.has(shard)) await this.shardsAcquired(new Map([[shard, epoch]]));
       const again = this.accounts.get(id);
       if (again) return again;

@@ -50,7 +50,11 @@ export function referencePrice(request: Pick<OrderRequest, 'side' | 'limitPrice'
   return request.side === 'buy' ? Math.ceil((base * (BPS + collarBps)) / BPS) : base;
 }
 
-/** Runs every rule in order, cheapest first; the first failure is the answer. */
+/**
+ * Runs every rule in order, cheapest first; the first failure is the answer. `sharedRate` is the
+ * answer of the order-rate bucket shared by every instance (Redis) when it gave one; otherwise the
+ * account's own bucket decides.
+ */
 export function checkOrder(
   account: AccountState,
   request: OrderRequest,
@@ -58,9 +62,10 @@ export function checkOrder(
   market: MarketView,
   now: number,
   priceOf: (instrumentId: number) => number,
+  sharedRate?: boolean,
 ): RiskDecision {
   const limits = account.limits;
-  if (!account.takeRateToken(now)) return reject('order_rate_exceeded', { limit: limits.maxOrdersPerSecond, accountId: account.id });
+  if (!(sharedRate ?? account.takeRateToken(now))) return reject('order_rate_exceeded', { limit: limits.maxOrdersPerSecond, accountId: account.id });
   if (!instrument.tradable) return reject('instrument_not_tradable', { symbol: instrument.symbol });
   // Outside the session only good-till-cancelled orders that wait for a price may rest.
   if (!market.sessionOpen && (request.timeInForce !== 'gtc' || request.type === 'market')) {

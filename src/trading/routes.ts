@@ -149,10 +149,10 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request, reply) => {
         const accountId = accountOf(request, request.body.accountId);
-        if (await forwarder.forwarded(request, reply, accountId)) return reply;
-        const { order, replayed } = await engine.place(accountId, orderRequest(request.body));
-        if (replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(201).send(toOrderDto(order));
+        const placed = await forwarder.serve(request, reply, accountId, () => engine.place(accountId, orderRequest(request.body)));
+        if (!placed) return reply;
+        if (placed.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send(toOrderDto(placed.order));
       },
     );
 
@@ -201,8 +201,9 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       async (request, reply) => {
         const { accountIds } = principalOf(request);
         const owner = accountIds.length === 1 ? accountIds[0] : (await engine.store.order(request.params.id, accountIds))?.accountId;
-        if (owner !== undefined && (await forwarder.forwarded(request, reply, owner))) return reply;
-        return toOrderDto(await engine.cancel(accountIds, request.params.id));
+        const cancel = () => engine.cancel(accountIds, request.params.id);
+        const cancelled = owner === undefined ? await cancel() : await forwarder.serve(request, reply, owner, cancel);
+        return cancelled ? toOrderDto(cancelled) : reply;
       },
     );
 
@@ -213,8 +214,8 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
-        if (await forwarder.forwarded(request, reply, accountId)) return reply;
-        const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
+        const view = await forwarder.serve(request, reply, accountId, () => engine.read(accountId, (account) => valuePortfolio(account, priceOf)));
+        if (!view) return reply;
         const now = clock.now();
         const dayStart = marketData.marketClock.sessionStart(now) ?? utcDayStart(now);
         const reference = (await engine.store.snapshotAt(accountId, dayStart))?.equity ?? view.openingCash;
@@ -241,9 +242,8 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
-        if (await forwarder.forwarded(request, reply, accountId)) return reply;
-        const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
-        return { positions: view.positions.map(toPositionDto) };
+        const view = await forwarder.serve(request, reply, accountId, () => engine.read(accountId, (account) => valuePortfolio(account, priceOf)));
+        return view ? { positions: view.positions.map(toPositionDto) } : reply;
       },
     );
 
@@ -284,17 +284,19 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request, reply) => {
         const accountId = accountOf(request, request.query.accountId);
-        if (await forwarder.forwarded(request, reply, accountId)) return reply;
-        const now = clock.now();
-        const to = request.query.to ?? now;
-        const from = request.query.from ?? to - 30 * 86_400_000;
-        if (from >= to) throw new BadRequestError('query.from must be before query.to', { field: 'query.from' });
-        const points = await engine.store.snapshots(accountId, from, to, request.query.limit);
-        if (to >= now) {
-          const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
-          points.push({ ts: now, equity: view.equity, cash: view.cash });
-        }
-        return { points: points.map((p) => ({ ts: p.ts, equity: fromUnits(p.equity), cash: fromUnits(p.cash) })) };
+        const points = await forwarder.serve(request, reply, accountId, async () => {
+          const now = clock.now();
+          const to = request.query.to ?? now;
+          const from = request.query.from ?? to - 30 * 86_400_000;
+          if (from >= to) throw new BadRequestError('query.from must be before query.to', { field: 'query.from' });
+          const stored = await engine.store.snapshots(accountId, from, to, request.query.limit);
+          if (to >= now) {
+            const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
+            stored.push({ ts: now, equity: view.equity, cash: view.cash });
+          }
+          return stored;
+        });
+        return points ? { points: points.map((p) => ({ ts: p.ts, equity: fromUnits(p.equity), cash: fromUnits(p.cash) })) } : reply;
       },
     );
 
@@ -305,11 +307,12 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
         schema: { tags: ['admin'], summary: "Set an account's risk-limit overrides (currency amounts) and short permission", params: IdParam, body: RiskSettings },
       },
       async (request, reply) => {
-        if (await forwarder.forwarded(request, reply, request.params.id)) return reply;
         const notional = request.body.limits.maxOrderNotional;
-        if (notional !== undefined) parseAmount(notional, 'body.limits.maxOrderNotional');
-        const { limits, allowShort } = await engine.configureAccount(request.params.id, request.body);
-        return { accountId: request.params.id, allowShort, limits: { ...limits, maxOrderNotional: fromUnits(limits.maxOrderNotional) } };
+        const configured = await forwarder.serve(request, reply, request.params.id, () => {
+          if (notional !== undefined) parseAmount(notional, 'body.limits.maxOrderNotional');
+          return engine.configureAccount(request.params.id, request.body);
+        });
+        return configured ? { accountId: request.params.id, allowShort: configured.allowShort, limits: { ...configured.limits, maxOrderNotional: fromUnits(configured.limits.maxOrderNotional) } } : reply;
       },
     );
   };
