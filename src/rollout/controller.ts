@@ -59,7 +59,7 @@ export class RolloutController {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private lastHeartbeat = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
   private readonly sampleMs: number;
 
@@ -71,6 +71,9 @@ export class RolloutController {
   async start(): Promise<void> {
     const orphans = await this.options.store.failOrphans('the cluster that ran it stopped or restarted (its instances went with it)');
     if (orphans > 0) this.log(`[rollout] ${orphans} rollout(s) left by an earlier cluster marked failed`);
+    // Its own timer: a rollout takes minutes, and the API must keep seeing a live controller meanwhile.
+    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     const loop = () => {
       if (this.stopping) return;
       this.running = this.poll()
@@ -86,8 +89,13 @@ export class RolloutController {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     await this.running;
     await this.options.store.clearHeartbeat();
+  }
+
+  private beat(): void {
+    this.options.store.heartbeat({ stable: this.options.pool.stable(), url: this.options.url }, HEARTBEAT_MS).catch((error: unknown) => this.log(`[rollout] heartbeat: ${(error as Error).message}`));
   }
 
   private log(line: string): void {
@@ -95,19 +103,15 @@ export class RolloutController {
   }
 
   private async poll(): Promise<void> {
-    const { store, pool } = this.options;
-    if (Date.now() - this.lastHeartbeat >= HEARTBEAT_MS) {
-      await store.heartbeat({ stable: pool.stable(), url: this.options.url }, HEARTBEAT_MS);
-      this.lastHeartbeat = Date.now();
-    }
-    const active = await store.active();
+    const active = await this.options.store.active();
     if (!active) return;
     if (active.status !== 'pending') {
       // Active but not ours: left over from a controller that died without marking it (start() handles restarts).
       return;
     }
     await this.run(active);
-    this.lastHeartbeat = 0;
+    // The API shows the new stable set at once after a promotion.
+    this.beat();
   }
 
   private async run(rollout: Rollout): Promise<void> {
