@@ -1,16 +1,19 @@
 /**
- * Writes deploy/kubernetes/ from src/scaling/kubernetes.ts (the local autoscaler's defaults):
+ * Writes deploy/kubernetes/ from src/scaling/kubernetes.ts (the local autoscaler's defaults) and
+ * deploy/kubernetes/rollout/ from src/rollout/kubernetes.ts (the rollout defaults):
  * `node bin/run-ts.js scripts/write-kubernetes.ts`; test/scaling/kubernetes.test.ts fails while the
  * committed files differ.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderRolloutFile, rolloutManifests } from '../src/rollout/kubernetes.ts';
 import { kubernetesManifests, renderManifestFile } from '../src/scaling/kubernetes.ts';
 
 const root = fileURLToPath(new URL('../deploy/kubernetes/', import.meta.url));
-for (const [path, documents] of Object.entries(kubernetesManifests())) {
+const files = [...Object.entries(kubernetesManifests()).map(([path, d]) => [path, renderManifestFile(d)]), ...Object.entries(rolloutManifests()).map(([path, d]) => [path, renderRolloutFile(d)])];
+for (const [path, text] of files as Array<[string, string]>) {
   mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), renderManifestFile(documents));
+  writeFileSync(join(root, path), text);
   console.log(`wrote deploy/kubernetes/${path}`);
 }

@@ -9,7 +9,8 @@ import type { Rollout } from '../rollout/types.ts';
 
 const USAGE = `usage: tachyon rollout <start|status|promote|abort|history> [options]
   start    [--strategy canary|blue-green] [--dir PATH] [--env NAME=VALUE]… [--label TEXT]
-           [--steps 5,25,50,100] [--step-seconds 60] [--canary-instances 1] [--watch]
+           [--steps 5,25,50,100] [--step-seconds 60] [--max-windows 3] [--min-requests 100]
+           [--canary-instances 1] [--watch]
   status   [ID] [--watch]          (the latest rollout without ID)
   promote  ID                      (canary: skip the remaining steps; blue-green: stop the old set)
   abort    ID                      (all traffic back to the stable instances)
@@ -40,12 +41,14 @@ function client(target: string, token: string): Client {
   };
 }
 
+const share = (canary: number, stable: number) => (canary + stable === 0 ? 'no traffic' : `${((100 * canary) / (canary + stable)).toFixed(1)}%`);
+
 /** A rollout in a few lines: status, share, each step with its verdict and numbers, the reason. */
 export function describeRollout(r: Rollout): string {
   const lines = [`rollout ${r.id} (${r.strategy}${r.spec.version.label ? ` of ${r.spec.version.label}` : ''}): ${r.status}, ${r.share}% of traffic on the new version`];
   for (const step of r.steps) {
     const a = step.analysis;
-    lines.push(`  step ${step.share}%: ${step.outcome}${a ? ` (${a.verdict} after ${step.windows} window(s): ${a.canaryRequests} canary, ${a.stableRequests} stable requests)` : ''}`);
+    lines.push(`  step ${step.share}%: ${step.outcome}${a ? ` (${a.verdict} after ${step.windows} window(s): ${a.canaryRequests} canary, ${a.stableRequests} stable requests: ${share(a.canaryRequests, a.stableRequests)} observed)` : ''}`);
     for (const m of a?.metrics ?? []) lines.push(`    ${m.passed ? 'ok  ' : 'FAIL'} ${m.detail}`);
   }
   if (r.instances.length > 0 && r.finishedAt === null) lines.push(`  new instances: ${r.instances.map((i) => `${i.name} ${i.url}`).join(', ')}`);
@@ -79,6 +82,8 @@ export async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' },
       'step-seconds': { type: 'string' },
       'canary-instances': { type: 'string' },
+      'max-windows': { type: 'string' },
+      'min-requests': { type: 'string' },
       limit: { type: 'string', default: '20' },
       watch: { type: 'boolean', default: false },
     },
@@ -114,6 +119,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.steps ? { steps: values.steps.split(',').map((s) => int('steps', s.trim())) } : {}),
       ...(values['step-seconds'] ? { stepSeconds: int('step-seconds', values['step-seconds']) } : {}),
       ...(values['canary-instances'] ? { canaryInstances: int('canary-instances', values['canary-instances']) } : {}),
+      ...(values['max-windows'] ? { maxWindows: int('max-windows', values['max-windows']) } : {}),
+      ...(values['min-requests'] ? { analysis: { minRequests: int('min-requests', values['min-requests']) } } : {}),
     };
     const rollout = await api.call<Rollout & { stable: Array<{ name: string }> }>('POST', '', body);
     console.log(`rollout ${rollout.id} (${rollout.strategy}) started; stable instances: ${rollout.stable.map((s) => s.name).join(', ')}`);

@@ -13,7 +13,7 @@
  */
 import { analyse, type Analysis } from './analysis.ts';
 import type { RolloutPool } from './cluster-pool.ts';
-import { emptyWindow, mergeWindows, scrapeInstance, windowBetween, type InstanceSnapshot, type WindowStats } from './instance-window.ts';
+import { emptyWindow, mergeWindows, scrapeInstance, windowBetween, type WindowStats } from './instance-window.ts';
 import type { RolloutStore } from './store.ts';
 import type { Rollout, RolloutInstance, StepRecord } from './types.ts';
 
@@ -163,9 +163,11 @@ export class RolloutController {
       state.steps.push(step);
       await state.save({ share, steps: state.steps });
       this.log(`[rollout] ${state.rollout.id}: ${share}% to the canary`);
+      // An inconclusive window is extended, not restarted: the next judgement covers both.
+      const window = await this.openWindow(state);
       let analysis: Analysis | undefined;
       while (step.windows < spec.maxWindows) {
-        analysis = await this.window(state, spec.stepSeconds * 1000);
+        analysis = await window.extend(spec.stepSeconds * 1000);
         step.windows++;
         step.analysis = analysis;
         await state.save({ steps: state.steps });
@@ -185,26 +187,34 @@ export class RolloutController {
     await this.promote(state, `every step passed (${spec.steps.join(' → ')}%)`);
   }
 
-  /** One analysis window: a scrape of every instance at each end and every sampleMs between. */
-  private async window(state: RunState, durationMs: number): Promise<Analysis> {
+  /**
+   * An analysis window opened now: a scrape of every instance; each extend() scrapes every sampleMs for
+   * the given time (one event-loop sample each) and judges everything since the opening scrape.
+   */
+  private async openWindow(state: RunState): Promise<{ extend(durationMs: number): Promise<Analysis> }> {
     const instances = [...state.stable, ...state.next];
     const scrape = async () => Promise.all(instances.map((i) => scrapeInstance(i.url, this.options.metricsToken).catch(() => undefined)));
     const first = await scrape();
     const loops = instances.map(() => [] as number[]);
     let last = first;
-    const end = Date.now() + durationMs;
-    while (Date.now() < end) {
-      await new Promise((r) => setTimeout(r, Math.min(this.sampleMs, Math.max(0, end - Date.now()))));
-      await this.checkAction(state);
-      last = await scrape();
-      last.forEach((s, k) => s && loops[k]!.push(s.loopP99));
-    }
-    const windows = instances.map((_, k) => (first[k] && last[k] ? windowBetween(first[k], last[k], loops[k]!) : undefined));
-    const group = (from: number, to: number): WindowStats => {
-      const ws = windows.slice(from, to).filter((w): w is WindowStats => w !== undefined);
-      return ws.length > 0 ? mergeWindows(ws) : emptyWindow();
+    return {
+      extend: async (durationMs: number) => {
+        const end = Date.now() + durationMs;
+        while (Date.now() < end) {
+          await new Promise((r) => setTimeout(r, Math.min(this.sampleMs, Math.max(0, end - Date.now()))));
+          await this.checkAction(state);
+          const now = await scrape();
+          now.forEach((s, k) => s && loops[k]!.push(s.loopP99));
+          last = now.map((s, k) => s ?? last[k]);
+        }
+        const windows = instances.map((_, k) => (first[k] && last[k] ? windowBetween(first[k], last[k], loops[k]!) : undefined));
+        const group = (from: number, to: number): WindowStats => {
+          const ws = windows.slice(from, to).filter((w): w is WindowStats => w !== undefined);
+          return ws.length > 0 ? mergeWindows(ws) : emptyWindow();
+        };
+        return analyse(group(state.stable.length, instances.length), group(0, state.stable.length), state.rollout.spec.analysis);
+      },
     };
-    return analyse(group(state.stable.length, instances.length), group(0, state.stable.length), state.rollout.spec.analysis);
   }
 
   private async blueGreen(state: RunState): Promise<void> {

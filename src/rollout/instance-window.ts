@@ -56,8 +56,9 @@ export interface InstanceSnapshot {
 }
 
 const HISTOGRAM = 'tachyon_http_request_duration_seconds';
-/** Requests the rollout machinery itself makes (checks, scrapes, the admin API), not users' traffic. */
-export const EXCLUDED_ROUTES = /^(\/api\/health|\/metrics|\/api\/performance|\/performance|unmatched)/;
+/** Route prefixes of requests the rollout machinery itself makes (checks, scrapes, the admin API), not users' traffic. */
+export const EXCLUDED_ROUTE_PREFIXES = ['/api/health', '/metrics', '/api/performance', '/performance', 'unmatched'];
+const EXCLUDED_ROUTES = new RegExp(`^(${EXCLUDED_ROUTE_PREFIXES.join('|')})`);
 
 export function snapshotOf(samples: readonly Sample[], at: number): InstanceSnapshot {
   const byBound = new Map<number, number>();

@@ -13,7 +13,9 @@ import { ADMIN_TOKEN, ClusterProcess, clusterPrerequisites, SteadyLoad, sleep } 
 const ready = await clusterPrerequisites();
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Short windows and few requests: enough for 40 ms to stand out, short enough for a test. */
-const QUICK = { steps: [10, 50, 100], stepSeconds: 4, maxWindows: 4, analysis: { minRequests: 40 } };
+const QUICK = { steps: [10, 50, 100], stepSeconds: 4, maxWindows: 5, analysis: { minRequests: 40 } };
+/** Concurrent users: HAProxy's leastconn follows weights for in-flight requests, so a 10% share needs some concurrency. */
+const USERS = 10;
 
 describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
   let cluster: ClusterProcess & { url: string };
@@ -69,7 +71,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
   }, 300_000);
 
   it('rolls a slower canary back at its first step, saying why with the numbers', async () => {
-    const load = await SteadyLoad.start(cluster.url, 6);
+    const load = await SteadyLoad.start(cluster.url, USERS);
     const { body } = await api<Rollout>('POST', '', { ...QUICK, version: { env: { TACHYON_FAULTS: 'market-data:40' }, label: 'slow' } });
     const done = await until(body.id, (r) => r.finishedAt !== null, 180_000);
     const result = await load.stop();
@@ -88,7 +90,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
   }, 300_000);
 
   it('promotes a canary of the same build through every step (tachyon rollout)', async () => {
-    const load = await SteadyLoad.start(cluster.url, 6);
+    const load = await SteadyLoad.start(cluster.url, USERS);
     // Asynchronous: the load runs in this process's event loop meanwhile.
     const cli = (...args: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -99,7 +101,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
         child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
         child.on('exit', (status) => resolve({ status, stdout, stderr }));
       });
-    const started = await cli('start', '--label', 'same', '--steps', QUICK.steps.join(','), '--step-seconds', String(QUICK.stepSeconds), '--watch');
+    const started = await cli('start', '--label', 'same', '--steps', QUICK.steps.join(','), '--step-seconds', String(QUICK.stepSeconds), '--max-windows', String(QUICK.maxWindows), '--min-requests', String(QUICK.analysis.minRequests), '--watch');
     const result = await load.stop();
     const { body } = await api<{ rollouts: Rollout[] }>('GET', '?limit=1');
     const rollout = body.rollouts[0]!;
@@ -116,7 +118,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
     const serving = `c${rollout.id}-1,c${rollout.id}-2`;
     expect((await api<{ controller: { stable: Array<{ name: string }> } }>('GET', '')).body.controller.stable.map((s) => s.name).join()).toBe(serving);
     const status = await cli('status');
-    expect(status.stdout).toMatch(/step 10%: passed \(pass after \d+ window\(s\)/);
+    expect(status.stdout).toMatch(/step 10%: passed \(pass after \d+ window\(s\): \d+ canary, \d+ stable requests: [\d.]+% observed\)/);
     // Promotion stops the old instances: their accounts move, so orders in flight may see one handover (the #13 limit).
     expect(result.failed, result.failures.join('\n')).toBeLessThanOrEqual(1);
   }, 400_000);
