@@ -9,7 +9,7 @@ import type { Rollout } from '../rollout/types.ts';
 
 const USAGE = `usage: tachyon rollout <start|status|promote|abort|history> [options]
   start    [--strategy canary|blue-green] [--dir PATH] [--env NAME=VALUE]… [--label TEXT]
-           [--steps 5,25,50,100] [--step-seconds 60] [--max-windows 3] [--min-requests 100]
+           [--steps 5,25,50,100] [--step-seconds 60] [--warmup-seconds 30] [--max-windows 3] [--min-requests 100]
            [--canary-instances 1] [--watch]
   status   [ID] [--watch]          (the latest rollout without ID)
   promote  ID                      (canary: skip the remaining steps; blue-green: stop the old set)
@@ -83,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       'step-seconds': { type: 'string' },
       'canary-instances': { type: 'string' },
       'max-windows': { type: 'string' },
+      'warmup-seconds': { type: 'string' },
       'min-requests': { type: 'string' },
       limit: { type: 'string', default: '20' },
       watch: { type: 'boolean', default: false },
@@ -119,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.steps ? { steps: values.steps.split(',').map((s) => int('steps', s.trim())) } : {}),
       ...(values['step-seconds'] ? { stepSeconds: int('step-seconds', values['step-seconds']) } : {}),
       ...(values['canary-instances'] ? { canaryInstances: int('canary-instances', values['canary-instances']) } : {}),
+      ...(values['warmup-seconds'] ? { warmupSeconds: int('warmup-seconds', values['warmup-seconds']) } : {}),
       ...(values['max-windows'] ? { maxWindows: int('max-windows', values['max-windows']) } : {}),
       ...(values['min-requests'] ? { analysis: { minRequests: int('min-requests', values['min-requests']) } } : {}),
     };

@@ -163,6 +163,7 @@ export class RolloutController {
       state.steps.push(step);
       await state.save({ share, steps: state.steps });
       this.log(`[rollout] ${state.rollout.id}: ${share}% to the canary`);
+      if (state.steps.length === 1) await this.wait(state, spec.warmupSeconds * 1000);
       // An inconclusive window is extended, not restarted: the next judgement covers both.
       const window = await this.openWindow(state);
       let analysis: Analysis | undefined;
@@ -185,6 +186,15 @@ export class RolloutController {
       this.log(`[rollout] ${state.rollout.id}: ${share}% passed (${analysis.canaryRequests} canary, ${analysis.stableRequests} stable requests)`);
     }
     await this.promote(state, `every step passed (${spec.steps.join(' → ')}%)`);
+  }
+
+  /** Waits, still answering promote and abort. */
+  private async wait(state: RunState, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, Math.min(this.pollMs, Math.max(0, end - Date.now()))));
+      await this.checkAction(state);
+    }
   }
 
   /**
@@ -227,10 +237,7 @@ export class RolloutController {
     state.steps.push({ share: 100, startedAt: new Date().toISOString(), outcome: 'running', windows: 0 });
     await state.save({ status: 'switched', share: 100, steps: state.steps });
     this.log(`[rollout] ${state.rollout.id}: switched to ${names(state.next).join(', ')}; promote to stop ${names(state.stable).join(', ')}, abort to switch back`);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, this.pollMs));
-      await this.checkAction(state);
-    }
+    for (;;) await this.wait(state, 60_000);
   }
 
   private async promote(state: RunState, reason: string): Promise<void> {

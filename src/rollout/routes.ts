@@ -31,6 +31,7 @@ export const StartRollout = Type.Object(
     ),
     steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, maxItems: 20, default: DEFAULT_STEPS, description: 'Canary traffic share per step, percent, ascending, ending at 100' }),
     stepSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'Analysis window per step' }),
+    warmupSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'Traffic at the first step before its analysis opens: a fresh process is slower until its JIT, caches and account shards warm up' }),
     maxWindows: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'Windows a step may take while the canary has too little traffic to judge' }),
     canaryInstances: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
     analysis: Type.Object(
@@ -55,6 +56,7 @@ export function rolloutSpec(body: Static<typeof StartRollout>): RolloutSpec {
     version: body.version,
     steps,
     stepSeconds: body.stepSeconds,
+    warmupSeconds: body.warmupSeconds,
     maxWindows: body.maxWindows,
     canaryInstances: body.canaryInstances,
     analysis: { ...DEFAULT_ANALYSIS, ...body.analysis },

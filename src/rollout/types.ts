@@ -30,6 +30,8 @@ export interface RolloutSpec {
   steps: number[];
   /** Canary: the analysis window of each step, seconds. */
   stepSeconds: number;
+  /** Canary: seconds at the first step's weight before its analysis opens (a fresh process warms its JIT, caches, account shards). */
+  warmupSeconds: number;
   /** Canary: windows a step may extend to while the canary has too little traffic to judge. */
   maxWindows: number;
   /** Canary instances during the steps (more are started before the last step so the new set matches the old). */

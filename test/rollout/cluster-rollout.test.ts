@@ -13,7 +13,7 @@ import { ADMIN_TOKEN, ClusterProcess, clusterPrerequisites, SteadyLoad, sleep } 
 const ready = await clusterPrerequisites();
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Short windows and few requests: enough for 40 ms to stand out, short enough for a test. */
-const QUICK = { steps: [10, 50, 100], stepSeconds: 4, maxWindows: 5, analysis: { minRequests: 40 } };
+const QUICK = { steps: [10, 50, 100], stepSeconds: 4, warmupSeconds: 8, maxWindows: 5, analysis: { minRequests: 40 } };
 /** Concurrent users: HAProxy's leastconn follows weights for in-flight requests, so a 10% share needs some concurrency. */
 const USERS = 10;
 
@@ -101,7 +101,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
         child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
         child.on('exit', (status) => resolve({ status, stdout, stderr }));
       });
-    const started = await cli('start', '--label', 'same', '--steps', QUICK.steps.join(','), '--step-seconds', String(QUICK.stepSeconds), '--max-windows', String(QUICK.maxWindows), '--min-requests', String(QUICK.analysis.minRequests), '--watch');
+    const started = await cli('start', '--label', 'same', '--steps', QUICK.steps.join(','), '--step-seconds', String(QUICK.stepSeconds), '--warmup-seconds', String(QUICK.warmupSeconds), '--max-windows', String(QUICK.maxWindows), '--min-requests', String(QUICK.analysis.minRequests), '--watch');
     const result = await load.stop();
     const { body } = await api<{ rollouts: Rollout[] }>('GET', '?limit=1');
     const rollout = body.rollouts[0]!;
