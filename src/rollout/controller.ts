@@ -49,6 +49,11 @@ export function weightsFor(share: number, stable: readonly string[], next: reado
   return new Map([...stable.map((n) => [n, weight(perStable)] as const), ...next.map((n) => [n, weight(perNext)] as const)]);
 }
 
+/** Canary instances for a share: at least `minimum`, and enough that each carries no more than a stable instance. */
+export function canaryCount(share: number, stable: number, minimum: number): number {
+  return Math.max(minimum, share >= 100 ? stable : Math.ceil((stable * share) / (100 - share) - 1e-9));
+}
+
 class Interrupted extends Error {
   constructor(readonly action: 'promote' | 'abort', readonly by: string) {
     super(`${action} by ${by}`);
@@ -158,12 +163,17 @@ export class RolloutController {
     await this.checkAction(state);
     await state.save({ status: 'progressing' });
     for (const share of spec.steps.filter((s) => s < 100)) {
+      // No canary instance may carry more than a stable one (as Argo scales the canary's replicas with its
+      // weight): one canary at 50% beside two stable instances would be judged on twice their load.
+      const needed = canaryCount(share, state.stable.length, spec.canaryInstances) - state.next.length;
+      if (needed > 0) await this.startInstances(state, 'c', needed);
       await pool.setWeights(weightsFor(share, names(state.stable), names(state.next)));
       const step: StepRecord = { share, startedAt: new Date().toISOString(), outcome: 'running', windows: 0 };
       state.steps.push(step);
       await state.save({ share, steps: state.steps });
       this.log(`[rollout] ${state.rollout.id}: ${share}% to the canary`);
-      if (state.steps.length === 1) await this.wait(state, spec.warmupSeconds * 1000);
+      // A fresh process is slower at first (JIT, caches, shards): the first step, and a step that added instances, warm up.
+      if (state.steps.length === 1 || needed > 0) await this.wait(state, spec.warmupSeconds * 1000);
       // An inconclusive window is extended, not restarted: the next judgement covers both.
       const window = await this.openWindow(state);
       let analysis: Analysis | undefined;

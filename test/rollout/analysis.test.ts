@@ -129,3 +129,16 @@ nodejs_eventloop_lag_p99_seconds 0.0123
     expect(w.rejections).toBe(3);
   });
 });
+
+describe('traffic split', () => {
+  it('gives the new version its share by weights, evenly within each group', async () => {
+    const { weightsFor, canaryCount } = await import('../../src/rollout/controller.ts');
+    const w = weightsFor(5, ['i1', 'i2'], ['c1']);
+    expect(w.get('c1')! / (w.get('c1')! + w.get('i1')! + w.get('i2')!)).toBeCloseTo(0.05, 2);
+    expect([...weightsFor(100, ['i1', 'i2'], ['g1', 'g2'])]).toEqual([['i1', 0], ['i2', 0], ['g1', 256], ['g2', 256]]);
+    expect([...weightsFor(0, ['i1'], ['c1'])]).toEqual([['i1', 256], ['c1', 0]]);
+    // No canary carries more than a stable instance.
+    expect([5, 25, 50, 75].map((share) => canaryCount(share, 2, 1))).toEqual([1, 1, 2, 6]);
+    expect(canaryCount(50, 3, 1)).toBe(3);
+  });
+});
