@@ -15,6 +15,7 @@ import { Pool } from 'undici';
 import { LocalCluster } from '../src/cluster/local-cluster.ts';
 import { openServer } from '../src/db/pg.ts';
 import { createHistogram, recordMs, type Histogram } from '../src/kernel/histogram.ts';
+import { DEFAULT_ANALYSIS } from '../src/rollout/analysis.ts';
 import { ClusterRolloutPool } from '../src/rollout/cluster-pool.ts';
 import { RolloutController } from '../src/rollout/controller.ts';
 import { DEFAULT_STEPS, rolloutSpec } from '../src/rollout/routes.ts';
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
         await sleep(100);
       }
     };
-    const spec = rolloutSpec({ strategy: 'canary', version: { env: {}, label: 'same build' }, steps: DEFAULT_STEPS, stepSeconds: SECONDS, warmupSeconds: SECONDS, maxWindows: 3, canaryInstances: 1, analysis: { alpha: 0.01, minSuperiority: 0.6, minRatio: 1.5, minRequests: 100 } });
+    const spec = rolloutSpec({ strategy: 'canary', version: { env: {}, label: 'same build' }, steps: DEFAULT_STEPS, stepSeconds: SECONDS, warmupSeconds: SECONDS, maxWindows: 3, canaryInstances: 1, analysis: DEFAULT_ANALYSIS });
     const canary = await store.create('canary', spec, 'bench');
     const canaryDone = await follow(canary.id, (status, share) => (status === 'progressing' ? `canary ${share}%` : `canary ${status}`), (s) => s === 'promoted' || s === 'rolled-back' || s === 'failed');
     load.enter('after canary');
