@@ -1,8 +1,8 @@
 /**
  * Rollouts on `tachyon cluster` as real processes behind real HAProxy, under a steady load of quotes,
  * orders and portfolio reads: a blue-green switch and switch-back fail no request; a canary of a
- * deliberately slower build (the same code with 40 ms added to every market-data request through
- * TACHYON_FAULTS) is rolled back automatically at its first step with the numbers; a canary of the same
+ * deliberately slower build (the same code with 150 ms added to every request of the load's route classes
+ * through TACHYON_FAULTS; the shared test machine's own latencies reach tens of milliseconds) is rolled back automatically at its first step with the numbers; a canary of the same
  * build passes every step and is promoted, its instances then serving alone. The CLI drives the last one.
  */
 import { spawn } from 'node:child_process';
@@ -72,7 +72,7 @@ describe.skipIf(!ready)('rollouts on tachyon cluster', () => {
 
   it('rolls a slower canary back at its first step, saying why with the numbers', async () => {
     const load = await SteadyLoad.start(cluster.url, USERS);
-    const { body } = await api<Rollout>('POST', '', { ...QUICK, version: { env: { TACHYON_FAULTS: 'market-data:40' }, label: 'slow' } });
+    const { body } = await api<Rollout>('POST', '', { ...QUICK, version: { env: { TACHYON_FAULTS: 'market-data:150,orders:150,portfolio:150' }, label: 'slow' } });
     const done = await until(body.id, (r) => r.finishedAt !== null, 180_000);
     const result = await load.stop();
     expect(done.status, done.reason ?? '').toBe('rolled-back');
