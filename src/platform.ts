@@ -64,6 +64,8 @@ import { logCorrelation } from './observability/log-context.ts';
 import { Observability } from './observability/observability.ts';
 import { performanceRoutes } from './observability/routes.ts';
 import { dominantSpan } from './observability/slowest-traces.ts';
+import { rolloutRoutes } from './rollout/routes.ts';
+import { RolloutStore } from './rollout/store.ts';
 import { scalingRoutes } from './scaling/routes.ts';
 import { ScalingStore } from './scaling/store.ts';
 import { registerTradingCounters } from './observability/trading-counters.ts';
@@ -403,6 +405,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(recommendationRoutes(recommendations));
     await app.register(capacityRoutes());
     await app.register(scalingRoutes({ store: new ScalingStore(db), instanceId }));
+    // ---- rollouts: the API of the cluster's rollout controller (src/rollout), met in the database ----
+    await app.register(rolloutRoutes({ store: new RolloutStore(db) }));
     // ---- dashboard: the web app at /dashboard and its field measurements (RUM) ----
     const rum = new RealUserMetrics();
     observability.metrics.registerCollector('rum', () => rum.stats(), RUM_METRICS_SHAPE);

@@ -12,6 +12,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HAPROXY, LocalCluster } from '../cluster/local-cluster.ts';
 import { openServer } from '../db/pg.ts';
+import { ClusterRolloutPool } from '../rollout/cluster-pool.ts';
+import { RolloutController } from '../rollout/controller.ts';
+import { RolloutStore } from '../rollout/store.ts';
 import { Autoscaler } from '../scaling/autoscaler.ts';
 import { readInstanceSample } from '../scaling/instance-metrics.ts';
 import { ScalingStore } from '../scaling/store.ts';
@@ -93,9 +96,9 @@ export async function run(argv: string[]): Promise<number> {
   );
 
   // The autoscaler meets the instances' scaling API in the database (the first instance has migrated it by now).
-  const db = values.autoscale ? await openServer({ url: process.env.DATABASE_URL!, poolSize: 2, applicationName: 'tachyon-autoscaler' }) : undefined;
+  const db = await openServer({ url: process.env.DATABASE_URL!, poolSize: 2, applicationName: values.autoscale ? 'tachyon-autoscaler' : 'tachyon-cluster' });
   const autoscaler =
-    db &&
+    values.autoscale &&
     new Autoscaler({
       pool: cluster,
       store: new ScalingStore(db),
@@ -108,14 +111,29 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`[cluster] autoscaling every ${intervalMs / 1000} s (up to ${MAX_LOCAL_INSTANCES} instances; configuration and history: /api/performance/scaling)`);
   }
 
+  // ---- rollouts: canary and blue-green releases through the API (src/rollout); not beside the autoscaler,
+  // which would start the old version in the slots a promotion empties.
+  const rollouts = values.autoscale
+    ? undefined
+    : new RolloutController({
+        store: new RolloutStore(db),
+        pool: new ClusterRolloutPool(cluster, { log: (line) => console.log(line) }),
+        metricsToken: process.env.METRICS_TOKEN ?? env.TACHYON_ADMIN_TOKEN,
+        url: cluster.url,
+        log: (line) => console.log(line),
+      });
+  await rollouts?.start();
+  if (rollouts) console.log('[cluster] rollouts: `tachyon rollout start` or POST /api/performance/rollouts');
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[cluster] ${signal}: draining instances, then stopping HAProxy`);
     (async () => {
-      await autoscaler?.stop();
-      await db?.close();
+      if (autoscaler) await autoscaler.stop();
+      await rollouts?.stop();
+      await db.close();
       await cluster.stop();
     })().then(
       () => process.exit(0),

@@ -9,6 +9,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   start: { summary: 'serve the API (seeds demo data on first start)', load: async () => (await import('./start.ts')).run },
   cluster: { summary: 'N instances behind HAProxy on this machine: cluster --instances N [--port 3000] (needs DATABASE_URL, REDIS_URL)', load: async () => (await import('./cluster.ts')).run },
+  rollout: { summary: 'canary or blue-green release on tachyon cluster: rollout start|status|promote|abort|history', load: async () => (await import('./rollout.ts')).run },
   config: { summary: 'print the effective configuration (secrets redacted)', load: async () => (await import('./config.ts')).run },
   flags: { summary: 'feature flags: flags [list|set|rollout|reset|history]; flags experiment NAME --percent 10 --duration 60s compares the cohorts\' latency', load: async () => (await import('./flags.ts')).run },
   migrate: { summary: 'apply pending database migrations; migrate --down-to N [--yes] rolls back to N', load: async () => (await import('./migrate.ts')).run },

@@ -129,6 +129,8 @@ export interface TachyonConfig {
     memoryLimitBytes: number;
     /** Enables the admin fault-injection routes (added latency or errors per route class). */
     faultInjection: boolean;
+    /** Faults in force from the start (TACHYON_FAULTS, `class:latencyMs[:errorRate]`, comma-separated); implies faultInjection. */
+    faults: Array<{ routeClass: string; latencyMs: number; errorRate: number }>;
   };
   /** Durable event stream of account events (src/stream): Redis Streams with REDIS_URL, in memory otherwise. */
   stream: {
@@ -315,7 +317,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       traceBufferSize: read.int('TACHYON_TRACE_BUFFER', 50, 1, 10_000),
       alertIntervalMs: read.int('TACHYON_ALERT_INTERVAL_MS', 15_000, 100, 3_600_000),
       memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 1024, 16, 1_048_576) * 1_048_576,
-      faultInjection: read.bool('TACHYON_FAULT_INJECTION', false),
+      faultInjection: read.bool('TACHYON_FAULT_INJECTION', false) || source.TACHYON_FAULTS !== undefined,
+      faults: read.faults('TACHYON_FAULTS'),
     },
     stream: {
       prefix: read.optionalString('TACHYON_STREAM_PREFIX'),
@@ -549,6 +552,18 @@ class Reader {
     const urls = raw.split(',').map((u) => u.trim()).filter(Boolean);
     if (!urls.every((u) => this.isUrl(u, protocols))) this.fail(name, `comma-separated URLs starting with ${protocols.join(' or ')}//`);
     return urls;
+  }
+
+  /** `market-data:50,orders:0:0.05`: route class, added latency in ms, optional error rate. */
+  faults(name: string): Array<{ routeClass: string; latencyMs: number; errorRate: number }> {
+    const raw = this.env[name];
+    if (raw === undefined) return [];
+    const faults = raw.split(',').map((item) => /^([a-z0-9-]+):(\d{1,5})(?::(0|1|0?\.\d+))?$/.exec(item.trim()));
+    if (faults.some((m) => m === null)) {
+      this.fail(name, 'comma-separated route-class:latencyMs[:errorRate] (e.g. market-data:50,orders:0:0.05)');
+      return [];
+    }
+    return faults.map((m) => ({ routeClass: m![1]!, latencyMs: Number(m![2]), errorRate: Number(m![3] ?? 0) }));
   }
 
   token(name: string): string | undefined {

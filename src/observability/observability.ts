@@ -98,6 +98,7 @@ export class Observability {
     this.runtime = new Runtime(this.metrics, clock, options.memoryLimitBytes);
     this.metrics.registerCollector('network', () => this.network.stats(), NETWORK_SHAPE);
     this.faults = options.faultInjection ? new FaultInjector() : undefined;
+    for (const fault of options.faults) this.faults?.set(fault);
     this.alerts = new AlertEngine(ALERT_RULES, this.signals(), clock, notifier(logger, config.alertWebhookUrl), deps.instanceId, deps.leadsCluster);
   }
 
