@@ -29,6 +29,13 @@ export function dashboardRoutes(load: () => DashboardAssets) {
     app.get('/dashboard', { config, schema }, shell);
     app.get('/dashboard/', { config, schema }, shell);
 
+    // Not hashed: revalidated on every check, and allowed to control /dashboard itself (its default scope is /dashboard/).
+    app.get('/dashboard/sw.js', { config, schema }, async (_request, reply) => {
+      const { serviceWorker } = assets();
+      if (!serviceWorker) throw new NotFoundError('the dashboard build has no service worker');
+      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').header('service-worker-allowed', '/dashboard').send(serviceWorker);
+    });
+
     app.get<{ Params: { file: string } }>('/dashboard/assets/:file', { config, schema }, async (request, reply) => {
       const asset = assets().hashed.get(request.params.file);
       if (!asset) throw new NotFoundError(`no dashboard asset ${request.params.file}`);
