@@ -3,7 +3,7 @@
  * for updates on each load) with the build's file list and a version derived from it:
  * - the app shell (/dashboard) and every hashed asset are cached at install, so the page starts offline;
  * - the shell is network-first (a new build is picked up at once), hashed assets cache-first (immutable);
- * - GET /api/* is network-first; answers are kept per URL and per token (a hash of the Authorization
+ * - GET /api/* is network-first; answers (200, and 403: the page learns a role from it) are kept per URL and per token (a hash of the Authorization
  *   header, so one user never sees another's data) and, when the platform is unreachable, the last
  *   known answer is served with `x-tachyon-stale: <ms since epoch it was fetched>` for the page to mark;
  *   with nothing kept, a 503 problem+json with code SERVICE_UNREACHABLE.
@@ -97,10 +97,11 @@ async function networkFirstData(request) {
   const key = await dataKey(request);
   try {
     const response = await fetch(request);
-    if (response.ok && response.status === 200) {
+    // 403 too: the page learns a token's role from an admin route's refusal.
+    if (response.status === 200 || response.status === 403) {
       const headers = new Headers(response.headers);
       headers.set(STALE_HEADER, String(Date.now()));
-      const kept = new Response(await response.clone().blob(), { status: 200, headers });
+      const kept = new Response(await response.clone().blob(), { status: response.status, headers });
       await (await caches.open(DATA_CACHE)).put(key, kept);
     }
     return response;

@@ -174,9 +174,10 @@ describe('dashboard', () => {
     const sw = await fetch(`${base}/dashboard/sw.js`);
     expect(sw.headers.get('cache-control')).toBe('no-cache');
     expect(sw.headers.get('service-worker-allowed')).toBe('/dashboard');
+    expect(sw.headers.get('content-security-policy')).toContain("connect-src 'self'");
     const page = await signIn(DEMO_TOKEN);
     onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-offline-failed.png`, fullPage: true }).then(() => {}));
-    await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => page.evaluate('navigator.serviceWorker.controller !== null'), { timeout: 20_000 }).toBe(true);
     // Controlled from now on: this load's answers are kept.
     await page.reload();
     const row = page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]');
