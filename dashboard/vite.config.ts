@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 import { initialJsBudget, precompress } from './build/plugins.ts';
+import { serviceWorker } from './build/service-worker.ts';
 
 /** Initial JavaScript (the entry and what it imports statically), gzip-compressed: issue #19 aims three times below the seed's 450 KB. */
 export const INITIAL_JS_BUDGET_BYTES = 150 * 1024;
@@ -10,7 +11,7 @@ export const INITIAL_JS_BUDGET_BYTES = 150 * 1024;
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/dashboard/',
-  plugins: [preact(), initialJsBudget(INITIAL_JS_BUDGET_BYTES), precompress()],
+  plugins: [preact(), initialJsBudget(INITIAL_JS_BUDGET_BYTES), precompress(), serviceWorker('/dashboard/')],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

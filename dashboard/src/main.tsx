@@ -1,7 +1,7 @@
 /** The dashboard shell: sign-in, the views the token's role allows, each view loaded on demand. */
 import { render, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, roleOf } from './api.ts';
+import { ApiError, onFreshness, roleOf, type Freshness } from './api.ts';
 import { forgetToken, storedToken, storeToken, type Role } from './session.ts';
 import { reportWebVitals, type RumPage } from './vitals.ts';
 
@@ -13,6 +13,28 @@ const VIEWS: Record<View, () => Promise<ComponentType>> = {
 };
 
 const vitals = reportWebVitals(initialPage());
+
+// The app shell and last known data for offline starts (dashboard/build/service-worker.ts); absent in `vite dev`.
+if ('serviceWorker' in navigator && import.meta.env.PROD) {
+  void navigator.serviceWorker.register('/dashboard/sw.js', { scope: '/dashboard' }).catch((error: Error) => console.warn('service worker:', error.message));
+}
+
+function signOut(): void {
+  forgetToken();
+  navigator.serviceWorker?.controller?.postMessage({ type: 'sign-out' });
+}
+
+/** Says so when what is shown is the service worker's last known data, the platform being unreachable. */
+function StaleBanner() {
+  const [stale, setStale] = useState<Freshness>();
+  useEffect(() => onFreshness(setStale), []);
+  if (stale === undefined) return null;
+  return (
+    <p class="error stale-banner" role="status" data-testid="stale-banner">
+      The platform is unreachable: {stale > 0 ? `showing data from ${new Date(stale).toLocaleTimeString()} (stale)` : 'no data kept for this page'}.
+    </p>
+  );
+}
 
 function initialPage(): RumPage {
   if (!storedToken()) return 'signin';
@@ -71,8 +93,11 @@ function App() {
   useEffect(() => {
     const token = storedToken();
     if (!token) return;
+    // Only a refused token is forgotten: an unreachable platform leaves it for the next try.
     roleOf(token)
-      .then(setRole, () => forgetToken())
+      .then(setRole, (e: unknown) => {
+        if (e instanceof ApiError && e.problem.status === 401) signOut();
+      })
       .finally(() => setChecking(false));
   }, []);
   useEffect(() => {
@@ -104,13 +129,14 @@ function App() {
         <span class="muted">{role}</span>
         <button
           onClick={() => {
-            forgetToken();
+            signOut();
             setRole(undefined);
           }}
         >
           Sign out
         </button>
       </header>
+      <StaleBanner />
       {allowed ? <LazyView view={view} /> : <main><section class="wide"><h2>Performance</h2><p class="error" role="alert">The performance view needs an admin token.</p></section></main>}
     </>
   );

@@ -20,6 +20,8 @@ export interface Asset {
 export interface DashboardAssets {
   /** undefined when the dashboard was not built. */
   index: Buffer | undefined;
+  /** The service worker (dashboard/build/service-worker.ts), undefined in a build without one. */
+  serviceWorker: Buffer | undefined;
   /** Hashed files under assets/, by file name. */
   hashed: Map<string, Asset>;
 }
@@ -36,16 +38,17 @@ const TYPES: Record<string, string> = {
 /** Reads the build; a file that vanishes meanwhile (a rebuild empties dist/) is left out rather than failing the start. */
 export function loadDashboardAssets(dir: string): DashboardAssets {
   const index = readIfPresent(join(dir, 'index.html'));
+  const serviceWorker = readIfPresent(join(dir, 'sw.js'));
   const hashed = new Map<string, Asset>();
   const assetsDir = join(dir, 'assets');
-  if (!existsSync(assetsDir)) return { index, hashed };
+  if (!existsSync(assetsDir)) return { index, serviceWorker, hashed };
   for (const name of readdirSync(assetsDir)) {
     if (name.endsWith('.br') || name.endsWith('.gz')) continue;
     const path = join(assetsDir, name);
     const identity = readIfPresent(path);
     if (identity) hashed.set(name, { type: TYPES[extname(name)] ?? 'application/octet-stream', identity, br: readIfPresent(`${path}.br`), gzip: readIfPresent(`${path}.gz`) });
   }
-  return { index, hashed };
+  return { index, serviceWorker, hashed };
 }
 
 function readIfPresent(path: string): Buffer | undefined {

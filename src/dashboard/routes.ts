@@ -9,6 +9,8 @@ import { NotFoundError, ServiceUnavailableError } from '../kernel/errors.ts';
 import { pickEncoding, type DashboardAssets } from './assets.ts';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** The service worker fetches the shell, assets and API of its own origin, nothing else. */
+const SERVICE_WORKER_CSP = "default-src 'none'; connect-src 'self'";
 
 /**
  * @param load reads the build, on the first request: a platform that never serves the page never
@@ -28,6 +30,19 @@ export function dashboardRoutes(load: () => DashboardAssets) {
     };
     app.get('/dashboard', { config, schema }, shell);
     app.get('/dashboard/', { config, schema }, shell);
+
+    // Not hashed: revalidated on every check, and allowed to control /dashboard itself (its default scope is /dashboard/).
+    // A worker runs under its script's CSP: the API set (default-src 'none') would block the worker's own fetches.
+    // Route hooks run after the security headers' global onSend, so this one is last.
+    const workerCsp = (_request: unknown, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
+      reply.header('content-security-policy', SERVICE_WORKER_CSP);
+      done(null, payload);
+    };
+    app.get('/dashboard/sw.js', { config, schema, onSend: workerCsp }, async (_request, reply) => {
+      const { serviceWorker } = assets();
+      if (!serviceWorker) throw new NotFoundError('the dashboard build has no service worker');
+      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').header('service-worker-allowed', '/dashboard').send(serviceWorker);
+    });
 
     app.get<{ Params: { file: string } }>('/dashboard/assets/:file', { config, schema }, async (request, reply) => {
       const asset = assets().hashed.get(request.params.file);

@@ -172,4 +172,31 @@ describe('dashboard', () => {
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-performance.png`, fullPage: true });
     await page.close();
   });
+
+  it('starts offline from the service worker: the shell, and the last known data marked stale', async ({ onTestFailed }) => {
+    const sw = await fetch(`${base}/dashboard/sw.js`);
+    expect(sw.headers.get('cache-control')).toBe('no-cache');
+    expect(sw.headers.get('service-worker-allowed')).toBe('/dashboard');
+    expect(sw.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    const page = await signIn(DEMO_TOKEN);
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-offline-failed.png`, fullPage: true }).then(() => {}));
+    await expect.poll(() => page.evaluate('navigator.serviceWorker.controller !== null'), { timeout: 20_000 }).toBe(true);
+    // Controlled from now on: this load's answers are kept.
+    await page.reload();
+    const row = page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]');
+    await expect.poll(() => row.getAttribute('data-stale'), { timeout: 25_000 }).toBe('false');
+    expect(await page.locator('[data-testid=stale-banner]').count()).toBe(0);
+    await proxy.cut();
+    try {
+      await page.reload();
+      await expect.poll(() => page.locator('[data-testid=stale-banner]').textContent(), { timeout: 15_000 }).toMatch(/unreachable: showing data from .* \(stale\)/);
+      // Still signed in (the token is kept), the watchlist from the kept answers, its quotes stale.
+      await expect.poll(() => row.getAttribute('data-stale'), { timeout: 10_000 }).toBe('true');
+      expect(await page.locator('input[name=token]').count()).toBe(0);
+      await page.screenshot({ path: `${ARTIFACTS}/dashboard-offline.png`, fullPage: true });
+    } finally {
+      await proxy.restore();
+    }
+    await page.close();
+  }, 60_000);
 });
