@@ -3,7 +3,9 @@
  * roll-back) the old code serves a database the new code migrated, so migrations must only expand.
  * The previous release is a git commit: TACHYON_PREVIOUS_RELEASE (a tag or commit), else the parent
  * of the commit that added the newest migration (the last code that did not know it). Its tree is
- * exported with `git archive` into a temp directory (node_modules linked to this checkout's), the
+ * exported with `git archive` into a temp directory (node_modules linked to this checkout's: a package
+ * the previous release imports and this one dropped stays a devDependency while that release is the
+ * previous one, e.g. @fastify/under-pressure), the
  * database is migrated by this code, and the old `tachyon start` is smoke-tested on it: health, an
  * order, the portfolio. Without git history (not a repository, a shallow clone missing the commit)
  * the suite is skipped loudly — under CI=true too, since there is no previous release to run.
