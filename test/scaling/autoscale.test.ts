@@ -65,9 +65,12 @@ describe.skipIf(!ready)('tachyon cluster --autoscale', () => {
 
     expect(result.failed, result.failures.join('\n')).toBe(0);
     expect(result.total).toBeGreaterThan(0);
-    expect(up.metrics.websocketConnections).toBe(12);
-    expect(up.decision?.proposals.find((p) => p.metric === 'websocketConnections')).toMatchObject({ value: 12, target: 4, proposal: 3 });
-    expect(up.reason).toBe('scale up 1 → 2: websocketConnections 12 vs target 4 (max 2)');
+    // The autoscaler samples on its own schedule: it may decide while the last sockets are still opening.
+    const seen = up.metrics.websocketConnections as number;
+    expect(seen).toBeGreaterThan(4);
+    expect(seen).toBeLessThanOrEqual(12);
+    expect(up.decision?.proposals.find((p) => p.metric === 'websocketConnections')).toMatchObject({ value: seen, target: 4, proposal: Math.ceil(seen / 4) });
+    expect(up.reason).toBe(`scale up 1 → 2: websocketConnections ${seen} vs target 4 (max 2)`);
     expect(up.durationMs).toBeGreaterThan(0);
     expect(down.metrics.websocketConnections).toBe(0);
     expect(down.reason).toMatch(/^scale down 2 → 1/);
