@@ -59,6 +59,12 @@ export interface Database extends Queryable {
 }
 
 /** Shared observer plumbing for the adapters. */
+/** Pool statistics of an engine with one connection (PGlite): one transaction runs, the rest wait. */
+export function singleConnectionStats(pendingTransactions: number): PoolStats {
+  const busy = Math.min(1, pendingTransactions);
+  return { total: 1, idle: 1 - busy, waiting: Math.max(0, pendingTransactions - 1), max: 1 };
+}
+
 export class Observers {
   private readonly list = new Set<QueryObserver>();
   add(observer: QueryObserver): () => void {

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../kernel/project-files.ts';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
-import { Observers } from './database.ts';
+import { Observers, singleConnectionStats } from './database.ts';
 
 /** A request to the engine's thread; `tx` names an open transaction the statement belongs to. */
 export type EngineRequest =
@@ -129,8 +129,7 @@ export class ThreadedEmbeddedDatabase implements Database {
   }
 
   stats(): PoolStats {
-    const busy = Math.min(1, this.pendingTransactions);
-    return { total: 1, idle: 1 - busy, waiting: Math.max(0, this.pendingTransactions - 1), max: 1 };
+    return singleConnectionStats(this.pendingTransactions);
   }
 
   observe(observer: QueryObserver): () => void {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../kernel/errors.ts';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
-import { Observers } from './database.ts';
+import { Observers, singleConnectionStats } from './database.ts';
 import { INITDB_PARAMS, initEmbeddedDataDir, isInitialized } from './pglite-init.ts';
 import { ThreadedEmbeddedDatabase } from './pglite-thread.ts';
 
@@ -142,8 +142,7 @@ class EmbeddedDatabase implements Database {
   }
 
   stats(): PoolStats {
-    const busy = Math.min(1, this.pendingTransactions);
-    return { total: 1, idle: 1 - busy, waiting: Math.max(0, this.pendingTransactions - 1), max: 1 };
+    return singleConnectionStats(this.pendingTransactions);
   }
 
   observe(observer: QueryObserver): () => void {
