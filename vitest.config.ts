@@ -7,7 +7,8 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A hook builds platforms and servers: at load 25-40 on two cores one PGlite platform took 50 s (docs/testing.md).
+    hookTimeout: 120_000,
     globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import { createTempDatabase, pgAvailable } from '../test/support/servers.ts';
 import { orderLoad } from './support/order-load.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -85,4 +85,13 @@ const row = (mode: Mode) => ({
 });
 printTable((Object.keys(MODES) as Mode[]).map(row));
 console.log(`load average ${load.before.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
-console.log(`wrote ${writeResults('advisor', { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, orders, orderP99, reads, loadAverage: { ...load, after: loadavg()[0] } })}`);
+const headline: Headline = {
+  subject: 'statement stats + plan sampling on',
+  reference: 'advisor instrumentation off (same run)',
+  throughput: { unit: 'orders/s', value: median(orders['stats + plans']), reference: median(orders.off) },
+  figures: [
+    { name: 'order p99', unit: 'ms', better: 'lower', value: median(orderP99['stats + plans']), reference: median(orderP99.off) },
+    { name: 'cached reads', unit: 'req/s', better: 'higher', value: median(reads['stats + plans']), reference: median(reads.off) },
+  ],
+};
+console.log(`wrote ${writeResults('advisor', { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, orders, orderP99, reads, loadAverage: { ...load, after: loadavg()[0] }, headline })}`);

@@ -16,7 +16,8 @@ import { DEFAULT_GUARDRAILS } from '../src/loadtest/guardrails.ts';
 import type { MetricSummary, RunResult } from '../src/loadtest/results.ts';
 import { runLoadTest } from '../src/loadtest/run.ts';
 import { startReference } from './support/processes.ts';
-import { machine, printTable, writeResults } from './support/results.ts';
+import { median } from './support/regression.ts';
+import { machine, printTable, writeResults, type Headline } from './support/results.ts';
 
 const CONNECTIONS = 50;
 const SECONDS = 5;
@@ -73,4 +74,11 @@ const summary = Object.fromEntries(['autocannon', 'in-process', '1 agent', '2 ag
 console.log(`\nmean of ${ROUNDS} rounds:`);
 printTable(Object.entries(summary).map(([g, s]) => ({ generator: g, 'req/s': s.rps, 'vs autocannon': `${s.vsAutocannon.toFixed(2)}×` })));
 console.log(`\nload average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after${loadBefore > 4 ? ' — high: these figures are a smoke run' : ''}`);
-console.log(`wrote ${writeResults('agents', { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, loadAverage: { before: loadBefore, after: loadAfter }, figures, summary })}`);
+const medianOf = (g: string, key: 'rps' | 'p50' | 'p99') => median(figures.filter((f) => f.generator === g).map((f) => f[key]));
+const headline: Headline = {
+  subject: 'load generator, 3 agents',
+  reference: 'autocannon (same run)',
+  throughput: { unit: 'req/s', value: medianOf('3 agents', 'rps'), reference: medianOf('autocannon', 'rps') },
+  latencyMs: { value: { p50: medianOf('3 agents', 'p50'), p99: medianOf('3 agents', 'p99') }, reference: { p50: medianOf('autocannon', 'p50'), p99: medianOf('autocannon', 'p99') } },
+};
+console.log(`wrote ${writeResults('agents', { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, loadAverage: { before: loadBefore, after: loadAfter }, figures, summary, headline })}`);

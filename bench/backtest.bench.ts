@@ -24,6 +24,7 @@ import { AnalysisPool } from '../src/analysis/worker-pool.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { seedHistory } from '../src/market-data/history-seeder.ts';
 import { buildPlatform } from '../src/platform.ts';
+import type { Headline } from './support/results.ts';
 
 const FAST = 10;
 const SLOW = 30;
@@ -225,6 +226,13 @@ const result = {
     cachedP95VsReference: c.cached.p95Ms / c.reference.p95Ms,
     uncachedP95VsReference: c.uncached.p95Ms / c.reference.p95Ms,
   },
+  headline: {
+    subject: `backtest engine, ${symbols} symbols daily, worker pool`,
+    reference: 'the reference loop (same run)',
+    throughput: { unit: 'bars/s', value: b.pool.barsPerSecond, reference: b.reference.barsPerSecond },
+    latencyMs: { value: { p50: b.pool.p50Ms, p99: b.pool.p99Ms }, reference: { p50: b.reference.p50Ms, p99: b.reference.p99Ms } },
+    figures: [{ name: 'predictions p95, route cache on vs off', unit: 'ms', better: 'lower', value: c.cached.p95Ms, reference: c.uncached.p95Ms }],
+  } satisfies Headline,
 };
 function ratios(m: { reference: Measured; inline: Measured; pool: Measured }) {
   return { ...m, inlineVsReference: m.inline.barsPerSecond / m.reference.barsPerSecond, poolVsReference: m.pool.barsPerSecond / m.reference.barsPerSecond };

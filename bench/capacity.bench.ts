@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { fitUsl, uslThroughput } from '../src/capacity/usl.ts';
 import { createHistogram, latencyStats, recordMs } from '../src/kernel/histogram.ts';
 import { BENCH_DEMO_TOKEN, startPlatform } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,2,4,8,16,32,64').split(',').map(Number);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
@@ -65,9 +65,22 @@ try {
     p95ToMean,
     instance: { cores: 1, memoryBytes: maxRss, databaseConnections: 20 },
     loadAverage: { before: loadBefore, after: loadavg()[0] },
+    headline: headlineOf(points),
   });
   console.log(`wrote ${file}`);
 } finally {
   clearInterval(sampler);
   await server.stop();
+}
+
+/** The busiest level against the least busy one: how far the instance scales with concurrency. */
+function headlineOf(points: ReadonlyArray<{ concurrency: number; throughput: number; p95Ms: number }>): Headline {
+  const low = points[0]!;
+  const high = points[points.length - 1]!;
+  return {
+    subject: `capacity mix at concurrency ${high.concurrency}`,
+    reference: `concurrency ${low.concurrency} (same run)`,
+    throughput: { unit: 'req/s', value: high.throughput, reference: low.throughput },
+    figures: [{ name: 'p95', unit: 'ms', better: 'lower', value: high.p95Ms, reference: low.p95Ms }],
+  };
 }

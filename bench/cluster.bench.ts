@@ -17,7 +17,7 @@ import { createTempDatabase, pgAvailable, REDIS_TEST_URL, redisAvailable, redisP
 import { figures, summary, type Run } from './support/closed-loop.ts';
 import { createTraders, orderLoad } from './support/order-load.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, freePort, startPlatform, type Server } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const LOAD = { concurrency: Number(process.env.BENCH_CONCURRENCY ?? 32), warmupMs: 3_000, measureMs: Number(process.env.BENCH_SECONDS ?? 10) * 1000 };
 const INSTANCES = (process.env.BENCH_INSTANCES ?? '1,2,3').split(',').filter(Boolean).map(Number);
@@ -165,5 +165,16 @@ const file = writeResults('cluster', {
     accountsMoved: forward.moved,
   },
   loadAverage: { before: loadBefore, after: load },
+  headline: headlineOf(runs.at(-1)!, reference),
 });
 console.log(`wrote ${file}`);
+
+function headlineOf([instances, run]: [number, Run], ref: Run): Headline {
+  const pct = (r: Run) => ({ p50: p(r, 50), p95: p(r, 95), p99: p(r, 99) });
+  return {
+    subject: `durable orders through HAProxy to ${instances} instance${instances > 1 ? 's' : ''}`,
+    reference: 'one instance without HAProxy (same run)',
+    throughput: { unit: 'orders/s', value: perSecond(run), reference: perSecond(ref) },
+    latencyMs: { value: pct(run), reference: pct(ref) },
+  };
+}

@@ -1,40 +1,45 @@
 /**
  * GET /api/market-data/quotes/:symbol (a cached read: authenticated, validated, instrumented, every
  * default flag on) against a bare node:http server and a bare Fastify route answering a similar JSON
- * body, and the same platform with pieces of the edge hardening (issue #12) switched, all in one run:
+ * body, and the platform in configurations that isolate the fast lane and the edge hardening (#12):
  *
- * - `tachyon`: as shipped, with the rate limiter and load shedding running (the limit raised above
- *   what one client reaches here and the loop-delay threshold above what a shared machine's stalls
- *   reach, so both are checked on every request and never refuse one).
- * - `tachyon, full headers`: the same process with `http.compact-headers` off (helmet's document
- *   headers on every JSON answer, as before the flag).
- * - `tachyon, no limiter/shedding`: a second platform process without the rate limiter and load
- *   shedding (the bench's old configuration).
+ * - `tachyon`: as shipped: the fast lane (`http.fast-lane`) on, the rate limiter and load shedding
+ *   running (the limit raised above what one client reaches here and the loop-delay threshold above
+ *   what a shared machine's stalls reach, so both are checked on every request and never refuse one;
+ *   the client stays below half its budget, so its answers carry no limit headers: rate-limit.ts).
+ * - `tachyon, no limiter/shedding`: the same without the rate limiter and load shedding.
+ * - `tachyon, fast lane off` and `tachyon, fast lane off, no limiter/shedding`: the same two through
+ *   Fastify's router and hooks.
+ * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
  * - `before` (BENCH_BEFORE_DIR=<checkout of an older commit>, node_modules linked): that commit's
- *   platform with its bench's old configuration (rate limit off).
+ *   platform with the configuration of `tachyon` (flags it does not know are ignored).
  *
- * Every server is started once; the one being measured runs while the others are paused (SIGSTOP), so
- * idle platforms' timers do not compete. Rounds rotate the order and each round's figures are divided
- * by the bare node:http figure of the same round; medians of those ratios are printed, with the
- * server's CPU time per request (steadier than throughput on shared cores). autocannon (closed model,
- * keep-alive) runs in this process: on 2 cores generator and server share the CPU unless BENCH_PIN=1
- * pins the servers to core 0 and the generator to core 1 (taskset).
+ * Every variant is its own process started with its configuration (TACHYON_FLAGS and environment; no
+ * flag is switched during the run), so no variant carries another's history. The one being measured
+ * runs while the others are paused (SIGSTOP), so idle platforms' timers do not compete. Rounds rotate
+ * the order and each round's figures are divided by the bare node:http figure of the same round;
+ * medians of those ratios are printed, with the server's CPU time per request (steadier than
+ * throughput on shared cores). The generator is autocannon (closed model, keep-alive) in this
+ * process, or wrk with BENCH_WRK=1; on 2 cores generator and server share the CPU unless BENCH_PIN=1
+ * pins the servers to core 0 and the generator to core 1 (taskset). BENCH_PORT_BASE: ports of one's own.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { cpuSeconds } from './ws/cpu.ts';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 const PIN = process.env.BENCH_PIN === '1';
+const WRK = process.env.BENCH_WRK === '1';
+const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 const QUOTE = '/api/market-data/quotes/AAPL';
-const COMPACT_HEADERS = 'http.compact-headers';
 /** Two samples of the shedding monitor (1 s each) after a pause. */
 const SETTLE_MS = 2_500;
 
@@ -43,8 +48,6 @@ interface Target {
   server: Server;
   path: string;
   headers: Record<string, string>;
-  /** Flags set through the admin API before each of its rounds. */
-  flags?: Record<string, boolean>;
 }
 
 interface Run {
@@ -74,41 +77,73 @@ async function started(server: Promise<Server>): Promise<Server> {
   return s;
 }
 
-async function setFlags(target: Target): Promise<void> {
-  for (const [flag, enabled] of Object.entries(target.flags ?? {})) {
-    for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${target.server.url}/api/admin/flags/${flag}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ enabled }),
-      });
-      if (res.ok) break;
-      // A 503 while the resumed process still sheds its pause (a stall to its monitor): wait a sample.
-      if (res.status !== 503 || attempt >= 20) throw new Error(`PUT flag ${flag}: ${res.status} ${await res.text()}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
+interface Load {
+  requestsPerSecond: number;
+  total: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  errors: number;
 }
+
+async function autocannonLoad(url: string, headers: Record<string, string>, duration: number): Promise<Load> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration, headers });
+  return {
+    requestsPerSecond: result.requests.average,
+    total: result.requests.total,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    p999Ms: result.latency.p99_9,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+const run = promisify(execFile);
+/** wrk's latency unit to ms. */
+const MS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000 };
+
+/** wrk (one thread, keep-alive), on core 1 when pinned; its --latency distribution gives p50 and p99 (no p99.9). */
+async function wrkLoad(url: string, headers: Record<string, string>, duration: number): Promise<Load> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const { stdout } = await (PIN ? run('taskset', ['-c', '1', 'wrk', ...args]) : run('wrk', args));
+  const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? NaN);
+  const latency = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+    return m ? Number(m[1]) * MS[m[2]!]! : NaN;
+  };
+  const total = number(/(\d+) requests in/);
+  const non2xx = number(/Non-2xx or 3xx responses: (\d+)/);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  return {
+    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    total,
+    p50Ms: latency('50'),
+    p99Ms: latency('99'),
+    p999Ms: NaN,
+    errors: (Number.isNaN(non2xx) ? 0 : non2xx) + (socketErrors ? socketErrors.slice(1).reduce((sum, x) => sum + Number(x), 0) : 0),
+  };
+}
+
+const load = WRK ? wrkLoad : autocannonLoad;
 
 async function measure(target: Target, duration: number): Promise<Run> {
   resume(target.server);
   try {
     // Load shedding's monitor saw the pause as one long stall: its next samples must pass it first.
     if (target.path === QUOTE) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    await setFlags(target);
     const url = target.server.url + target.path;
     // A short load first: the paused process's timers catch up and its connections warm.
-    await autocannon({ url, connections: CONNECTIONS, duration: 1, headers: target.headers });
+    await load(url, target.headers, 1);
     const cpuBefore = cpuSeconds(target.server.pid);
-    const result = await autocannon({ url, connections: CONNECTIONS, duration, headers: target.headers });
-    const cpuUs = (1e6 * (cpuSeconds(target.server.pid) - cpuBefore)) / Math.max(1, result.requests.total);
+    const result = await load(url, target.headers, duration);
+    const cpuUs = (1e6 * (cpuSeconds(target.server.pid) - cpuBefore)) / Math.max(1, result.total);
     return {
-      requestsPerSecond: Math.round(result.requests.average),
+      requestsPerSecond: Math.round(result.requestsPerSecond),
       cpuUs: Math.round(cpuUs * 10) / 10,
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
-      p999Ms: result.latency.p99_9,
-      errors: result.errors + result.non2xx,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      p999Ms: result.p999Ms,
+      errors: result.errors,
       rssMiB: Math.round(target.server.rss() / 2 ** 20),
     };
   } finally {
@@ -132,16 +167,19 @@ try {
   process.stderr.write('starting servers…\n');
   const bare = await track(startReference('bench/support/bare-server.ts'));
   const bareFastify = await track(startReference('bench/support/bare-fastify.ts'));
-  const hardened = await track(startPlatform({ TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' }));
-  const unhardened = await track(startPlatform({ TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' }));
-  const before = BEFORE_DIR ? await track(startPlatform({ TACHYON_RATE_LIMIT: '0' }, [], BEFORE_DIR)) : undefined;
+  const hardening = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
+  const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
+  const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
+  const platform = async (name: string, env: Record<string, string>, cwd?: string): Promise<Target> => ({ name, server: await track(startPlatform(env, [], cwd)), path: QUOTE, headers: trader });
   targets = [
     { name: 'bare node:http (reference)', server: bare, path: '/', headers: {} },
     { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },
-    { name: 'tachyon', server: hardened, path: QUOTE, headers: trader, flags: { [COMPACT_HEADERS]: true } },
-    { name: 'tachyon, full headers', server: hardened, path: QUOTE, headers: trader, flags: { [COMPACT_HEADERS]: false } },
-    { name: 'tachyon, no limiter/shedding', server: unhardened, path: QUOTE, headers: trader, flags: { [COMPACT_HEADERS]: true } },
-    ...(before ? [{ name: `before (${BEFORE_DIR})`, server: before, path: QUOTE, headers: trader }] : []),
+    await platform('tachyon', hardening),
+    await platform('tachyon, no limiter/shedding', noHardening),
+    await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
+    await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
+    ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
+    ...(BEFORE_DIR ? [await platform(`before (${BEFORE_DIR})`, hardening, BEFORE_DIR)] : []),
   ];
   const reference = targets[0]!;
   process.stderr.write(`warm-up ${WARMUP_S}s per target, then ${ROUNDS} rotating rounds of ${DURATION_S}s per target at ${CONNECTIONS} connections…\n`);
@@ -194,7 +232,7 @@ const byName = (name: string) => summary.find((s) => s.target === name)!;
 const loadAfter = loadavg()[0]!;
 
 console.log(
-  `\nGET quote: Tachyon vs bare servers (${CONNECTIONS} connections, median of ${ROUNDS} rotating rounds of ${DURATION_S}s; ${PIN ? 'servers on core 0, generator on core 1' : 'generator and server share the 2 cores'}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})\n`,
+  `\nGET quote: Tachyon vs bare servers (${WRK ? 'wrk' : 'autocannon'}, ${CONNECTIONS} connections, median of ${ROUNDS} rotating rounds of ${DURATION_S}s; ${PIN ? 'servers on core 0, generator on core 1' : 'generator and server share the 2 cores'}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})\n`,
 );
 printTable(
   summary.map((s) => ({
@@ -222,16 +260,24 @@ function cost(a: string, b: string): { throughputPercent: number; cpuPercent: nu
 }
 const tachyon = byName('tachyon');
 const costs = {
-  fullHeadersOverCompact: cost('tachyon, full headers', 'tachyon'),
   limiterAndShedding: cost('tachyon', 'tachyon, no limiter/shedding'),
+  limiterAndSheddingWithoutFastLane: cost('tachyon, fast lane off', 'tachyon, fast lane off, no limiter/shedding'),
+  fastLaneOff: cost('tachyon, fast lane off', 'tachyon'),
+  ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
 };
-console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of bare node:http (target ≥ 70%), ${((tachyon.throughputVsBare / byName('bare Fastify').throughputVsBare) * 100).toFixed(1)}% of bare Fastify`);
-console.log(`helmet's full set on JSON instead of the compact set: ${costs.fullHeadersOverCompact.throughputPercent}% throughput, ${costs.fullHeadersOverCompact.cpuPercent}% CPU per request`);
-console.log(`rate limiter + load shedding: ${costs.limiterAndShedding.throughputPercent}% throughput, ${costs.limiterAndShedding.cpuPercent}% CPU per request (target < 2%)`);
-if (BEFORE_DIR) {
-  const vsBefore = cost('tachyon, no limiter/shedding', `before (${BEFORE_DIR})`);
-  console.log(`this checkout vs ${BEFORE_DIR}, both without limiter/shedding: ${-vsBefore.throughputPercent}% throughput, ${vsBefore.cpuPercent}% CPU per request`);
-}
+const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
+console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of bare node:http (target ≥ 70%), ${((tachyon.throughputVsBare / byName('bare Fastify').throughputVsBare) * 100).toFixed(1)}% of bare Fastify; ${tachyon.cpuUsPerRequest} vs ${byName('bare node:http (reference)').cpuUsPerRequest} CPU µs/request`);
+console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
+console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
+if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
+if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');
-const file = writeResults('http', { connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, pinned: PIN, loadAverage: { before: loadBefore, after: loadAfter }, summary, costs, runs: Object.fromEntries(runs) });
+const bare = byName('bare node:http (reference)');
+const headline: Headline = {
+  subject: 'tachyon cached quote read',
+  reference: 'bare node:http (same run)',
+  throughput: { unit: 'req/s', value: tachyon.requestsPerSecond, reference: bare.requestsPerSecond },
+  latencyMs: { value: { p50: tachyon.p50Ms, p99: tachyon.p99Ms }, reference: { p50: bare.p50Ms, p99: bare.p99Ms } },
+};
+const file = writeResults('http', { generator: WRK ? 'wrk' : 'autocannon', connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, pinned: PIN, loadAverage: { before: loadBefore, after: loadAfter }, summary, costs, runs: Object.fromEntries(runs), headline });
 console.log(`results: ${file}`);

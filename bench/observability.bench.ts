@@ -14,7 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from './support/processes.ts';
-import { machine, printTable, writeResults } from './support/results.ts';
+import { machine, printTable, writeResults, type Headline } from './support/results.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -121,7 +121,15 @@ printTable(rows);
 console.log(`\noverhead of all instrumentation: ${overheadPercent}% of throughput (target < 10%) ${overheadPercent < 10 ? 'PASS' : 'FAIL'}; ${cpuCostPercent('on')}% more server CPU per request`);
 console.log('(medians of rotating rounds; generator, server and other processes share the 2 cores, so single rounds vary by several %)');
 
-const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, modes: MODES, summaries, runs, overheadPercent, cpuOverheadPercent: cpuCostPercent('on'), targetPercent: 10 });
+const on = summaries.on!;
+const headline: Headline = {
+  subject: `${PATH}, all instrumentation on`,
+  reference: 'instrumentation off (same run)',
+  throughput: { unit: 'req/s', value: on.requestsPerSecond, reference: off.requestsPerSecond },
+  latencyMs: { value: { p50: on.p50Ms, p99: on.p99Ms }, reference: { p50: off.p50Ms, p99: off.p99Ms } },
+  figures: [{ name: 'server CPU per request', unit: 'µs', better: 'lower', value: on.cpuUsPerRequest, reference: off.cpuUsPerRequest }],
+};
+const file = writeResults('observability', { route: PATH, connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, modes: MODES, summaries, runs, overheadPercent, cpuOverheadPercent: cpuCostPercent('on'), targetPercent: 10, headline });
 console.log(`wrote ${file}`);
 
 const DOC = 'docs/benchmarks.md';

@@ -6,20 +6,54 @@
  * execution, cash and position changes were committed.
  * Reference, same run, same database, same concurrency: plain single-row INSERT transactions
  * through a pg Pool — one commit per row, what a design without group commit pays at best.
+ *
+ * The cost of the edge hardening (issue #12) on orders, in the same run: the platform as shipped
+ * (rate limiter and load shedding checking every request, the limit and the loop-delay threshold
+ * raised so they never refuse one here, as in bench:http) against a second platform without them,
+ * each on its own database, in BENCH_ROUNDS rotating rounds (the idle platform paused with SIGSTOP
+ * so its timers do not compete); the cost is the median of the rounds' throughput ratios.
+ * Each variant's server CPU time per durable order over the measured window is printed too, and with
+ * BENCH_BEFORE_DIR an older checkout's server (as shipped) joins the rotation: before/after, same run.
+ * The cost of migration 020's mirror triggers (each write to the partitioned ledger copied into the
+ * previous release's unpartitioned tables), in the same rotation: the platform as shipped against one
+ * whose database has the three trading_* → legacy triggers dropped (BENCH_MIRROR=0 leaves it out).
  * Writes bench/results/orders.json.
  */
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import { createTempDatabase, pgAvailable } from '../test/support/servers.ts';
-import { startPlatform } from './support/processes.ts';
+import { startPlatform, type Server } from './support/processes.ts';
+import { createTraders, orderLoad, type Trader } from './support/order-load.ts';
+import { cpuSeconds } from './ws/cpu.ts';
 import { drive, figures, summary, type Run } from './support/closed-loop.ts';
-import { orderLoad } from './support/order-load.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ACCOUNTS = CONCURRENCY;
 const WARMUP_MS = 3_000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const LOAD = { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, measureMs: MEASURE_MS };
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** A checkout of an older commit (node_modules linked): its server runs the same load in this run, for before/after. */
+const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
+const COMMON_ENV = { TACHYON_TICK_RATE: '1000', TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000' };
+/** As shipped, with the limit and threshold out of reach (bench:http's `tachyon`). */
+const HARDENED_ENV = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
+const UNHARDENED_ENV = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
+const MIRROR = process.env.BENCH_MIRROR !== '0';
+/** Migration 020's copies of this release's ledger writes into the previous release's tables. */
+const MIRROR_TRIGGERS = ['trading_orders_mirror_insert ON trading_orders', 'trading_orders_mirror_update ON trading_orders', 'trading_executions_mirror ON trading_executions', 'trading_cash_mirror ON trading_cash_transactions'];
+
+/** Drops the mirror triggers of a migrated database (what the contract release will do). */
+async function dropMirror(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (const trigger of MIRROR_TRIGGERS) await client.query(`DROP TRIGGER ${trigger}`);
+  } finally {
+    await client.end();
+  }
+}
 
 async function benchInserts(databaseUrl: string): Promise<Run> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: CONCURRENCY });
@@ -40,36 +74,122 @@ if (!(await pgAvailable())) {
   console.error('bench:orders needs a PostgreSQL server (TACHYON_TEST_PG_URL)');
   process.exit(1);
 }
-const database = await createTempDatabase('bench_orders');
-try {
-  console.log(`orders: ${CONCURRENCY} concurrent clients, ${ACCOUNTS} accounts, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured; server and load generator share this machine's cores`);
-  const server = await startPlatform({
-    DATABASE_URL: database.url,
-    TACHYON_TICK_RATE: '1000',
-    TACHYON_RATE_LIMIT: '0',
-    TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000',
-  });
-  let orders: Run;
+
+interface Variant {
+  name: string;
+  server: Server;
+  traders: Trader[];
+  runs: Run[];
+}
+
+/** One measured load on a variant, resumed for it and paused after. */
+async function measure(variant: Variant): Promise<Run> {
+  process.kill(variant.server.pid, 'SIGCONT');
   try {
-    orders = await orderLoad(server.url, LOAD);
+    return await orderLoad(variant.server.url, { ...LOAD, sample: () => cpuSeconds(variant.server.pid) }, { traders: variant.traders });
   } finally {
-    await server.stop();
+    process.kill(variant.server.pid, 'SIGSTOP');
   }
-  const inserts = await benchInserts(database.url);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const perSecond = (run: Run) => run.ok / run.seconds;
+const cpuMsPerOrder = (run: Run) => ((run.sampled ?? 0) * 1000) / Math.max(1, run.ok);
+const loadBefore = loadavg()[0]!;
+const databases = await Promise.all([
+  createTempDatabase('bench_orders'),
+  createTempDatabase('bench_orders_bare'),
+  ...(BEFORE_DIR ? [createTempDatabase('bench_orders_before')] : []),
+  ...(MIRROR ? [createTempDatabase('bench_orders_nomirror')] : []),
+]);
+const noMirrorDatabase = MIRROR ? databases.at(-1) : undefined;
+const servers: Server[] = [];
+try {
+  console.log(`orders: ${CONCURRENCY} concurrent clients, ${ACCOUNTS} accounts, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured, ${ROUNDS} round(s) per variant; server and load generator share this machine's cores`);
+  const variants: Variant[] = [];
+  const specs: Array<[string, Record<string, string>, { url: string }, string | undefined]> = [
+    ['orders (HTTP, risk, fills, group commit)', HARDENED_ENV, databases[0]!, undefined],
+    ['orders without rate limiter and load shedding', UNHARDENED_ENV, databases[1]!, undefined],
+  ];
+  if (BEFORE_DIR) specs.push([`before (${BEFORE_DIR}), as shipped`, HARDENED_ENV, databases[2]!, BEFORE_DIR]);
+  if (noMirrorDatabase) specs.push(['orders without 020 mirror triggers', HARDENED_ENV, noMirrorDatabase, undefined]);
+  for (const [name, env, database, cwd] of specs) {
+    const server = await startPlatform({ DATABASE_URL: database.url, ...COMMON_ENV, ...env }, [], cwd);
+    if (database === noMirrorDatabase) await dropMirror(database.url);
+    servers.push(server);
+    variants.push({ name, server, traders: await createTraders(server.url, CONCURRENCY), runs: [] });
+    process.kill(server.pid, 'SIGSTOP');
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(round + i) % variants.length]!;
+      variant.runs.push(await measure(variant));
+    }
+  }
+  for (const server of servers) process.kill(server.pid, 'SIGCONT');
+  await Promise.all(servers.map((server) => server.stop()));
+  servers.length = 0;
+  const [hardened, unhardened] = variants as [Variant, Variant];
+  /** The round whose throughput is the median (its latencies are printed). */
+  const typical = (variant: Variant) => [...variant.runs].sort((a, b) => perSecond(a) - perSecond(b))[Math.floor(variant.runs.length / 2)]!;
+  const inserts = await benchInserts(databases[0].url);
   console.log('');
-  printTable([summary('orders (HTTP, risk, fills, group commit)', orders), summary('reference: single-row INSERT transactions', inserts)]);
-  const ratio = orders.ok / orders.seconds / (inserts.ok / inserts.seconds);
+  printTable([
+    ...variants.map((v) => ({ ...summary(v.name, typical(v)), 'CPU ms/order': median(v.runs.map(cpuMsPerOrder)).toFixed(3) })),
+    summary('reference: single-row INSERT transactions', inserts),
+  ]);
+  const ratio = perSecond(typical(hardened)) / (inserts.ok / inserts.seconds);
+  const hardeningCost = Math.round((1 - median(hardened.runs.map((run, i) => perSecond(run) / perSecond(unhardened.runs[i]!)))) * 1000) / 10;
+  // CPU per order is steadier than throughput on shared cores: the same cost as a same-round ratio of it.
+  const hardeningCpuCost = Math.round((median(hardened.runs.map((run, i) => cpuMsPerOrder(run) / cpuMsPerOrder(unhardened.runs[i]!))) - 1) * 1000) / 10;
+  const before = BEFORE_DIR ? variants[2] : undefined;
+  const noMirror = variants.find((v) => v.name === 'orders without 020 mirror triggers');
+  const mirrorCost = noMirror ? Math.round((1 - median(hardened.runs.map((run, i) => perSecond(run) / perSecond(noMirror.runs[i]!)))) * 1000) / 10 : undefined;
+  if (noMirror) {
+    const p99 = (v: Variant) => figures(typical(v)).p99Ms;
+    console.log(`020 mirror triggers: ${mirrorCost}% of order throughput (median of ${ROUNDS} same-round ratio(s)); p99 ${p99(hardened)} ms with, ${p99(noMirror)} ms without`);
+  }
+  if (before) console.log(`server CPU per order vs before: ${(median(hardened.runs.map(cpuMsPerOrder)) / median(before.runs.map(cpuMsPerOrder))).toFixed(2)}×; orders per second ${median(hardened.runs.map((run, i) => perSecond(run) / perSecond(before.runs[i]!))).toFixed(2)}×`);
+  const loadAfter = loadavg()[0]!;
   console.log(`\ndurable orders per second / single-row insert transactions per second: ${ratio.toFixed(2)}×`);
+  console.log(`rate limiter + load shedding: ${hardeningCost}% of order throughput, ${hardeningCpuCost}% server CPU per order (medians of ${ROUNDS} same-round ratio(s); target < 2%)`);
+  console.log(`load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}${loadBefore > 2 ? ' (a loaded machine: smoke, not a figure)' : ''}`);
   const file = writeResults('orders', {
     concurrency: CONCURRENCY,
     accounts: ACCOUNTS,
     measuredSeconds: MEASURE_MS / 1000,
+    rounds: ROUNDS,
+    loadAverage: { before: loadBefore, after: loadAfter },
     mix: '70% market (alternating buy/sell), 30% resting limit buys, quantity 1',
-    orders: figures(orders),
+    orders: { ...figures(typical(hardened)), serverCpuMsPerOrder: median(hardened.runs.map(cpuMsPerOrder)) },
+    withoutLimiterAndShedding: { ...figures(typical(unhardened)), serverCpuMsPerOrder: median(unhardened.runs.map(cpuMsPerOrder)) },
+    ...(before ? { before: { dir: BEFORE_DIR, ...figures(typical(before)), serverCpuMsPerOrder: median(before.runs.map(cpuMsPerOrder)) } } : {}),
+    ...(noMirror ? { withoutMirrorTriggers: { ...figures(typical(noMirror)), serverCpuMsPerOrder: median(noMirror.runs.map(cpuMsPerOrder)) }, mirrorCostPercent: mirrorCost } : {}),
+    hardeningCpuCostPercent: hardeningCpuCost,
+    hardeningCostPercent: hardeningCost,
     reference: { name: 'single-row INSERT transactions, pg Pool, same database and concurrency', ...figures(inserts) },
     ratio,
+    headline: headlineOf(figures(typical(hardened)), figures(inserts)),
   });
   console.log(`wrote ${file}`);
 } finally {
-  await database.drop();
+  for (const server of servers) {
+    try {
+      process.kill(server.pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
+  await Promise.all(servers.map((server) => server.stop()));
+  await Promise.all(databases.map((database) => database.drop()));
+}
+
+function headlineOf(orders: Record<string, number>, inserts: Record<string, number>): Headline {
+  const pct = (f: Record<string, number>) => ({ p50: f.p50Ms!, p95: f.p95Ms!, p99: f.p99Ms! });
+  return {
+    subject: 'durable orders (risk, paper fill, group commit)',
+    reference: 'single-row INSERT transactions, same database and concurrency',
+    throughput: { unit: 'per second', value: orders.perSecond!, reference: inserts.perSecond! },
+    latencyMs: { value: pct(orders), reference: pct(inserts) },
+  };
 }

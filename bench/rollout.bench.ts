@@ -21,8 +21,8 @@ import { RolloutController } from '../src/rollout/controller.ts';
 import { DEFAULT_STEPS, rolloutSpec } from '../src/rollout/routes.ts';
 import { RolloutStore } from '../src/rollout/store.ts';
 import { createTempDatabase, deleteRedisKeys, REDIS_TEST_URL, redisPrefix } from '../test/support/servers.ts';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, freePort } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { BENCH_ADMIN_TOKEN, clusterBenchEnv, freePort } from './support/processes.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -102,21 +102,7 @@ async function main(): Promise<void> {
     statsPort: await freePort(),
     basePort: await freePort(),
     runDir,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      REDIS_URL: REDIS_TEST_URL,
-      TACHYON_CACHE_PREFIX: `${prefix}cache`,
-      TACHYON_BUS_CHANNEL: `${prefix}bus`,
-      TACHYON_ANALYSIS_QUEUE_PREFIX: `${prefix}tasks`,
-      TACHYON_SEED_DAYS: '0',
-      TACHYON_RATE_LIMIT: '0',
-      TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000',
-      TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0',
-      TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN,
-      TACHYON_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-    },
+    env: clusterBenchEnv(database.url, REDIS_TEST_URL, prefix, { TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000' }),
   });
   const db = await openServer({ url: database.url, poolSize: 2, applicationName: 'bench-rollout' });
   const store = new RolloutStore(db);
@@ -180,6 +166,7 @@ async function main(): Promise<void> {
       phases: load.phases
         .filter((ph) => ph.requests > 0 && ph.name !== 'end')
         .map((ph) => ({ phase: ph.name, requests: ph.requests, failed: ph.failed, p50Ms: p(ph, 50), p99Ms: p(ph, 99), p99VsReference: p(ph, 99) / p(reference, 99) })),
+      headline: headlineOf(load.phases.filter((ph) => ph !== reference && ph.name !== 'end' && ph.requests > 0), reference, p),
     });
     console.log(`wrote ${file}`);
   } finally {
@@ -194,3 +181,14 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** The rollout phase with the worst p99 against the steady phase before any rollout. */
+function headlineOf(phases: readonly Phase[], reference: Phase, p: (phase: Phase, q: number) => number): Headline | undefined {
+  const worst = [...phases].sort((a, b) => p(b, 99) - p(a, 99))[0];
+  if (!worst) return undefined;
+  return {
+    subject: `traffic during the rollout, worst phase (${worst.name})`,
+    reference: `${reference.name} (same run, before any rollout)`,
+    latencyMs: { value: { p50: p(worst, 50), p99: p(worst, 99) }, reference: { p50: p(reference, 50), p99: p(reference, 99) } },
+  };
+}

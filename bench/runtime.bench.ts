@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt } from '../scripts/build.mjs';
 import { freePort, rssOf, stopChild, waitFor } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_S = Number(process.env.BENCH_IDLE ?? 5);
@@ -87,4 +87,13 @@ console.log(`\ntachyon start (restart of one data directory, no seeding): median
 printTable(rows.map((r) => ({ variant: r.variant, 'start ms': r.startMs, 'start CPU ms': r.startCpuMs, 'idle RSS MiB': r.idleRssMiB })));
 const [before, after] = rows as [(typeof rows)[0], (typeof rows)[0]];
 console.log(`\ncompiled/sources: start ${(after.startMs / before.startMs).toFixed(2)}×, start CPU ${(after.startCpuMs / before.startCpuMs).toFixed(2)}×, idle RSS ${(after.idleRssMiB / before.idleRssMiB).toFixed(2)}×`);
-console.log(`results: ${writeResults('runtime', { rounds: ROUNDS, idleSeconds: IDLE_S, rows })}`);
+const headline: Headline = {
+  subject: `tachyon start, ${after.variant}`,
+  reference: `${before.variant} (same run)`,
+  figures: [
+    { name: 'start', unit: 'ms', better: 'lower', value: after.startMs, reference: before.startMs },
+    { name: 'start CPU', unit: 'ms', better: 'lower', value: after.startCpuMs, reference: before.startCpuMs },
+    { name: 'idle RSS', unit: 'MiB', better: 'lower', value: after.idleRssMiB, reference: before.idleRssMiB },
+  ],
+};
+console.log(`results: ${writeResults('runtime', { rounds: ROUNDS, idleSeconds: IDLE_S, rows, headline })}`);

@@ -9,7 +9,7 @@
  * Writes bench/results/scaling.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { LocalCluster } from '../src/cluster/local-cluster.ts';
@@ -19,8 +19,8 @@ import { DEFAULT_SCALING_CONFIG } from '../src/scaling/hpa.ts';
 import { readInstanceSample } from '../src/scaling/instance-metrics.ts';
 import { ScalingStore } from '../src/scaling/store.ts';
 import { createTempDatabase, deleteRedisKeys, pgAvailable, REDIS_TEST_URL, redisAvailable, redisPrefix } from '../test/support/servers.ts';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, freePort } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, clusterBenchEnv, freePort } from './support/processes.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const INTERVAL_MS = 1_000;
 const CONNECTIONS = 12;
@@ -67,24 +67,11 @@ if (!(await pgAvailable()) || !(await redisAvailable())) {
   console.error('bench:scaling needs a PostgreSQL server and Redis (TACHYON_TEST_PG_URL, TACHYON_TEST_REDIS_URL) and haproxy');
   process.exit(1);
 }
+const loadBefore = loadavg()[0]!;
 const database = await createTempDatabase('bench_scaling');
 const runDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-scaling-'));
 const prefix = redisPrefix('bench-scaling');
-const env = {
-  ...process.env,
-  DATABASE_URL: database.url,
-  REDIS_URL: REDIS_TEST_URL,
-  TACHYON_CACHE_PREFIX: `${prefix}cache`,
-  TACHYON_BUS_CHANNEL: `${prefix}bus`,
-  TACHYON_ANALYSIS_QUEUE_PREFIX: `${prefix}tasks`,
-  TACHYON_SEED_DAYS: '0',
-  TACHYON_RATE_LIMIT: '0',
-  TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0',
-  TACHYON_DRAIN_DELAY_MS: '2000',
-  TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN,
-  TACHYON_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-  LOG_LEVEL: 'warn',
-};
+const env = clusterBenchEnv(database.url, REDIS_TEST_URL, prefix, { TACHYON_DRAIN_DELAY_MS: '2000' });
 const cluster = await LocalCluster.start({ instances: 1, host: '127.0.0.1', port: await freePort(), statsPort: await freePort(), basePort: await freePort(), runDir, env, slots: 3 });
 const db = await openServer({ url: database.url, poolSize: 2 });
 const store = new ScalingStore(db);
@@ -126,8 +113,8 @@ try {
     await sleep(100);
   }
   const stopped = performance.now();
-  // Spread while both instances serve and no WebSocket tunnel weighs on the first one (leastconn counts
-  // tunnels as connections): in the scale-down stabilization window, 0.5–4.5 s after the clients left.
+  // Spread while both instances serve at full weight (the new one's 2 s slow start is over): in the
+  // scale-down stabilization window, 0.5–4.5 s after the clients left.
   const steady = probe.answers.filter((a) => a.at > gone + 500 && a.at <= gone + 4_500 && a.ok);
   const perInstance = new Map<string, number>();
   for (const a of steady) perInstance.set(a.instance!, (perInstance.get(a.instance!) ?? 0) + 1);
@@ -152,6 +139,12 @@ try {
     spread: { requestsPerInstance: Object.fromEntries(perInstance), maxMinusMinOverMean: spread },
     requests: probe.answers.length,
     evaluationIntervalMs: INTERVAL_MS,
+    loadAverage: { before: loadBefore, after: loadavg()[0]! },
+    headline: {
+      subject: 'autoscaler scale-up: target crossed → new instance serving',
+      reference: 'one instance started until ready (same run)',
+      figures: [{ name: 'time to serve', unit: 'ms', better: 'lower', value: Math.round(serving - crossed), reference: Math.round(reference) }],
+    } satisfies Headline,
   };
   printTable([
     { what: 'reference: start one instance until ready', ms: figures.reference.ms, failed: '' },
@@ -159,6 +152,7 @@ try {
     { what: 'scale-down: drain and stop (after the 5 s window)', ms: figures.scaleDown.drainAndStopMs, failed: figures.scaleDown.failedRequests },
   ]);
   console.log(`spread at 2 instances: ${JSON.stringify(figures.spread.requestsPerInstance)} ((max − min) / mean ${(spread * 100).toFixed(1)}%)`);
+  console.log(`load average ${figures.loadAverage.before.toFixed(1)} before, ${figures.loadAverage.after.toFixed(1)} after (2 cores: above 2, a smoke run)`);
   console.log(`wrote ${writeResults('scaling', figures)}`);
 } finally {
   await db.close();

@@ -7,7 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { BENCH_DEMO_TOKEN, startPlatform } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const STEP_S = Number(process.env.BENCH_DURATION ?? 5);
 const METRICS_TOKEN = 'bench-metrics-token-0123456789';
@@ -47,4 +47,13 @@ await platform.stop();
 
 console.log(`\nEvent-loop delay against load, shedding off (${STEP_S}s per step, generator on the same cores)\n`);
 printTable(rows);
-console.log(`results: ${writeResults('shedding', { stepSeconds: STEP_S, rows })}`);
+// The heaviest quote step against the lightest: how far latency and event-loop delay grow with load when nothing sheds.
+const [light, heavy] = [rows[0]!, rows[steps.filter((s) => s.route === 'quote').length - 1]!];
+const headline: Headline = {
+  subject: `quote reads at ${heavy.connections} connections, shedding off`,
+  reference: `${light.connections} connection (same run)`,
+  throughput: { unit: 'req/s', value: Number(heavy['req/s']), reference: Number(light['req/s']) },
+  latencyMs: { value: { p50: Number(heavy['p50 ms']), p99: Number(heavy['p99 ms']) }, reference: { p50: Number(light['p50 ms']), p99: Number(light['p99 ms']) } },
+  figures: [{ name: 'event-loop delay p99', unit: 'ms', better: 'lower', value: Number(heavy['loop delay p99 ms']), reference: Number(light['loop delay p99 ms']) }],
+};
+console.log(`results: ${writeResults('shedding', { stepSeconds: STEP_S, rows, headline })}`);

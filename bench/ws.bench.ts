@@ -22,7 +22,7 @@ import { buildUniverse } from '../src/market-data/universe.ts';
 import { msgpackCodec, jsonCodec, Outgoing } from '../src/realtime/codec.ts';
 import type { Format } from '../src/realtime/protocol.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
-import { printTable, writeResults } from './support/results.ts';
+import { printTable, writeResults, type Headline } from './support/results.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 
 const CONNECTIONS = Number(process.env.WS_CONNECTIONS ?? 1000);
@@ -239,5 +239,12 @@ const file = writeResults('ws', {
   runs,
   ratios,
   deflatePerFrame: deflate,
+  headline: {
+    subject: `WebSocket market data, ${ours.name}`,
+    reference: `${ref.name} (same run)`,
+    throughput: { unit: 'messages/s', value: ours.messagesPerSec, reference: ref.messagesPerSec },
+    latencyMs: { value: { p50: ours.latencyMs.p50, p99: ours.latencyMs.p99 }, reference: { p50: ref.latencyMs.p50, p99: ref.latencyMs.p99 } },
+    figures: [{ name: 'server RSS', unit: 'MiB', better: 'lower', value: ours.serverRssMiB, reference: ref.serverRssMiB }],
+  } satisfies Headline,
 });
 console.log(`wrote ${file}`);

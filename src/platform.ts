@@ -3,6 +3,10 @@
  * singleton, so tests build complete platforms in-process (embedded PGlite in memory, no timers
  * unless started) and the CLI builds one to serve.
  */
+import { CacheWarmer } from './cache/warmer.ts';
+import { INTERNAL_TICKET_HEADER, InternalTickets } from './http/access.ts';
+import { PartitionMaintenance } from './db/partition-maintenance.ts';
+import { MonthPartitions } from './db/partitions.ts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -15,6 +19,7 @@ import { PlanSampler } from './advisor/plans.ts';
 import { Recommendations } from './advisor/recommendations.ts';
 import { advisorRoutes, recommendationRoutes } from './advisor/routes.ts';
 import { StrategyPerformance } from './analysis/performance.ts';
+import { wirePerformanceWriteThrough } from './analysis/http/performance-cache.ts';
 import { analysisRoutes } from './analysis/routes.ts';
 import { AnalysisService } from './analysis/service.ts';
 import { StoreBarSource } from './analysis/store-bar-source.ts';
@@ -25,7 +30,6 @@ import { Forwarder } from './cluster/forwarding.ts';
 import { LeaseStore } from './cluster/leases.ts';
 import { clusterRoutes } from './cluster/routes.ts';
 import { ShardOwnership } from './cluster/shard-ownership.ts';
-import { BullMqTaskQueue } from './analysis/task-queue/bullmq.ts';
 import { InProcessTaskQueue } from './analysis/task-queue/in-process.ts';
 import type { TaskQueue } from './analysis/task-queue/port.ts';
 import { AnalysisPool } from './analysis/worker-pool.ts';
@@ -46,18 +50,20 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { DASHBOARD_DIST, loadDashboardAssets } from './dashboard/assets.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { LiveMetrics } from './observability/live-metrics.ts';
 import { RealUserMetrics, RUM_METRICS_SHAPE } from './dashboard/rum.ts';
 import { rumRoutes } from './dashboard/rum-routes.ts';
 import { HealthRegistry } from './health/registry.ts';
 import { registerCoreChecks } from './health/core-checks.ts';
 import { healthRoutes } from './health/routes.ts';
+import { FastLane } from './http/fast-lane.ts';
 import { createHttpServer } from './http/server.ts';
 import { rateLimitRedis } from './http/rate-limit.ts';
 import { MessageBus } from './kernel/bus.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { createLogger } from './kernel/logger.ts';
 import { HistoryWatch } from './market-data/history-watch.ts';
-import { marketDataRoutes } from './market-data/routes.ts';
+import { marketDataRoutes, quoteFastRoute } from './market-data/routes.ts';
 import { MarketData } from './market-data/service.ts';
 import { FEED_LEASE, feedLeadership } from './market-data/feed-leader.ts';
 import { logCorrelation } from './observability/log-context.ts';
@@ -72,6 +78,7 @@ import { registerTradingCounters } from './observability/trading-counters.ts';
 import { WEBSOCKET_SHAPE } from './observability/shapes.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
 import { RedisBusBridge } from './realtime/redis-bridge.ts';
+import { BookSnapshots } from './market-data/book-snapshots.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import { EngineAccountSnapshots } from './realtime/snapshots.ts';
 import { linkBusToStream } from './stream/bus-link.ts';
@@ -121,6 +128,8 @@ export interface Platform {
   readonly users: UserStore;
   readonly authenticator: Authenticator;
   readonly marketData: MarketData;
+  /** Order-book snapshots in Redis (scaled deployment only). */
+  readonly bookSnapshots: BookSnapshots | undefined;
   /** Metrics registry (`registerCollector` for components' stats), tracing, alerts. */
   readonly observability: Observability;
   /** The WebSocket gateway (/ws); `stats()` feeds the metrics exporter. */
@@ -142,10 +151,14 @@ export interface Platform {
   /** Profiling sessions through the process's inspector and the post-GC heap watch (admin). */
   readonly profiling: { sessions: ProfilingSessions; memory: MemoryWatch };
   readonly app: FastifyInstance;
+  /** The cached quote answered before Fastify's router (src/http/fast-lane.ts): `stats()` for tests. */
+  readonly fastLane: FastLane;
   /** The demo credentials valid on this start (created, configured, or kept in the data directory). */
   readonly demo: DemoCredentials | undefined;
   /** Readiness checks and dependencies for /api/health/ready and /detailed; components add theirs (feed leader, leases). */
   readonly health: HealthRegistry;
+  /** Fills the hot cache classes at start, before readiness (its last report, for tests and operators). */
+  readonly cacheWarmer: CacheWarmer;
   /** Starts background work (the feed, writers) and listens; returns the bound address. */
   listen(): Promise<string>;
   /**
@@ -180,6 +193,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     });
     const marketData = await MarketData.create({ db, bus, clock, logger, market: config.market });
     const historyWatch = await HistoryWatch.create(marketData.barStore, bus, logger);
+    // ---- partitions: months created ahead (and archived, when configured) for bars and the trading ledger ----
+    const monthPartitions = new MonthPartitions(db);
+    const partitionMaintenance = new PartitionMaintenance(db, monthPartitions, clock, logger, config.partitions);
     // A real start keeps the demo tokens in its data directory, valid across restarts; tests pass their own database.
     const keptTokens = options.inMemory || options.db ? undefined : demoCredentialFile(config.dataDir);
     const demo = config.seedDemo ? await seedDemoUsers(users, config, keptTokens) : undefined;
@@ -190,7 +206,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const observability = new Observability({ config, instanceId, version: VERSION, clock, logger, flags, db, leadsCluster });
 
     // ---- database advisor: plans of slow statements, index advice (admin) ----
-    const planSampling = flags.register({ name: 'observability.plan-sampling', description: 'Capture EXPLAIN ANALYZE plans of statements slower than TACHYON_PLAN_THRESHOLD_MS (rate-limited)', default: true });
+    const planSampling = flags.register({ name: 'observability.plan-sampling', description: 'Capture EXPLAIN ANALYZE plans of statements slower than TACHYON_PLAN_THRESHOLD_MS (rate-limited)', default: true, kind: 'instrumentation' });
     const { advisor: advisorConfig } = config;
     const plans = new PlanSampler(db, { thresholdMs: advisorConfig.planThresholdMs, minIntervalMs: advisorConfig.planMinIntervalMs, perStatementMs: advisorConfig.planPerStatementMs, keep: advisorConfig.plansKept }, logger, planSampling);
     built.push(() => plans.close());
@@ -207,7 +223,14 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
 
     // ---- trading: in-memory risk and portfolio, paper broker, group-committed journal; rebuilt from the database ----
     const lotSizes = new Map(marketData.instruments.map((i) => [i.id, i.lotSize]));
-    const broker = new PaperBroker({ bus, book: marketData.book, clock, marketClock: marketData.marketClock, lotSize: (id) => lotSizes.get(id)! });
+    const broker = new PaperBroker({
+      bus,
+      book: marketData.book,
+      clock,
+      marketClock: marketData.marketClock,
+      lotSize: (id) => lotSizes.get(id)!,
+      deferredFills: config.trading.paperFills === 'deferred',
+    });
     // One writer per account: shard leases, fenced commits, commands forwarded to the owner. An
     // embedded database belongs to one process: it keeps one holder name across restarts (its leases
     // from before a crash are its own, not a dead instance's to wait out) and long leases (nobody
@@ -238,6 +261,25 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     built.push(() => busBridge?.close());
     // With a bridge, one instance (the lease holder) runs the feed and the others follow its ticks.
     const feedKeeper = busBridge ? feedLeadership(marketData, leaseStore, config.market.leaderTtlMs, logger) : undefined;
+    // ---- order-book snapshots in Redis: the feed leader writes them, the others' book route reads them ----
+    const bookSnapshots =
+      config.redisUrl && busBridge
+        ? new BookSnapshots({
+            url: config.redisUrl,
+            prefix: `${config.realtime.busChannel}:`,
+            timeoutMs: config.cache.l2TimeoutMs,
+            ttlMs: config.market.bookTtlMs,
+            book: marketData.book,
+            bus,
+            leading: () => marketData.isLeader,
+            logger,
+          })
+        : undefined;
+    if (bookSnapshots) {
+      built.push(() => bookSnapshots.close());
+      await bookSnapshots.connect();
+      observability.metrics.registerCollector('book_snapshots', () => bookSnapshots.stats(), { counters: ['written', 'flushes', 'failedWrites', 'reads', 'failedReads'] });
+    }
     // ---- event stream: account events with offsets (Redis Streams with REDIS_URL, else in memory) ----
     const streamConfig = config.stream;
     const stream: EventStream = config.redisUrl
@@ -261,9 +303,10 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
 
     // ---- analysis: worker pool sized to the cores, task queue (BullMQ when REDIS_URL is set), strategies ----
     const analysisConfig = config.analysis;
-    const analysisPool = new AnalysisPool({ threads: analysisConfig.threads, taskTimeoutMs: analysisConfig.taskTimeoutMs, maxMemoryMb: analysisConfig.workerMemoryMb });
+    const analysisPool = new AnalysisPool({ threads: analysisConfig.threads, taskTimeoutMs: analysisConfig.taskTimeoutMs, maxMemoryMb: analysisConfig.workerMemoryMb, idleTimeoutMs: analysisConfig.workerIdleMs });
+    // BullMQ (~200 modules, ~5 MiB of heap) is loaded only when a Redis server backs the queue.
     const taskQueue: TaskQueue = config.redisUrl
-      ? new BullMqTaskQueue({ redisUrl: config.redisUrl, prefix: analysisConfig.queuePrefix, concurrency: analysisConfig.queueConcurrency })
+      ? new (await import('./analysis/task-queue/bullmq.ts')).BullMqTaskQueue({ redisUrl: config.redisUrl, prefix: analysisConfig.queuePrefix, concurrency: analysisConfig.queueConcurrency })
       : new InProcessTaskQueue({ concurrency: analysisConfig.queueConcurrency, clock });
     built.push(() => analysisPool.close(), () => taskQueue.close());
     const analysis = new AnalysisService({
@@ -279,10 +322,18 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     const strategyPerformance = new StrategyPerformance({ store: strategies, analysis, queue: taskQueue, bus, clock, logger, refreshMs: analysisConfig.performanceRefreshMs });
     analysis.registerTasks();
     strategyPerformance.registerTasks();
+    const unwirePerformanceCache = wirePerformanceWriteThrough(bus, cacheModule.cache, logger);
+    built.push(unwirePerformanceCache);
     observability.metrics.registerCollector('task_queue', () => taskQueue.stats(), {
       labels: { byType: ['type'] },
       counters: ['byType.completed', 'byType.failed', 'byType.cancelled', 'byType.retried'],
     });
+
+    // ---- memory budget: the consumers /performance/metrics/memory breaks the instance's RSS into ----
+    const engineMemory = db.memory?.bind(db);
+    if (engineMemory) observability.runtime.registerMemoryConsumer('database', async () => ({ ...(await engineMemory()) }));
+    observability.runtime.registerMemoryConsumer('analysisThreads', () => ({ threads: analysisPool.stats().threads }));
+    observability.runtime.registerMemoryConsumer('cacheL1', () => ({ usedBytes: cacheModule.cache.l1.bytes, limitBytes: config.cache.l1MaxBytes }));
 
     // ---- health: readiness (lifecycle, database) and dependencies; other capabilities add theirs ----
     let shuttingDown = false;
@@ -317,9 +368,16 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       check: async () => ({ ok: true, latencyMs: 0, details: { holder: ownership.holder, shardsHeld: ownership.heldShards().size, shards: config.cluster.shards } }),
     });
 
+    const internalTickets = new InternalTickets();
+    const compactHeaders = flags.register({
+      name: 'http.compact-headers',
+      description: "Responses that are not documents (JSON, problem+json) get the API security headers (nosniff, CSP default-src 'none', no referrer, CORP; HSTS over https); HTML keeps helmet's full set",
+      default: true,
+    });
     const app = await createHttpServer({
       logger,
       authenticator,
+      internalTickets,
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimitPerSecond: config.http.rateLimitPerSecond,
       rateLimitRedis: limiterRedis && { redis: limiterRedis, prefix: config.cache.prefix },
@@ -327,11 +385,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       version: VERSION,
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, idleMs: config.http.idleTimeoutMs },
       shedding: { eventLoopDelayMs: config.http.shedEventLoopDelayMs, heapPercent: config.http.shedHeapPercent },
-      compactHeaders: flags.register({
-        name: 'http.compact-headers',
-        description: "Responses that are not documents (JSON, problem+json) get the API security headers (nosniff, CSP default-src 'none', no referrer, CORP; HSTS over https); HTML keeps helmet's full set",
-        default: true,
-      }),
+      compactHeaders,
     });
     observability.instrument(app);
     await cacheModule.installHttp(app);
@@ -344,7 +398,22 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     await app.register(flagRoutes({ flags, rollouts: flagRollouts, experiments: flagExperiments }));
     // ---- end flags ----
     await app.register(healthRoutes({ db, version: VERSION, instanceId, startedAt, registry: health, isShuttingDown: () => shuttingDown, history: () => marketData.history.status() }));
-    await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache));
+    await app.register(marketDataRoutes(marketData, clock, cacheModule.routeCache, bookSnapshots));
+    // ---- fast lane: the cached quote answered before Fastify's router, with the same components ----
+    const fastLane = new FastLane({
+      enabled: flags.register({ name: 'http.fast-lane', description: "GET /api/market-data/quotes/:symbol answered in node's request listener before Fastify's router (same auth cache, limiter, shedding, headers, ETag, metrics); anything else falls through to Fastify", default: true }),
+      authenticator,
+      compactHeaders,
+      etag: cacheModule.httpFlags.etag,
+      compressAboveBytes: config.cache.compressResponsesAboveBytes,
+      telemetry: observability.http,
+      logger,
+      busy: () => flagExperiments.recording() || (observability.faults?.active() ?? false),
+    });
+    fastLane.route(quoteFastRoute(marketData));
+    fastLane.install(app);
+    observability.metrics.registerCollector('http_fast_lane', () => fastLane.stats(), { counters: ['answered', 'passed'] });
+    // ---- end fast lane ----
     await app.register(adminRoutes({ users, history: marketData.history, reconcile: () => reconcile(db) }));
     await app.register(tradingRoutes({ engine: tradingEngine, marketData, clock, forwarder }));
     await app.register(clusterRoutes({ ownership }));
@@ -398,8 +467,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       queueDepth: async () => (await taskQueue.stats()).depth,
       websocket: async () => realtime.stats(),
       flags: () => flags.list(),
-      barPartitions: async () =>
-        (await db.query<{ name: string }>(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'bars_1m'::regclass ORDER BY 1`)).rows.map((r) => r.name),
+      barPartitions: async () => (await monthPartitions.list('bars_1m')).map((p) => p.name),
       now: () => clock.now(),
     });
     await app.register(recommendationRoutes(recommendations));
@@ -412,7 +480,18 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     observability.metrics.registerCollector('rum', () => rum.stats(), RUM_METRICS_SHAPE);
     await app.register(dashboardRoutes(() => loadDashboardAssets(DASHBOARD_DIST)));
     await app.register(rumRoutes(rum));
+    // The performance view's live panels: the admin `metrics` WebSocket channel, built only while watched.
+    realtime.streamMetrics(new LiveMetrics({ observability, db, loadTest: () => loadTests.current(), now: () => clock.now() }));
     await app.ready();
+    // ---- cache warming: the hot classes are filled through the routes before readiness (src/cache/warmer.ts) ----
+    const cacheWarmer = new CacheWarmer({
+      db,
+      clock,
+      logger,
+      options: config.cache.warm,
+      inject: async (url, principal) => (await app.inject({ method: 'GET', url, headers: { [INTERNAL_TICKET_HEADER]: internalTickets.issue(principal) } })).statusCode,
+    });
+    health.addReadiness('cache', () => (cacheWarmer.done ? { ok: true } : { ok: false, reason: 'warming the cache' }));
     // Last step of the build, so a slow start-up does not outlast the first leases.
     await ownership.start();
 
@@ -430,6 +509,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       users,
       authenticator,
       marketData,
+      bookSnapshots,
       observability,
       realtime,
       cache: cacheModule.cache,
@@ -441,23 +521,26 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
       advisor,
       profiling: { sessions: profiling, memory: memoryWatch },
       app,
+      fastLane,
       demo,
       health,
+      cacheWarmer,
       async listen() {
         if (feedKeeper) await feedKeeper.start();
         else marketData.start();
         historyWatch.start();
+        partitionMaintenance.start();
         await observability.start();
         realtime.start();
         broker.start();
         equitySnapshots.start();
-        analysisPool.warm();
         strategyPerformance.start();
         memoryWatch.start();
         flagRollouts.startPolling();
         flagExperiments.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
+        await cacheWarmer.warm();
         serving = true;
         loadTests.setDefaultTarget(address);
         if (!config.cluster.internalUrl) {
@@ -496,6 +579,7 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           if (!embedded) await new Promise((resolve) => setTimeout(resolve, Math.ceil(ttlMs / 3)));
           await app.close();
           await strategyPerformance.stop();
+          unwirePerformanceCache();
           await taskQueue.close();
           await analysisPool.close();
           await cacheModule.close();
@@ -506,7 +590,9 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
           await stream.close();
           limiterRedis?.disconnect();
           historyWatch.stop();
+          partitionMaintenance.stop();
           if (started) await marketData.stop();
+          await bookSnapshots?.close();
           await observability.stop();
           if (ownsDb) await db.close();
         })();

@@ -3,6 +3,13 @@ import { createHistogram, recordMs, type Histogram } from '../../src/kernel/hist
 
 export type Outcome = 'ok' | 'rejected' | 'failed';
 
+export interface LoadOptions {
+  concurrency: number;
+  warmupMs: number;
+  measureMs: number;
+  sample?: () => number;
+}
+
 export interface Run {
   ok: number;
   rejected: number;
@@ -10,13 +17,22 @@ export interface Run {
   /** Latencies of `ok` operations inside the measured window. */
   latency: Histogram;
   seconds: number;
+  /** How much `sample` grew over the measured window (e.g. a server's CPU seconds), when given. */
+  sampled?: number;
 }
 
-/** Runs `op` from `concurrency` loops: `warmupMs` unrecorded, then `measureMs` of recorded outcomes. */
-export async function drive(options: { concurrency: number; warmupMs: number; measureMs: number }, op: (worker: number, i: number) => Promise<Outcome>): Promise<Run> {
+/**
+ * Runs `op` from `concurrency` loops: `warmupMs` unrecorded, then `measureMs` of recorded outcomes;
+ * `sample` is read when the measured window opens and when it closes (`Run.sampled` is the growth).
+ */
+export async function drive(options: LoadOptions, op: (worker: number, i: number) => Promise<Outcome>): Promise<Run> {
   const run: Run = { ok: 0, rejected: 0, failed: 0, latency: createHistogram(), seconds: options.measureMs / 1000 };
   const measureFrom = performance.now() + options.warmupMs;
   const end = measureFrom + options.measureMs;
+  const { sample } = options;
+  let first = 0;
+  const opened = sample && setTimeout(() => (first = sample()), options.warmupMs);
+  const closed = sample && setTimeout(() => (run.sampled = sample() - first), options.warmupMs + options.measureMs);
   await Promise.all(
     Array.from({ length: options.concurrency }, async (_, worker) => {
       for (let i = 0; ; i++) {
@@ -30,6 +46,9 @@ export async function drive(options: { concurrency: number; warmupMs: number; me
       }
     }),
   );
+  // Every loop outlives the window, so both samples were taken; the timers are cleared for runs cut short.
+  clearTimeout(opened);
+  clearTimeout(closed);
   return run;
 }
 

@@ -1,6 +1,6 @@
 /** The order load shared by bench:orders, bench:advisor and bench:cluster. */
 import { Pool } from 'undici';
-import { drive, type Run } from './closed-loop.ts';
+import { drive, type LoadOptions, type Run } from './closed-loop.ts';
 import { BENCH_ADMIN_TOKEN } from './processes.ts';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'AMZN', 'GOOGL', 'META', 'NVDA', 'TSLA', 'JPM'];
@@ -38,7 +38,7 @@ export async function createTraders(url: string, count: number, prefix = 'bench'
  */
 export async function orderLoad(
   url: string,
-  load: { concurrency: number; warmupMs: number; measureMs: number; userPrefix?: string },
+  load: LoadOptions & { userPrefix?: string },
   options: { traders?: Trader[]; target?: (worker: number) => string } = {},
 ): Promise<Run> {
   const traders = options.traders ?? (await createTraders(url, load.concurrency, load.userPrefix));
@@ -48,7 +48,15 @@ export async function orderLoad(
     if (!p) pools.set(target, (p = new Pool(target, { connections: load.concurrency, pipelining: 1 })));
     return p;
   };
-  const quotes = await pool(url).request({ path: `/api/market-data/quotes?symbols=${SYMBOLS.join(',')}`, method: 'GET', headers: { authorization: `Bearer ${traders[0]!.token}` } });
+  const askQuotes = () => pool(url).request({ path: `/api/market-data/quotes?symbols=${SYMBOLS.join(',')}`, method: 'GET', headers: { authorization: `Bearer ${traders[0]!.token}` } });
+  let quotes = await askQuotes();
+  // A server just resumed from SIGSTOP, or starved on a loaded machine, may shed a second's requests
+  // (an event-loop sample without a single tick counts as infinite delay): ask again, for a while.
+  for (let attempt = 0; attempt < 50 && quotes.statusCode === 503; attempt++) {
+    await quotes.body.dump();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    quotes = await askQuotes();
+  }
   if (quotes.statusCode !== 200) throw new Error(`quotes answered ${quotes.statusCode}: ${await quotes.body.text()}`);
   const bids = new Map(((await quotes.body.json()) as { quotes: { symbol: string; bid: number }[] }).quotes.map((q) => [q.symbol, q.bid]));
   const run = await drive(load, async (worker, i) => {

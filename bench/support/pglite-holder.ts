@@ -6,10 +6,11 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.ts';
 import { openEmbedded } from '../../src/db/pglite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tachyon-bench-pglite-'));
-const db = await openEmbedded(join(dir, 'pglite'));
+const db = await openEmbedded(join(dir, 'pglite'), { optimizingCompiler: loadConfig({}).databaseWasmOptimize });
 const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok');

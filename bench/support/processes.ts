@@ -16,15 +16,32 @@ export interface Server {
   pid: number;
   /** Resident set size in bytes, read from /proc (Linux). */
   rss(): number;
+  /** CPU time (user + system) the process has used so far, in seconds, read from /proc (Linux). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** BENCH_PORT_BASE: servers take free ports counting up from it (a range of one's own on a shared machine); else any free port. */
+let nextPort = Number(process.env.BENCH_PORT_BASE ?? 0);
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; nextPort > 0 && attempt < 100; attempt++) {
+    const port = nextPort++;
+    if ((await bindable(port)) !== undefined) return port;
+  }
+  const port = await bindable(0);
+  if (port === undefined) throw new Error('no free port');
+  return port;
+}
+
+/** The port a listener got on `port` (0: any), or undefined when it is taken. */
+function bindable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
   });
 }
@@ -32,7 +49,7 @@ export function freePort(): Promise<number> {
 export async function waitFor(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before answering ${url}`);
+    if (child.exitCode !== null) throw new ExitedEarly(`server exited with ${child.exitCode} before answering ${url}`);
     try {
       const res = await fetch(url);
       if (res.status < 500) return;
@@ -49,6 +66,17 @@ export function rssOf(pid: number): number {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
     return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** utime + stime of a process in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s on Linux). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -72,6 +100,20 @@ export function stopChild(child: ChildProcess): Promise<void> {
  * start (this one by default).
  */
 export async function startPlatform(env: Record<string, string> = {}, nodeArgs: string[] = [], cwd?: string): Promise<Server> {
+  // A port free when checked can be taken before the child binds it (an outgoing connection's
+  // ephemeral port on a busy machine): a child that exits before answering is started again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPlatformOnce(env, nodeArgs, cwd);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof ExitedEarly)) throw error;
+    }
+  }
+}
+
+class ExitedEarly extends Error {}
+
+async function startPlatformOnce(env: Record<string, string>, nodeArgs: string[], cwd: string | undefined): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, 'bin/tachyon.js', 'start'], {
@@ -102,6 +144,7 @@ export async function startPlatform(env: Record<string, string> = {}, nodeArgs: 
     url,
     pid: child.pid!,
     rss: () => rssOf(child.pid!),
+    cpuSeconds: () => cpuSecondsOf(child.pid!),
     async stop() {
       await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
@@ -114,6 +157,33 @@ export async function startReference(file: string, env: Record<string, string> =
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'bin/run-ts.js', file], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url, child, Number(process.env.BENCH_START_TIMEOUT_MS ?? 30_000));
-  return { url, pid: child.pid!, rss: () => rssOf(child.pid!), stop: () => stopChild(child) };
+  // A reference that does not answer in time (a loaded machine) must not be left running either.
+  await waitFor(url, child, Number(process.env.BENCH_START_TIMEOUT_MS ?? 30_000)).catch(async (error: unknown) => {
+    await stopChild(child);
+    throw error;
+  });
+  return { url, pid: child.pid!, rss: () => rssOf(child.pid!), cpuSeconds: () => cpuSecondsOf(child.pid!), stop: () => stopChild(child) };
+}
+
+/**
+ * Environment for the instances of a `tachyon cluster` a benchmark starts on one PostgreSQL database and the
+ * test Redis under a per-run key prefix: no seeding, no rate limit or shedding (the benchmark measures what
+ * it drives), the bench tokens; `extra` adds or overrides variables.
+ */
+export function clusterBenchEnv(databaseUrl: string, redisUrl: string, prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    TACHYON_CACHE_PREFIX: `${prefix}cache`,
+    TACHYON_BUS_CHANNEL: `${prefix}bus`,
+    TACHYON_ANALYSIS_QUEUE_PREFIX: `${prefix}tasks`,
+    TACHYON_SEED_DAYS: '0',
+    TACHYON_RATE_LIMIT: '0',
+    TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0',
+    TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN,
+    TACHYON_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
 }

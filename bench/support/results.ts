@@ -14,6 +14,30 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** A headline's percentiles: p95 is absent where a bench records p50 and p99 only. */
+export type HeadlinePercentiles = Omit<Percentiles, 'p95'> & { p95?: number };
+
+/**
+ * What `npm run bench`'s report plots and compares for a bench (bench/support/report.ts): the thing
+ * measured beside its same-run reference, and figures per round for the regression noise model.
+ */
+export interface Headline {
+  subject: string;
+  reference: string;
+  throughput?: { unit: string; value: number; reference: number };
+  latencyMs?: { value: HeadlinePercentiles; reference?: HeadlinePercentiles };
+  /** Other headline figures beside their same-run reference (memory, start time, delivery rate …). */
+  figures?: Array<{ name: string; unit: string; better: 'higher' | 'lower'; value: number; reference: number }>;
+  /** Per-round figures (best a ratio to the reference measured in the same round). */
+  rounds?: Array<{ name: string; unit: string; better: 'higher' | 'lower'; values: number[] }>;
+}
+
 export function writeResults(name: string, figures: Record<string, unknown>): string {
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${name}.json`;

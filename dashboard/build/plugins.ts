@@ -2,8 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import type { OutputBundle, OutputChunk } from 'rollup';
-import type { Plugin } from 'vite';
+import type { Plugin, Rollup } from 'vite';
 
 const COMPRESSIBLE = /\.(js|css|svg|json|html)$/;
 
@@ -25,8 +24,8 @@ export function initialJsBudget(maxBytes: number): Plugin {
   };
 }
 
-export function initialJsBytes(bundle: OutputBundle): number {
-  const chunks = new Map(Object.values(bundle).filter((o): o is OutputChunk => o.type === 'chunk').map((c) => [c.fileName, c]));
+export function initialJsBytes(bundle: Rollup.OutputBundle): number {
+  const chunks = new Map(Object.values(bundle).filter((o): o is Rollup.OutputChunk => o.type === 'chunk').map((c) => [c.fileName, c]));
   const initial = new Set<string>();
   const visit = (name: string) => {
     if (initial.has(name)) return;

@@ -10,8 +10,7 @@
  * Writes (POST, DELETE…) and the WebSocket are never cached.
  */
 import { createHash } from 'node:crypto';
-import type { OutputBundle } from 'rollup';
-import type { Plugin } from 'vite';
+import type { Plugin, Rollup } from 'vite';
 
 export const SERVICE_WORKER_FILE = 'sw.js';
 export const STALE_HEADER = 'x-tachyon-stale';
@@ -22,7 +21,7 @@ export function serviceWorker(base: string): Plugin {
     name: 'tachyon:service-worker',
     apply: 'build',
     enforce: 'post',
-    generateBundle(_options, bundle: OutputBundle) {
+    generateBundle(_options, bundle: Rollup.OutputBundle) {
       const files = Object.keys(bundle).filter((f) => f.startsWith('assets/')).sort();
       const precache = [base.replace(/\/$/, ''), ...files.map((f) => `${base}${f}`)];
       const version = createHash('sha256').update(precache.join('\n')).digest('hex').slice(0, 16);
@@ -68,7 +67,7 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith(BASE + 'assets/')) {
     event.respondWith(caches.match(request, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request)));
   } else if (url.pathname.startsWith('/api/')) {
-    event.respondWith(networkFirstData(request));
+    event.respondWith(networkFirstData(event, request));
   }
 });
 
@@ -84,6 +83,12 @@ async function networkFirstShell(request) {
   }
 }
 
+async function keep(request, response) {
+  const headers = new Headers(response.headers);
+  headers.set(STALE_HEADER, String(Date.now()));
+  const kept = new Response(await response.blob(), { status: response.status, headers });
+  await (await caches.open(DATA_CACHE)).put(await dataKey(request), kept);
+}
 async function dataKey(request) {
   const auth = request.headers.get('authorization') || '';
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(auth));
@@ -93,20 +98,14 @@ async function dataKey(request) {
   return url.toString();
 }
 
-async function networkFirstData(request) {
-  const key = await dataKey(request);
+async function networkFirstData(event, request) {
   try {
     const response = await fetch(request);
-    // 403 too: the page learns a token's role from an admin route's refusal.
-    if (response.status === 200 || response.status === 403) {
-      const headers = new Headers(response.headers);
-      headers.set(STALE_HEADER, String(Date.now()));
-      const kept = new Response(await response.clone().blob(), { status: response.status, headers });
-      await (await caches.open(DATA_CACHE)).put(key, kept);
-    }
+    // 403 too: the page learns a token's role from an admin route's refusal. Kept after answering, not before.
+    if (response.status === 200 || response.status === 403) event.waitUntil(keep(request, response.clone()));
     return response;
   } catch {
-    const hit = await caches.match(key, { cacheName: DATA_CACHE });
+    const hit = await caches.match(await dataKey(request), { cacheName: DATA_CACHE });
     if (hit) return hit;
     const body = JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'SERVICE_UNREACHABLE', detail: 'The platform is unreachable and no earlier answer is kept.' });
     return new Response(body, { status: 503, headers: { 'content-type': 'application/problem+json', [STALE_HEADER]: '0' } });

@@ -206,7 +206,7 @@ const RULES: Rule[] = [
         title: `Next month's bars partition ${ahead} does not exist yet`,
         evidence: { attached: names.length, missing: ahead },
         expectedGain: 'The first bar batch of the month does not pay for the DDL',
-        apply: 'The bar writer creates it on first write; create it ahead in a maintenance window with the same statement',
+        apply: 'Partition maintenance creates months ahead (TACHYON_PARTITIONS_AHEAD_MONTHS) at start and hourly: check the log for "partition maintenance failed"',
         verify: `${ahead} listed under bars_1m`,
       });
     }
@@ -216,7 +216,7 @@ const RULES: Rule[] = [
         title: `${names.length} bars partitions attached`,
         evidence: { attached: names.length, oldest: names[0] },
         expectedGain: 'Faster planning of bar queries, smaller backups of the hot set',
-        apply: `ALTER TABLE bars_1m DETACH PARTITION ${names[0]} (archive it first)`,
+        apply: `Set TACHYON_PARTITIONS_ARCHIVE_AFTER_MONTHS to detach old months into the archive schema (kept, restorable: docs/operations.md "Partitions"), oldest ${names[0]}`,
         verify: 'Planning time of the bars statements',
       });
     }

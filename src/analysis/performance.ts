@@ -4,7 +4,7 @@
  * arrive—never on a read. New bars (those this instance wrote: once per cluster) only mark symbols dirty; every `refreshMs` the strategies trading
  * a dirty symbol are queued as low-priority, batched tasks (so a minute close of 2,000 symbols costs
  * one query and a handful of tasks, not a recomputation per bar). Each save publishes
- * `strategy.<id>`, which drops the cached copies (cache `strategyPerformance` class, tag `strategy:<id>`).
+ * `strategy.<id>` with the record, which writes it through to the owner's cached copy (performance-cache.ts).
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
@@ -101,13 +101,13 @@ export class StrategyPerformance {
       record = failure(strategy, computedAt, error.message);
     }
     await this.deps.store.savePerformance(record);
-    this.deps.bus.publish(`strategy.${strategy.id}`, record);
+    this.deps.bus.publish(`strategy.${strategy.id}`, { userId: strategy.userId, performance: record });
     return record;
   }
 
   /** Drops cached copies of a deleted strategy's performance (on every instance, through the bus). */
-  deleted(strategyId: number): void {
-    this.deps.bus.publish(`strategy.${strategyId}`, null);
+  deleted(userId: number, strategyId: number): void {
+    this.deps.bus.publish(`strategy.${strategyId}`, { userId, performance: null });
   }
 
   /** Queues a recomputation (large strategies, and strategies whose symbols got new bars). */

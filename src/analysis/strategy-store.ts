@@ -24,6 +24,8 @@ export interface StrategyInput {
 
 export interface StrategyRecord extends StrategyInput {
   id: number;
+  /** The owner: a queued recomputation writes the owner's cached copy (write-through). */
+  userId: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -43,6 +45,7 @@ export type StrategyWithPerformance = StrategyRecord & { performance: Performanc
 
 interface StrategyRow {
   id: number;
+  user_id: number;
   name: string;
   type: string;
   config: StrategyConfig;
@@ -62,11 +65,17 @@ interface PerformanceRow {
   error: string | null;
 }
 
-const STRATEGY_COLUMNS = 's.id, s.name, s.type, s.config, s.created_at, s.updated_at';
+/** On the bus (`strategy.<id>`): a strategy's new performance, or `null` when it was deleted. */
+export interface StrategyEvent {
+  userId: number;
+  performance: PerformanceRecord | null;
+}
+
+const STRATEGY_COLUMNS = 's.id, s.user_id, s.name, s.type, s.config, s.created_at, s.updated_at';
 const PERFORMANCE_COLUMNS = 'p.strategy_id, p.computed_at, p.data_from, p.data_to, p.metrics, p.equity, p.bars, p.symbols, p.error';
 
 function toStrategy(row: StrategyRow): StrategyRecord {
-  return { id: row.id, name: row.name, type: row.type, config: row.config, createdAt: row.created_at.getTime(), updatedAt: row.updated_at.getTime() };
+  return { id: row.id, userId: Number(row.user_id), name: row.name, type: row.type, config: row.config, createdAt: row.created_at.getTime(), updatedAt: row.updated_at.getTime() };
 }
 
 function toPerformance(row: PerformanceRow): PerformanceRecord {

@@ -2,7 +2,9 @@
  * Worker-thread pool for analysis CPU work (piscina), sized to the cores. Every task has a deadline
  * (AbortSignal): a task past it has its thread terminated and replaced, so a runaway backtest costs
  * one thread restart, never the process. Each thread has a heap limit (resourceLimits); a task that
- * exceeds it kills only its own thread and fails with ERR_WORKER_OUT_OF_MEMORY.
+ * exceeds it kills only its own thread and fails with ERR_WORKER_OUT_OF_MEMORY. Threads start on
+ * demand and stop after `idleTimeoutMs` without work: each holds ~25-50 MiB (its isolate, heap and
+ * module graph), which an instance that is not analysing should not pay (bench:memory).
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -21,6 +23,8 @@ export interface AnalysisPoolOptions {
   taskTimeoutMs?: number;
   /** Old-generation heap limit per thread. */
   maxMemoryMb?: number;
+  /** A thread idle this long is stopped (the next task starts one again). */
+  idleTimeoutMs?: number;
   /** Worker entry; tests substitute their own. */
   filename?: string | URL;
 }
@@ -54,7 +58,7 @@ export class AnalysisPool {
     this.timeoutMs = options.taskTimeoutMs ?? 30_000;
   }
 
-  /** The threads start on first use (or warm()): a platform that never analyses pays nothing for them. */
+  /** Threads start on first use: a platform that never analyses pays nothing for them. */
   private get pool(): Piscina {
     if (this.piscina) return this.piscina;
     const threads = this.options.threads || availableParallelism();
@@ -62,18 +66,13 @@ export class AnalysisPool {
     const filename = this.options.filename ?? (COMPILED ? runnableModule('./worker.ts', import.meta.url) : new URL('./worker-bootstrap.mjs', import.meta.url));
     this.piscina = new Piscina({
       filename: filename instanceof URL ? filename.href : filename,
-      minThreads: threads,
+      minThreads: 0,
       maxThreads: threads,
-      // Warm threads stay: starting one (its module graph, plus tsx from the sources) costs far more than a typical task.
-      idleTimeout: Infinity,
+      // Starting a thread costs more than a typical task, so a busy pool keeps its threads; an idle one gives the memory back.
+      idleTimeout: this.options.idleTimeoutMs ?? 30_000,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxMemoryMb ?? 512 },
     });
     return this.piscina;
-  }
-
-  /** Starts the threads now (a serving instance), so the first request does not wait for them. */
-  warm(): void {
-    void this.pool;
   }
 
   /** Runs one task; rejects with TaskTimeoutError past the deadline, or the caller's abort reason. */

@@ -4,6 +4,7 @@
  * happened invalidates: the cache's own bus (BentoCache over Redis) then tells every other
  * instance's L1, and L2 and the database tier are shared. A copy of the event arriving through the
  * bus bridge is not invalidated again (that would publish the same invalidation once per instance).
+ * Strategy performance is written through instead (src/analysis/http/performance-cache.ts).
  */
 import type { Logger } from 'pino';
 import type { MessageBus } from '../kernel/bus.ts';
@@ -20,7 +21,7 @@ export const tags = {
 export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Logger): () => void {
   const run = (what: Promise<void>, topic: string) => void what.catch((error: unknown) => logger.error({ err: error, topic }, 'cache invalidation failed'));
   // Symbols may contain dots (BRK.B): the subject is everything after the topic's prefix.
-  const on = (prefix: 'bar.1m.' | 'strategy.', invalidate: (subject: string) => Promise<void>) =>
+  const on = (prefix: 'bar.1m.', invalidate: (subject: string) => Promise<void>) =>
     bus.subscribe(`${prefix}*`, (_message, topic, remote) => {
       if (!remote) run(invalidate(topic.slice(prefix.length)), topic);
     });
@@ -29,7 +30,6 @@ export function wireInvalidation(bus: MessageBus, cache: TieredCache, logger: Lo
   const unsubscribe = [
     // A new minute bar changes only ranges that reach it (closed ranges stay) and the symbol's forecasts.
     on('bar.1m.', (symbol) => cache.invalidateTag(tags.openBars(symbol), ['historicalBars', 'predictions'])),
-    on('strategy.', (id) => cache.invalidateTag(tags.strategy(id), ['strategyPerformance'])),
     // Backfilled history changes closed ranges too (an empty one above all) and every figure computed from bars.
     bus.subscribe('history.loaded', (_message, topic) =>
       run(Promise.all((['historicalBars', 'predictions', 'strategyPerformance'] as const).map((cls) => cache.invalidateClass(cls))).then(() => {}), topic),

@@ -3,10 +3,16 @@
  * prefix). It holds BentoCache's decoded entries, not serialized strings, so a hit costs no
  * parsing and the tiered cache can read it synchronously (its fast path). Sizes are estimated at
  * insert, since a decoded object has no byte length of its own.
+ *
+ * Eviction is LRU for every class; classes whose policy says `lfu` also pass TinyLFU admission: when
+ * the L1 is full, a new key of such a class enters only if the frequency sketch has seen it read more
+ * often than the least recently used entry it would push out (a one-off read, e.g. a scan over many
+ * symbols, then cannot flush what is read all day). Reads are recorded only while some class is LFU.
  */
 import { LRUCache } from 'lru-cache';
 import type { L1CacheDriver, CreateDriverResult } from 'bentocache/types';
 import { BaseDriver } from 'bentocache/drivers/base_driver';
+import { FrequencySketch } from './frequency-sketch.ts';
 
 /** What BentoCache stores per key when L1 serialization is off. */
 export interface L1Item {
@@ -20,10 +26,18 @@ export class L1Store {
   readonly lru: LRUCache<string, L1Item>;
   readonly decode: (frame: Buffer) => unknown;
   evictions = 0;
+  /** New keys an LFU class's admission kept out. */
+  rejections = 0;
+  private readonly sketch: FrequencySketch | undefined;
 
-  /** @param decode turns an L2 frame back into an entry (see L1Driver.set). */
-  constructor(maxBytes: number, maxEntries: number, decode: (frame: Buffer) => unknown) {
+  /**
+   * @param decode turns an L2 frame back into an entry (see L1Driver.set).
+   * @param lfu whether a full key belongs to an LFU class (absent: every class is LRU, nothing is recorded).
+   * @param expectedEntries about how many entries fit in `maxBytes` (sizes the frequency sketch).
+   */
+  constructor(maxBytes: number, maxEntries: number, decode: (frame: Buffer) => unknown, private readonly lfu?: (key: string) => boolean, expectedEntries = maxEntries) {
     this.decode = decode;
+    this.sketch = lfu ? new FrequencySketch(Math.min(maxEntries, expectedEntries)) : undefined;
     this.lru = new LRUCache<string, L1Item>({
       max: maxEntries,
       maxSize: maxBytes,
@@ -41,25 +55,55 @@ export class L1Store {
     return this.lru.calculatedSize;
   }
 
+  /** One logical read of `key` (hit or miss), for LFU admission. */
+  record(key: string): void {
+    this.sketch?.record(key);
+  }
+
+  /** Stores `item` unless the L1 is full and `key`, of an LFU class, is read less often than the entry it would evict. */
+  set(key: string, item: L1Item, ttl?: number): void {
+    // Estimated once here, not again by the LRU's sizeCalculation.
+    const size = Math.max(1, estimateBytes(item.value));
+    if (this.sketch && !this.fits(size) && this.lfu!(key) && !this.lru.has(key) && !this.admits(key)) {
+      this.rejections++;
+      return;
+    }
+    this.lru.set(key, item, { ttl, size });
+  }
+
+  /** Whether an entry of `size` enters without evicting one (then every class is admitted). */
+  private fits(size: number): boolean {
+    const lru = this.lru;
+    return lru.size < lru.max && lru.calculatedSize + size <= lru.maxSize;
+  }
+
+  private admits(key: string): boolean {
+    const lru = this.lru;
+    const victim = lru.rkeys().next();
+    return victim.done === true || this.sketch!.frequency(key) > this.sketch!.frequency(victim.value);
+  }
+
   /** The driver BentoCache builds its L1 layer from (serialization off: entries stay objects). */
   driver(): CreateDriverResult<L1CacheDriver> {
-    return { options: { serialize: false }, factory: (config: { prefix?: string }) => new L1Driver(this.lru, this.decode, config.prefix) };
+    return { options: { serialize: false }, factory: (config: { prefix?: string }) => new L1Driver(this, config.prefix) };
   }
 }
 
 class L1Driver extends BaseDriver implements L1CacheDriver {
   readonly type = 'l1' as const;
 
+  private readonly lru: LRUCache<string, L1Item>;
+
   constructor(
-    private readonly lru: LRUCache<string, L1Item>,
-    private readonly decode: (frame: Buffer) => unknown,
+    private readonly store: L1Store,
     prefix: string | undefined,
   ) {
     super({ prefix });
+    this.lru = store.lru;
   }
 
   namespace(namespace: string): L1Driver {
-    return new L1Driver(this.lru, this.decode, this.createNamespacePrefix(namespace));
+    return new L1Driver(this.store, this.createNamespacePrefix(namespace));
   }
 
   // BentoCache types L1 values as strings; with `serialize: false` they are L1Item objects.
@@ -76,8 +120,8 @@ class L1Driver extends BaseDriver implements L1CacheDriver {
   set(key: string, value: string, ttl?: number): boolean {
     // Entries BentoCache copies up from L2 arrive still serialized (it re-serializes them with the
     // L2 serializer even when L1 serialization is off): decode once here, never on reads.
-    const item = (Buffer.isBuffer(value) ? this.decode(value) : value) as L1Item;
-    this.lru.set(this.getItemKey(key), item, { ttl });
+    const item = (Buffer.isBuffer(value) ? this.store.decode(value) : value) as L1Item;
+    this.store.set(this.getItemKey(key), item, ttl);
     return true;
   }
 

@@ -10,10 +10,10 @@ import type { FeatureFlags } from '../config/flags.ts';
 import type { Queryable } from '../db/database.ts';
 import type { MessageBus } from '../kernel/bus.ts';
 import { ComputedResults } from './computed-results.ts';
-import { registerCacheFlags, registerHttpFlags } from './flags.ts';
+import { registerCacheFlags, registerHttpFlags, type HttpFlags } from './flags.ts';
 import { cacheAdminRoutes } from './http/admin-routes.ts';
-import { batchRoute } from './http/batch-route.ts';
-import { installHttpOptimizations } from './http/http-optimizations.ts';
+import { batchRoute } from '../http/optimizations/batch-route.ts';
+import { installHttpOptimizations } from '../http/optimizations/http-optimizations.ts';
 import { routeCache, type RouteCache } from './http/route-cache.ts';
 import { wireInvalidation } from './invalidation.ts';
 import { DATA_CLASSES, DEFAULT_POLICIES, type CachePolicies } from './policies.ts';
@@ -22,6 +22,8 @@ import { TieredCache, type SpanRunner } from './tiered-cache.ts';
 export interface CacheModule {
   cache: TieredCache;
   routeCache: RouteCache;
+  /** The HTTP optimizations' flags (read per request by the fast lane too). */
+  httpFlags: HttpFlags;
   /** Compression and ETags: call on the root instance before any route is registered. */
   installHttp(app: FastifyInstance): Promise<void>;
   /** Admin cache routes and POST /api/batch. */
@@ -38,7 +40,7 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
   const cacheFlags = registerCacheFlags(flags);
   const httpFlags = registerHttpFlags(flags);
   const policies = Object.fromEntries(
-    DATA_CLASSES.map((cls) => [cls, { ...DEFAULT_POLICIES[cls], ...(config.cache.ttlMs[cls] ? { ttlMs: config.cache.ttlMs[cls] } : {}) }]),
+    DATA_CLASSES.map((cls) => [cls, { ...DEFAULT_POLICIES[cls], eviction: config.cache.eviction[cls], ...(config.cache.ttlMs[cls] ? { ttlMs: config.cache.ttlMs[cls] } : {}) }]),
   ) as CachePolicies;
   const cache = await TieredCache.create({
     prefix: config.cache.prefix,
@@ -62,6 +64,7 @@ export async function createCacheModule(deps: { config: TachyonConfig; flags: Fe
   return {
     cache,
     routeCache: routeCache(cache, httpFlags, config.cache.compressResponsesAboveBytes),
+    httpFlags,
     installHttp: (app) => installHttpOptimizations(app, { flags: httpFlags, compressAboveBytes: config.cache.compressResponsesAboveBytes }),
     async routes(app) {
       await app.register(cacheAdminRoutes(cache));

@@ -5,6 +5,8 @@
  */
 import type { CreateDriverResult, L2CacheDriver } from 'bentocache/types';
 import { BaseDriver } from 'bentocache/drivers/base_driver';
+import { Cluster } from 'ioredis';
+import { primaries } from '../kernel/redis-client.ts';
 import type { RedisLink } from './redis-link.ts';
 
 /** @param enabled the `cache.l2` flag: when off, reads miss and writes succeed without Redis (the bus still runs). */
@@ -30,7 +32,7 @@ class RedisL2Driver extends BaseDriver implements L2CacheDriver {
   // Typed as strings by BentoCache; our serializer produces and consumes Buffers.
   async get(key: string): Promise<string | undefined> {
     if (!this.enabled()) return undefined;
-    const value = await this.link.run((r) => r.getBuffer(this.getItemKey(key)));
+    const value = await this.link.getBuffer(this.getItemKey(key));
     return (value ?? undefined) as unknown as string | undefined;
   }
 
@@ -43,27 +45,38 @@ class RedisL2Driver extends BaseDriver implements L2CacheDriver {
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
     if (!this.enabled()) return true;
     const k = this.getItemKey(key);
-    const result = await this.link.run((r) => (ttl ? r.set(k, value, 'PX', Math.ceil(ttl)) : r.set(k, value)));
+    const result = await (ttl ? this.link.setBuffer(k, value as unknown as Buffer, Math.ceil(ttl)) : this.link.run((r) => r.set(k, value)));
     return result === 'OK';
   }
 
-  /** Removes this namespace's keys (SCAN + UNLINK in pages, never KEYS). */
+  /** Removes this namespace's keys (SCAN + UNLINK in pages on every primary, never KEYS). */
   async clear(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.link.run((r) => r.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000));
-      if (keys.length > 0) await this.link.run((r) => r.unlink(...keys));
-      cursor = next;
-    } while (cursor !== '0');
+    for (const node of primaries(this.link.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.link.run(() => node.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000));
+        await this.unlink(keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.link.run((r) => r.unlink(this.getItemKey(key)))) > 0;
+    return (await this.unlink([this.getItemKey(key)])) > 0;
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {
-    if (keys.length > 0) await this.link.run((r) => r.unlink(...keys.map((k) => this.getItemKey(k))));
+    await this.unlink(keys.map((k) => this.getItemKey(k)));
     return true;
+  }
+
+  /** One UNLINK, or on a cluster one per key (a command's keys must share a slot there; they are pipelined). */
+  private async unlink(keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const { redis } = this.link;
+    if (!(redis instanceof Cluster)) return this.link.run((r) => r.unlink(...keys));
+    const counts = await Promise.all(keys.map((k) => this.link.run((r) => r.unlink(k))));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async disconnect(): Promise<void> {}

@@ -4,7 +4,7 @@
  * threshold can change without invalidating what is already in Redis.
  */
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 
 const PLAIN = 0;
 const DEFLATED = 1;
@@ -19,9 +19,11 @@ export class WireSerializer {
   ) {}
 
   encode(value: unknown): Buffer {
-    const packed = this.packr.pack(value);
-    if (packed.length <= this.compressAboveBytes || !this.compression()) return Buffer.concat([HEADER_PLAIN, packed]);
-    return Buffer.concat([HEADER_DEFLATED, deflateRawSync(packed, { level: constants.Z_BEST_SPEED })]);
+    // Packed after one reserved byte, the header: no second buffer and copy per value.
+    const frame = this.packr.pack(value, RESERVE_START_SPACE | 1);
+    frame[0] = PLAIN;
+    if (frame.length - 1 <= this.compressAboveBytes || !this.compression()) return frame;
+    return Buffer.concat([HEADER_DEFLATED, deflateRawSync(frame.subarray(1), { level: constants.Z_BEST_SPEED })]);
   }
 
   decode(buffer: Buffer): unknown {
@@ -30,5 +32,4 @@ export class WireSerializer {
   }
 }
 
-const HEADER_PLAIN = Buffer.from([PLAIN]);
 const HEADER_DEFLATED = Buffer.from([DEFLATED]);

@@ -12,14 +12,16 @@
  * namespace forgets the store's `serialize: false` and would put serialized copies in L1.
  */
 import { BentoCache, bentostore, errors } from 'bentocache';
-import type { CacheProvider, GetSetFactoryContext } from 'bentocache/types';
+import type { CacheBusMessage, CacheProvider, GetSetFactoryContext } from 'bentocache/types';
+import { CacheBusMessageType } from 'bentocache/types';
 import type { Logger } from 'pino';
+import { expireLogically, isEntry, TAG_KEY_PREFIX, tagsValid, verifyBentoLayout } from './bento-adapter.ts';
 import type { ComputedResults } from './computed-results.ts';
 import { DistributedLock } from './distributed-lock.ts';
 import type { CacheFlags } from './flags.ts';
 import { L1Store, type L1Item } from './l1-store.ts';
 import { DATA_CLASSES, REFRESH_AHEAD_AT, type CachePolicies, type DataClass } from './policies.ts';
-import { guardedRedisBus } from './redis-bus.ts';
+import { guardedRedisBus, type GuardedBus } from './redis-bus.ts';
 import { redisL2 } from './redis-l2.ts';
 import { RedisLink } from './redis-link.ts';
 import { WireSerializer } from './serializer.ts';
@@ -65,7 +67,14 @@ interface Envelope<T> {
   t: number;
 }
 
-const TAG_KEY_PREFIX = '___bc:t:'; // BentoCache's tag-timestamp keys (pinned version; covered by the tag tests)
+/** The writes of one turn of the event loop: their pipeline's answer, their keys, and the promise every one of them returns. */
+interface WriteTurn {
+  written: Promise<unknown[]>;
+  keys: string[];
+  done: Promise<void>;
+}
+
+const DONE = Promise.resolve();
 const PEER_POLL_MS = 10;
 const CLASS_TAG = 'class';
 
@@ -79,7 +88,7 @@ export class TieredCache {
   readonly l1: L1Store;
   private readonly bento: BentoCache<Record<'main', ReturnType<typeof bentostore>>>;
   private readonly store: CacheProvider;
-  private readonly closeBus: (() => void) | undefined;
+  private readonly bus: GuardedBus | undefined;
   private readonly epochs = Object.fromEntries(DATA_CLASSES.map((c) => [c, 0])) as Record<DataClass, number>;
   /** Last invalidation per class (epoch ms): a grace copy older than it was invalidated, not merely expired. */
   private readonly invalidatedAt = Object.fromEntries(DATA_CLASSES.map((c) => [c, 0])) as Record<DataClass, number>;
@@ -87,21 +96,35 @@ export class TieredCache {
   private readonly refreshing = new Set<string>();
   private readonly writeBehindQueue: WriteBehindQueue;
   private readonly prefix: string;
+  private readonly serializer: WireSerializer;
+  /** Some class is LFU: every read is recorded in the L1's frequency sketch. */
+  private readonly recordsReads: boolean;
+  private writeTurn: WriteTurn | undefined;
 
+  /** @param fastPaths whether BentoCache stores entries and tag marks as bento-adapter.ts expects (else every read goes through BentoCache). */
   private constructor(
     private readonly options: TieredCacheOptions,
     private readonly link: RedisLink | undefined,
     private readonly lock: DistributedLock | undefined,
+    private readonly fastPaths: boolean,
   ) {
     const { flags, logger } = options;
     this.prefix = options.prefix.replace(/:+$/, '');
-    const serializer = new WireSerializer(options.compressAboveBytes, flags.compression);
-    this.l1 = new L1Store(options.l1MaxBytes, options.l1MaxEntries, (frame) => serializer.decode(frame));
+    const serializer = (this.serializer = new WireSerializer(options.compressAboveBytes, flags.compression));
+    const lfuPrefixes = DATA_CLASSES.filter((cls) => options.policies[cls].eviction === 'lfu').map((cls) => `${this.prefix}:${cls}:`);
+    this.recordsReads = lfuPrefixes.length > 0;
+    this.l1 = new L1Store(
+      options.l1MaxBytes,
+      options.l1MaxEntries,
+      (frame) => serializer.decode(frame),
+      this.recordsReads ? (key) => lfuPrefixes.some((p) => key.startsWith(p)) : undefined,
+      // Sketch sizing: entries of a few KB (bars ranges are tens of KB, portfolios one or two).
+      Math.ceil(options.l1MaxBytes / 4096),
+    );
     const store = bentostore().useL1Layer(this.l1.driver());
     if (link) {
-      const { bus, close } = guardedRedisBus(link);
-      store.useL2Layer(redisL2(link, flags.l2)).useBus(bus);
-      this.closeBus = close;
+      this.bus = guardedRedisBus(link, (message) => this.expireWritten(message));
+      store.useL2Layer(redisL2(link, flags.l2)).useBus(this.bus.bus);
     }
     this.bento = new BentoCache({
       default: 'main',
@@ -130,15 +153,17 @@ export class TieredCache {
   }
 
   static async create(options: TieredCacheOptions): Promise<TieredCache> {
-    if (!options.redis) return new TieredCache(options, undefined, undefined);
+    const fastPaths = await verifyBentoLayout();
+    if (!fastPaths) options.logger.warn('bentocache stores entries or tag marks differently than bento-adapter.ts expects: cache fast paths off');
+    if (!options.redis) return new TieredCache(options, undefined, undefined, fastPaths);
     const link = new RedisLink(options.redis);
     if (!(await link.connect())) {
       // Without Redis at start there is no bus either: an L1-only instance is safe, a deaf one is not.
       options.logger.warn('redis unreachable at start: the cache runs on L1 only');
       link.close();
-      return new TieredCache(options, undefined, undefined);
+      return new TieredCache(options, undefined, undefined, fastPaths);
     }
-    return new TieredCache(options, link, new DistributedLock(link, options.lockTtlMs));
+    return new TieredCache(options, link, new DistributedLock(link, options.lockTtlMs), fastPaths);
   }
 
   get isEnabled(): boolean {
@@ -160,8 +185,10 @@ export class TieredCache {
       const now = Date.now();
       return { value: await loader(), status: 'bypass', tier: undefined, createdAt: now, expiresAt: now };
     }
-    const hit = flags.l1FastPath() ? this.peek<T>(cls, key) : undefined;
-    if (!hit) return this.load(cls, key, loader, tags, false);
+    const fullKey = `${this.prefix}:${cls}:${key}`;
+    if (this.recordsReads) this.l1.record(fullKey);
+    const hit = flags.l1FastPath() ? this.peek<T>(cls, key, fullKey) : undefined;
+    if (!hit) return (await this.l2FastPath<T>(cls, fullKey)) ?? this.load(cls, key, loader, tags, false);
     const policy = this.options.policies[cls];
     if (policy.strategy === 'refresh-ahead' && flags.refreshAhead() && hit.expiresAt - Date.now() < policy.ttlMs * REFRESH_AHEAD_AT) {
       this.refreshAhead(cls, key, loader, tags);
@@ -170,22 +197,101 @@ export class TieredCache {
   }
 
   /** A fresh L1 entry, synchronously, or undefined (missing, expired, or invalidated by a tag). */
-  peek<T>(cls: DataClass, key: string): Cached<T> | undefined {
-    const item = this.l1.lru.get(`${this.prefix}:${cls}:${key}`);
+  peek<T>(cls: DataClass, key: string, fullKey = `${this.prefix}:${cls}:${key}`): Cached<T> | undefined {
+    if (!this.fastPaths) return undefined;
+    const item = this.l1.lru.get(fullKey);
     const now = Date.now();
     if (!item || item.logicalExpiration === undefined || now >= item.logicalExpiration) return undefined;
-    if (item.tags && item.tags.length > 0 && !this.tagsStillValid(item, now)) return undefined;
+    // Invalidated, or tag state unknown here: BentoCache's path decides (and fetches the tag state).
+    if (tagsValid(this.l1.lru, this.prefix, item, now) !== true) return undefined;
     this.stats.byClass[cls].hitsL1++;
     const envelope = item.value as Envelope<T>;
     return { value: envelope.v, status: 'hit', tier: 'l1', createdAt: envelope.t, expiresAt: item.logicalExpiration };
   }
 
+  /**
+   * An L1 miss answered by one Redis GET (pipelined with concurrent ones): a fresh entry whose tags
+   * are known valid here is copied into L1 and returned. Anything else (absent, stale, tag state
+   * unknown, Redis trouble, an invalidation while reading) is `undefined`: BentoCache's path decides.
+   */
+  private async l2FastPath<T>(cls: DataClass, fullKey: string): Promise<Cached<T> | undefined> {
+    if (!this.fastPaths || !this.link || !this.options.flags.l2()) return undefined;
+    const epoch = this.epochs[cls];
+    let frame: Buffer | null;
+    try {
+      frame = await this.link.getBuffer(fullKey);
+    } catch {
+      return undefined;
+    }
+    if (!frame || this.epochs[cls] !== epoch) return undefined;
+    const item = this.serializer.decode(frame);
+    const now = Date.now();
+    if (!isEntry(item) || item.logicalExpiration === undefined || now >= item.logicalExpiration) return undefined;
+    if (tagsValid(this.l1.lru, this.prefix, item, now) !== true) return undefined;
+    // Kept in L1 as BentoCache would: for the rest of its TTL plus the class's grace.
+    this.l1.set(fullKey, item, item.logicalExpiration - now + this.options.policies[cls].graceMs);
+    this.stats.byClass[cls].hitsL2++;
+    const envelope = item.value as Envelope<T>;
+    return { value: envelope.v, status: 'hit', tier: 'l2', createdAt: envelope.t, expiresAt: item.logicalExpiration };
+  }
+
   /** Write-through: the writer puts the new value in every tier (and tells other instances' L1). */
-  async set(cls: DataClass, key: string, value: unknown, tags: string[] = []): Promise<void> {
+  set(cls: DataClass, key: string, value: unknown, tags: string[] = []): Promise<void> {
     this.epochs[cls]++;
     const now = Date.now();
-    await this.store.set({ key: `${cls}:${key}`, value: { v: value, t: now }, tags: qualify(cls, tags), ...this.entryOptions(cls) });
-    await this.persist(cls, key, value, tags, now);
+    const envelope = { v: value, t: now };
+    const written = this.fastPaths
+      ? this.write(cls, key, envelope, qualify(cls, tags), now)
+      : this.store.set({ key: `${cls}:${key}`, value: envelope, tags: qualify(cls, tags), ...this.entryOptions(cls) }).then(() => undefined);
+    // Not an async function: the writes of a turn all return that turn's one promise (below).
+    return this.dbTier(cls) ? written.then(() => this.persist(cls, key, value, tags, now)) : written;
+  }
+
+  /**
+   * BentoCache's set, without its per-call overhead: the entry as BentoCache stores it into L1,
+   * one SET PX in the pipeline of the turn's writes, and once that pipeline is answered one bus
+   * notice for all of them, so that other instances drop their L1 copies (after the SETs: a peer
+   * that drops its copy must find the new one in L2). Every write of a turn returns the turn's one
+   * promise: hundreds of concurrent writes cost one promise, not several each. Redis trouble costs
+   * the L2 copy or the notice, never the caller (as BentoCache's `suppressL2Errors`).
+   */
+  private write(cls: DataClass, key: string, envelope: Envelope<unknown>, tags: string[], now: number): Promise<void> {
+    const policy = this.options.policies[cls];
+    const item: L1Item = { value: envelope, createdAt: now, logicalExpiration: now + policy.ttlMs, tags };
+    const fullKey = `${this.prefix}:${cls}:${key}`;
+    const keepMs = policy.ttlMs + policy.graceMs;
+    this.l1.set(fullKey, item, keepMs);
+    if (!this.link || !this.bus) return DONE;
+    const noticeKey = `${cls}:${key}`;
+    let frame: Buffer | undefined;
+    try {
+      if (this.options.flags.l2()) frame = this.serializer.encode(item);
+    } catch (error) {
+      this.options.logger.debug({ err: error, cls }, 'cache write reached L1 only');
+    }
+    if (!frame) {
+      this.notify([noticeKey]);
+      return DONE;
+    }
+    const written = this.link.setBufferInTurn(fullKey, frame, keepMs);
+    let turn = this.writeTurn;
+    if (turn?.written !== written) turn = this.writeTurn = this.startWriteTurn(written);
+    turn.keys.push(noticeKey);
+    return turn.done;
+  }
+
+  /** The notice of one turn's writes, sent once their pipeline is answered; `done` resolves then (peers learn of writes asynchronously in any case). */
+  private startWriteTurn(written: Promise<unknown[]>): WriteTurn {
+    const keys: string[] = [];
+    const done = written.then((errors) => {
+      if (errors.length > 0) this.options.logger.debug({ err: errors[0], writes: errors.length }, 'cache writes reached L1 only');
+      this.notify(keys);
+    });
+    return { written, keys, done };
+  }
+
+  private notify(keys: string[]): void {
+    this.bus!.notifySet(keys, this.prefix).catch((error: unknown) => this.options.logger.debug({ err: error }, 'cache write notice not sent'));
   }
 
   /** Write-behind: cached now, persisted later in the background (recomputable data only). */
@@ -239,7 +345,7 @@ export class TieredCache {
   async close(): Promise<void> {
     await this.writeBehindQueue.flush();
     await this.bento.disconnectAll();
-    this.closeBus?.();
+    this.bus?.close();
     this.link?.close();
   }
 
@@ -374,16 +480,6 @@ export class TieredCache {
       .finally(() => this.refreshing.delete(fullKey));
   }
 
-  private tagsStillValid(item: L1Item, now: number): boolean {
-    for (const tag of item.tags!) {
-      const mark = this.l1.lru.get(`${this.prefix}:${TAG_KEY_PREFIX}${tag}`);
-      // Unknown or expired tag state: let BentoCache fetch it (slow path).
-      if (!mark || mark.logicalExpiration === undefined || now >= mark.logicalExpiration) return false;
-      if (item.createdAt <= (mark.value as number)) return false;
-    }
-    return true;
-  }
-
   /** The database tier, when this class persists and the flag is on. */
   private dbTier(cls: DataClass): ComputedResults | undefined {
     return this.options.policies[cls].persist && this.options.flags.dbTier() ? this.options.computed : undefined;
@@ -411,6 +507,21 @@ export class TieredCache {
     const policy = this.options.policies[cls];
     // BentoCache counts grace from the write, we count it past the TTL.
     return { ttl: policy.ttlMs, grace: policy.graceMs > 0 ? policy.ttlMs + policy.graceMs : (false as const) };
+  }
+
+  /**
+   * Another instance's write notice (written keys, no tag marks): their L1 copies here expire in
+   * place. BentoCache's bus would read, copy and store each entry again (and estimate its size
+   * again), which every instance pays for every write made elsewhere. Anything else, and every
+   * message while the fast paths are off, goes to BentoCache (its event then bumps epochs as before;
+   * for these messages it bumps none).
+   */
+  private expireWritten(message: CacheBusMessage): boolean {
+    if (!this.fastPaths || message.type !== CacheBusMessageType.Set || message.namespace !== this.prefix) return false;
+    if (message.keys.some((k) => k.startsWith(TAG_KEY_PREFIX))) return false;
+    const now = Date.now();
+    for (const key of message.keys) expireLogically(this.l1.lru, `${this.prefix}:${key}`, now);
+    return true;
   }
 
   private bump(cls: DataClass): void {

@@ -4,6 +4,7 @@
  * seed 004's linear formula. Everything between the markers is rewritten; the rest of the page is prose.
  */
 import type { Measurements } from './measurements.ts';
+import type { LoadMix, OrderCheck } from './mix.ts';
 import type { CapacityAnswer, CapacityQuestion } from './plan.ts';
 import { uslThroughput } from './usl.ts';
 
@@ -34,7 +35,7 @@ export function renderSvg(m: Measurements): string {
 `;
 }
 
-export function renderMarkdown(m: Measurements, q: CapacityQuestion, a: CapacityAnswer, svgName: string): string {
+export function renderMarkdown(m: Measurements, q: CapacityQuestion, a: CapacityAnswer, svgName: string, orders?: OrderCheck & { mix: LoadMix }): string {
   const { fit } = m.profile;
   const rows = m.points.map((p) => `| ${p.concurrency} | ${fmt(p.throughput)} | ${fmt(uslThroughput(fit, p.concurrency))} | ${fmt(p.meanMs, 2)} | ${fmt(p.p95Ms, 2)} |`);
   return `${START}
@@ -54,7 +55,7 @@ Universal Scalability Law: λ = ${fmt(fit.lambda, 1)} req/s per unit of concurre
 κ (coherency) = ${fit.kappa.toExponential(3)}, R² = ${fit.r2.toFixed(4)}; peak ${Number.isFinite(fit.peakThroughput) ? `${fmt(fit.peakThroughput)} req/s` : 'unbounded'} at
 concurrency ${Number.isFinite(fit.peakConcurrency) ? fmt(fit.peakConcurrency, 1) : '∞'}. p95 / mean response time measured: ${m.profile.p95ToMean.toFixed(2)}.
 
-### The plan for ${fmt(q.users)} users at ${fmt(q.requestsPerUserPerSecond, 1)} requests/s each
+### The plan for ${orders ? `${orders.mix.name}: ` : ''}${fmt(q.users)} users at ${fmt(q.requestsPerUserPerSecond, 1)} requests/s each
 
 Target p95 ${q.targetP95Ms} ms, ${Math.round(q.headroom * 100)}% headroom: ${fmt(a.requiredRps)} req/s.
 
@@ -66,10 +67,17 @@ Target p95 ${q.targetP95Ms} ms, ${Math.round(q.headroom * 100)}% headroom: ${fmt
 | memory | ${fmt(a.memoryBytes / MiB)} MiB | |
 | database connections | ${a.databaseConnections} (put PgBouncer in front past a few hundred) | |
 | Redis memory | ${fmt(a.redisBytes / MiB)} MiB (estimate per user) | |
-${a.infeasible ? `\n**Not feasible as asked:** ${a.infeasible}.\n` : ''}
+${a.infeasible ? `\n**Not feasible as asked:** ${a.infeasible}.\n` : ''}${orders ? `\n${orderLine(orders, q, a.instances)}\n` : ''}
 The linear formula assumes every instance carries 100 concurrent requests whatever they cost; the fitted
 curve knows where this instance's throughput stops growing and what latency each level costs.
 ${END}`;
+}
+
+/** `readInstances`: what the read mix needs; whichever needs more instances sets the size. */
+function orderLine(o: OrderCheck & { mix: LoadMix }, q: CapacityQuestion, readInstances: number): string {
+  const rate = `${fmt(o.mix.ordersPerMinute)} orders/min (${fmt(o.ordersPerSecond, 1)}/s) over ${fmt(o.mix.symbols)} symbols`;
+  if (o.measuredPerInstance === null) return `Orders: ${rate}; no bench:orders measurement to check them against (run \`npm run bench:orders\`).`;
+  return `Orders: ${rate} against ${fmt(o.measuredPerInstance)} durable orders/s measured on one instance (bench:orders): ${o.instances} instance(s) at ${Math.round(q.headroom * 100)}% headroom for orders alone, so ${o.instances! > readInstances ? 'orders, not reads, set the floor' : `orders are not the limit; the read mix above (${readInstances}) is`}.`;
 }
 
 /** Replaces the generated part of a page (appends it when the markers are absent). */

@@ -68,12 +68,19 @@ export class Forwarder {
    * resolves false. Otherwise relays the owner's answer and resolves true (the reply is sent).
    */
   private async forwarded(request: FastifyRequest, reply: FastifyReply, accountId: number): Promise<boolean> {
+    const started = performance.now();
+    let local = false;
     try {
-      return await this.handover.execute(() => this.attempt(request, reply, accountId));
+      local = !(await this.handover.execute(() => this.attempt(request, reply, accountId)));
+      return !local;
     } catch (error) {
       if (!(error instanceof OwnerGone)) throw error;
       // Nothing was done anywhere: the same answer a receiver gives when the account is not its own.
       throw new AccountMovingError(accountId);
+    } finally {
+      // Finding the owner and waiting for its answer is the topology's time, not this instance's own:
+      // HTTP telemetry keeps both (a canary, which owns no accounts, is judged on its own time).
+      if (!local) request.forwardedMs += performance.now() - started;
     }
   }
 

@@ -1,7 +1,12 @@
 /**
  * The HAProxy configuration for N Tachyon instances on one machine (`tachyon cluster`), also
  * checked in as deploy/haproxy/haproxy.cfg for three instances. Choices:
- *  - leastconn: orders and backtests differ wildly in cost, so connections, not turns, decide;
+ *  - two backends over the same instances: plain HTTP requests by weighted roundrobin (every request
+ *    is balanced on its own, so requests per instance stay within a few percent of each other:
+ *    leastconn made a faster instance take more turns), WebSocket upgrades (an ACL on the Upgrade
+ *    header) by leastconn (a tunnel lasts hours: open tunnels, not turns, are the load). The WebSocket
+ *    servers `track` the HTTP ones, so one health check decides both and maintenance or drain set on
+ *    an HTTP server carries over; weights are per backend (haproxy-runtime.ts sets both);
  *  - active checks on /api/health/ready (503 while starting, draining or without a database), so
  *    a draining instance stops receiving requests before it closes its listener;
  *  - retries with redispatch on connection failures for every request (nothing was sent), and on
@@ -30,6 +35,13 @@ export interface HaproxyConfigOptions {
   /** Health-check interval; a server is marked down after 2 failures and up after 2 successes. */
   checkIntervalMs?: number;
 }
+
+/** Plain HTTP requests. */
+export const HTTP_BACKEND = 'tachyon';
+/** WebSocket upgrades (tunnels). */
+export const WEBSOCKET_BACKEND = 'tachyon_ws';
+/** Every backend an instance is a server of. */
+export const BACKENDS = [HTTP_BACKEND, WEBSOCKET_BACKEND] as const;
 
 /** deploy/haproxy/haproxy.cfg: three instances on ports 3011–3013 behind :3000, stats on :3001. */
 export const REFERENCE_DEPLOYMENT: HaproxyConfigOptions = {
@@ -70,10 +82,12 @@ frontend tachyon
     bind ${options.bind.host}:${options.bind.port}
     option forwardfor
     http-request set-header X-Forwarded-Proto http
-    default_backend tachyon
+    acl websocket hdr(upgrade) -i websocket
+    use_backend ${WEBSOCKET_BACKEND} if websocket
+    default_backend ${HTTP_BACKEND}
 
-backend tachyon
-    balance leastconn
+backend ${HTTP_BACKEND}
+    balance roundrobin
     option httpchk GET /api/health/ready
     http-check expect status 200
     # Only connection failures (the request never left) are retried for methods that change state.
@@ -81,6 +95,11 @@ backend tachyon
     http-request disable-l7-retry if !idempotent
     default-server check inter ${inter} fastinter ${fast} downinter ${inter} rise 2 fall 2 slowstart 2s maxconn 1000
 ${options.servers.map((s) => `    server ${s.name} ${s.host}:${s.port}${s.disabled ? ' disabled' : ''}`).join('\n')}
+
+backend ${WEBSOCKET_BACKEND}
+    balance leastconn
+    default-server maxconn 1000
+${options.servers.map((s) => `    server ${s.name} ${s.host}:${s.port} track ${HTTP_BACKEND}/${s.name}${s.disabled ? ' disabled' : ''}`).join('\n')}
 
 frontend stats
     bind ${options.bind.host}:${options.statsPort}

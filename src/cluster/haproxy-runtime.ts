@@ -4,6 +4,7 @@
  * server once its instance is ready, and drains one before stopping its instance.
  */
 import { createConnection } from 'node:net';
+import { BACKENDS } from './haproxy-config.ts';
 
 export async function haproxyCommand(socketPath: string, command: string, timeoutMs = 5_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -20,10 +21,25 @@ export async function haproxyCommand(socketPath: string, command: string, timeou
 
 export type ServerAdminState = 'ready' | 'drain' | 'maint';
 
-/** `set server backend/name state …`; HAProxy answers nothing on success, a message otherwise. */
-export async function setServerState(socketPath: string, backend: string, server: string, state: ServerAdminState): Promise<void> {
-  const answer = await haproxyCommand(socketPath, `set server ${backend}/${server} state ${state}`);
-  if (answer !== '') throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
+/** Runs `;`-separated commands in one connection (HAProxy applies them together); each answers nothing on success. */
+async function silentCommands(socketPath: string, commands: string[]): Promise<void> {
+  const line = commands.join('; ');
+  const answer = await haproxyCommand(socketPath, line);
+  if (answer !== '') throw new Error(`HAProxy refused "${line}": ${answer}`);
+}
+
+/**
+ * `set server …/name state …` in every backend: tracking carries maintenance and drain over only for
+ * servers of the configuration file, not for dynamic ones (which cannot track), nor does it lift a state set
+ * on the tracker itself.
+ */
+export async function setServerState(socketPath: string, server: string, state: ServerAdminState): Promise<void> {
+  await silentCommands(socketPath, BACKENDS.map((backend) => `set server ${backend}/${server} state ${state}`));
+}
+
+/** Sets weights (0–256) in every backend in one command line. */
+export async function setServerWeights(socketPath: string, weights: ReadonlyMap<string, number>): Promise<void> {
+  await silentCommands(socketPath, BACKENDS.flatMap((backend) => [...weights].map(([name, weight]) => `set weight ${backend}/${name} ${Math.round(weight)}`)));
 }
 
 /** Current sessions (scur) of each server of a backend, from `show stat`. */

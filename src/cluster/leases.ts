@@ -2,6 +2,10 @@
  * Leases in PostgreSQL: the one coordination primitive of the scaled deployment (account shard
  * ownership, the feed leader, run-once jobs). Every operation is one statement, atomic on both
  * engines, timed by the database's clock. See 007_cluster.sql for the fencing rule.
+ *
+ * Every statement that locks several lease rows locks them in name order, as the journal's fence does
+ * (FOR SHARE): a renewal locking in table order deadlocked with a batch locking in its own order, and
+ * PostgreSQL aborted the batch, failing every order in it (a full test run and a benchmark, 2026-11-26).
  */
 import type { Queryable } from '../db/database.ts';
 
@@ -26,6 +30,7 @@ interface LeaseRow {
 }
 
 const COLUMNS = 'name, holder, epoch, expires_at, address, expires_at < now() AS lapsed';
+const L_COLUMNS = 'l.name, l.holder, l.epoch, l.expires_at, l.address, l.expires_at < now() AS lapsed';
 
 function toLease(row: LeaseRow): Lease {
   return { name: row.name, holder: row.holder, epoch: Number(row.epoch), expiresAt: new Date(row.expires_at).getTime(), address: row.address, lapsed: row.lapsed };
@@ -54,7 +59,7 @@ export class LeaseStore {
     if (names.length === 0) return [];
     const { rows } = await this.db.query<LeaseRow>(
       `INSERT INTO cluster_leases AS l (name, holder, epoch, expires_at, address)
-         SELECT n, $2, 1, now() + $3 * interval '1 millisecond', $4 FROM unnest($1::text[]) AS n
+         SELECT n, $2, 1, now() + $3 * interval '1 millisecond', $4 FROM unnest($1::text[]) AS n ORDER BY n
        ON CONFLICT (name) DO UPDATE SET
          holder = EXCLUDED.holder,
          epoch = CASE WHEN l.holder = EXCLUDED.holder AND l.expires_at >= now() THEN l.epoch ELSE l.epoch + 1 END,
@@ -74,9 +79,11 @@ export class LeaseStore {
   async renew(names: readonly string[], ttlMs: number): Promise<Lease[]> {
     if (names.length === 0) return [];
     const { rows } = await this.db.query<LeaseRow>(
-      `UPDATE cluster_leases SET expires_at = now() + $3 * interval '1 millisecond', address = $4
-        WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at >= now()
-        RETURNING ${COLUMNS}`,
+      `WITH locked AS (
+         SELECT name FROM cluster_leases WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at >= now() ORDER BY name FOR NO KEY UPDATE
+       )
+       UPDATE cluster_leases l SET expires_at = now() + $3 * interval '1 millisecond', address = $4 FROM locked WHERE l.name = locked.name
+       RETURNING ${L_COLUMNS}`,
       [names, this.holder, ttlMs, this.address],
     );
     return rows.map(toLease);
@@ -85,10 +92,11 @@ export class LeaseStore {
   /** Lets the named leases lapse now (after the holder's last write), so another instance takes them at once. */
   async release(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
-    await this.db.query(`UPDATE cluster_leases SET expires_at = now() - interval '1 millisecond' WHERE name = ANY($1::text[]) AND holder = $2`, [
-      names,
-      this.holder,
-    ]);
+    await this.db.query(
+      `WITH locked AS (SELECT name FROM cluster_leases WHERE name = ANY($1::text[]) AND holder = $2 ORDER BY name FOR NO KEY UPDATE)
+       UPDATE cluster_leases l SET expires_at = now() - interval '1 millisecond' FROM locked WHERE l.name = locked.name`,
+      [names, this.holder],
+    );
   }
 
   /** The leases whose names start with `prefix` that have not lapsed (the live instances' heartbeats). */

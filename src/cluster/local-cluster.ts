@@ -10,7 +10,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderHaproxyConfig } from './haproxy-config.ts';
+import { HTTP_BACKEND, renderHaproxyConfig } from './haproxy-config.ts';
 import { serverSessions, setServerState } from './haproxy-runtime.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { projectPath } from '../kernel/project-files.ts';
@@ -37,7 +37,6 @@ export interface LocalClusterOptions {
 
 const TACHYON_BIN = projectPath('bin/tachyon.js');
 export const HAPROXY = 'haproxy';
-const BACKEND = 'tachyon';
 
 export type InstanceState = 'starting' | 'ready' | 'draining';
 
@@ -118,7 +117,7 @@ export class LocalCluster {
     if (!name) throw new Error(`every one of the ${this.slots} slots runs an instance`);
     try {
       await this.startInstance(name, { TACHYON_SEED_DAYS: '0' });
-      await setServerState(this.socketPath, BACKEND, name, 'ready');
+      await setServerState(this.socketPath, name, 'ready');
     } catch (error) {
       await this.supervisor.remove(name);
       this.states.delete(name);
@@ -135,11 +134,12 @@ export class LocalCluster {
   async removeInstance(name: string): Promise<void> {
     if (!this.states.has(name)) return;
     this.states.set(name, 'draining');
-    await setServerState(this.socketPath, BACKEND, name, 'drain');
+    await setServerState(this.socketPath, name, 'drain');
+    // HTTP requests only: WebSocket tunnels end when the instance, on SIGTERM, tells its clients to reconnect.
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? 10_000);
-    while (((await serverSessions(this.socketPath, BACKEND)).get(name) ?? 0) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (((await serverSessions(this.socketPath, HTTP_BACKEND)).get(name) ?? 0) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     await this.supervisor.remove(name);
-    await setServerState(this.socketPath, BACKEND, name, 'maint');
+    await setServerState(this.socketPath, name, 'maint');
     this.states.delete(name);
     this.writeState();
   }

@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DATA_CLASSES } from '../cache/policies.ts';
+import { DATA_CLASSES, DEFAULT_POLICIES, EVICTIONS, type DataClass, type Eviction } from '../cache/policies.ts';
 import { ConfigError } from '../kernel/errors.ts';
 import type { LeakWatchConfig } from '../profiling/memory-watch.ts';
 import type { ProfilingConfig } from '../profiling/sessions.ts';
 import { parseFlagOverrides } from './flags.ts';
+import { clusterNodes, clusterUrl } from '../kernel/redis-client.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type MarketHours = 'always' | 'exchange';
@@ -33,6 +34,8 @@ export interface TachyonConfig {
   databaseReplicaMaxLagMs: number;
   /** The embedded engine with a data directory runs on its own worker thread (off: on the serving thread). */
   databaseThread: boolean;
+  /** TACHYON_DB_WASM_OPTIMIZE: the embedded engine's hot code recompiled by V8's optimizing tier (off: less memory, slower statements). */
+  databaseWasmOptimize: boolean;
   redisUrl: string | undefined;
   logLevel: LogLevel;
   /** Tokens used for the demo users created on first start, so scripts can know them. */
@@ -50,6 +53,8 @@ export interface TachyonConfig {
     seed: number;
     /** Scaled mode: TTL of the feed leader's lease, so a dead leader is replaced within about this long. */
     leaderTtlMs: number;
+    /** Scaled mode: order-book snapshots in Redis that no leader refreshes expire after this. */
+    bookTtlMs: number;
   };
   http: {
     bodyLimitBytes: number;
@@ -103,10 +108,14 @@ export interface TachyonConfig {
     writeBehindMs: number;
     /** Freshness per data class in ms (TACHYON_CACHE_TTL_<CLASS>); absent ones keep the seed defaults. */
     ttlMs: Record<string, number>;
+    /** L1 admission per data class (TACHYON_CACHE_EVICTION_<CLASS>: lru or lfu); defaults in src/cache/policies.ts. */
+    eviction: Record<DataClass, Eviction>;
     /** Most GET sub-requests POST /api/batch runs in one call. */
     batchMaxRequests: number;
     /** Responses smaller than this are not compressed. */
     compressResponsesAboveBytes: number;
+    /** Warming before readiness (src/cache/warmer.ts): most traded symbols' bars, recent strategy performances, deadline. */
+    warm: { symbols: number; strategies: number; timeoutMs: number };
   };
   /** Bearer token a Prometheus server may use for /metrics (admin tokens work too). */
   metricsToken: string | undefined;
@@ -148,6 +157,14 @@ export interface TachyonConfig {
     /** Checkpoint name: a restart with the same name resumes reading where it stopped. Default `<hostname>:<PORT>` (none with PORT=0). */
     consumer: string | undefined;
   };
+  /** Month partitions of bars_1m and the trading ledger (src/db/partition-maintenance.ts). */
+  partitions: {
+    /** Months created ahead of the current one. */
+    aheadMonths: number;
+    /** Months older than this are detached into the archive schema; 0 keeps every month attached. */
+    archiveAfterMonths: number;
+    intervalMs: number;
+  };
   /** WebSocket gateway (src/realtime); the figures behind the defaults are in docs/benchmarks.md. */
   realtime: {
     /** Each connection gets at most one batched frame per interval. */
@@ -188,6 +205,8 @@ export interface TachyonConfig {
     commitMaxWaitMs: number;
     /** Equity-curve snapshot interval. */
     snapshotIntervalMs: number;
+    /** When the paper broker matches a new order: during submission, or on a later event-loop turn as a remote broker would. */
+    paperFills: 'immediate' | 'deferred';
   };
   /** Account ownership across instances (src/cluster): shard leases in PostgreSQL. */
   cluster: {
@@ -206,6 +225,8 @@ export interface TachyonConfig {
     threads: number;
     /** Old-generation heap limit per worker thread. */
     workerMemoryMb: number;
+    /** A worker thread idle this long is stopped (threads start on demand). */
+    workerIdleMs: number;
     /** Deadline of one computation in the pool (an inline backtest's request waits at most this). */
     taskTimeoutMs: number;
     /** Handler calls (batches) the task queue runs at once per instance. */
@@ -239,11 +260,19 @@ export interface TachyonConfig {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The default memory budget (TACHYON_MEMORY_LIMIT_MB): what bench:memory measured the default embedded
+ * configuration at, first start and seeding included, plus headroom below the 80% alert line
+ * (docs/benchmarks.md "Memory"), so an idle demo never alerts.
+ */
+const DEFAULT_MEMORY_LIMIT_MB = 576;
+
 const SECRET_KEYS = new Set(['demoToken', 'adminToken', 'metricsToken', 'alertWebhookUrl']);
 
 export function loadConfig(env: Env = process.env): TachyonConfig {
   const source = { ...readConfigFile(env), ...definedOnly(env) };
   const read = new Reader(source);
+  const memoryLimitBytes = read.int('TACHYON_MEMORY_LIMIT_MB', DEFAULT_MEMORY_LIMIT_MB, 16, 1_048_576) * 1_048_576;
   const config: TachyonConfig = {
     port: read.int('PORT', 3000, 0, 65535),
     // Loopback unless asked: the demo prints funded and admin tokens (HOST=0.0.0.0 exposes it).
@@ -256,7 +285,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databasePooler: read.oneOf('DATABASE_POOLER', ['none', 'transaction'], 'none'),
     databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
     databaseThread: read.bool('TACHYON_DB_THREAD', true),
-    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    databaseWasmOptimize: read.bool('TACHYON_DB_WASM_OPTIMIZE', true),
+    redisUrl: read.redisUrl(),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     demoToken: read.token('TACHYON_DEMO_TOKEN'),
     adminToken: read.token('TACHYON_ADMIN_TOKEN'),
@@ -267,6 +297,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       hours: read.oneOf('TACHYON_MARKET_HOURS', ['always', 'exchange'], 'always'),
       seed: read.int('TACHYON_SEED', 42, 0, 2 ** 31 - 1),
       leaderTtlMs: read.int('TACHYON_FEED_LEASE_TTL_MS', 3_000, 500, 60_000),
+      bookTtlMs: read.int('TACHYON_BOOK_SNAPSHOT_TTL_MS', 3_600_000, 1_000, 7 * 86_400_000),
     },
     http: {
       bodyLimitBytes: read.int('TACHYON_BODY_LIMIT', 1_048_576, 1024, 64 * 1_048_576),
@@ -293,7 +324,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     },
     cache: {
       prefix: read.string('TACHYON_CACHE_PREFIX', 'tachyon:cache'),
-      l1MaxBytes: read.int('TACHYON_CACHE_L1_BYTES', 64 * 1_048_576, 1_048_576, 16 * 1024 * 1_048_576),
+      // Sized from the budget: the L1 is the one memory consumer that grows with traffic (1/16: 36 MiB of the default 576 MiB).
+      l1MaxBytes: read.int('TACHYON_CACHE_L1_BYTES', Math.max(1_048_576, Math.floor(memoryLimitBytes / 16)), 1_048_576, 16 * 1024 * 1_048_576),
       l1MaxEntries: read.int('TACHYON_CACHE_L1_ENTRIES', 200_000, 100, 10_000_000),
       l2TimeoutMs: read.int('TACHYON_CACHE_L2_TIMEOUT_MS', 50, 1, 10_000),
       l2BreakMs: read.int('TACHYON_CACHE_L2_BREAK_MS', 5_000, 100, 600_000),
@@ -304,8 +336,16 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
         DATA_CLASSES.map((c) => [c, read.int(`TACHYON_CACHE_TTL_${c.replace(/[A-Z]/g, (l) => '_' + l).toUpperCase()}`, 0, 0, 7 * 86_400_000)])
           .filter(([, v]) => v !== 0),
       ),
+      eviction: Object.fromEntries(
+        DATA_CLASSES.map((c) => [c, read.oneOf(`TACHYON_CACHE_EVICTION_${c.replace(/[A-Z]/g, (l) => '_' + l).toUpperCase()}`, EVICTIONS, DEFAULT_POLICIES[c].eviction)]),
+      ) as Record<DataClass, Eviction>,
       batchMaxRequests: read.int('TACHYON_BATCH_MAX', 20, 1, 1000),
       compressResponsesAboveBytes: read.int('TACHYON_COMPRESS_ABOVE', 1024, 0, 64 * 1_048_576),
+      warm: {
+        symbols: read.int('TACHYON_CACHE_WARM_SYMBOLS', 50, 0, 10_000),
+        strategies: read.int('TACHYON_CACHE_WARM_STRATEGIES', 200, 0, 100_000),
+        timeoutMs: read.int('TACHYON_CACHE_WARM_TIMEOUT_MS', 30_000, 0, 600_000),
+      },
     },
     metricsToken: read.token('METRICS_TOKEN'),
     alertWebhookUrl: read.url('TACHYON_ALERT_WEBHOOK_URL', ['http:', 'https:']),
@@ -316,7 +356,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       otlpEndpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
       traceBufferSize: read.int('TACHYON_TRACE_BUFFER', 50, 1, 10_000),
       alertIntervalMs: read.int('TACHYON_ALERT_INTERVAL_MS', 15_000, 100, 3_600_000),
-      memoryLimitBytes: read.int('TACHYON_MEMORY_LIMIT_MB', 1024, 16, 1_048_576) * 1_048_576,
+      memoryLimitBytes,
       faultInjection: read.bool('TACHYON_FAULT_INJECTION', false) || source.TACHYON_FAULTS !== undefined,
       faults: read.faults('TACHYON_FAULTS'),
     },
@@ -328,6 +368,11 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       logMaxLen: read.int('TACHYON_STREAM_LOG_MAXLEN', 20_000, 100, 10_000_000),
       bufferLimit: read.int('TACHYON_STREAM_BUFFER', 100_000, 1, 10_000_000),
       consumer: read.optionalString('TACHYON_STREAM_CONSUMER'),
+    },
+    partitions: {
+      aheadMonths: read.int('TACHYON_PARTITIONS_AHEAD_MONTHS', 2, 1, 24),
+      archiveAfterMonths: read.int('TACHYON_PARTITIONS_ARCHIVE_AFTER_MONTHS', 0, 0, 1200),
+      intervalMs: read.int('TACHYON_PARTITIONS_INTERVAL_MS', 3_600_000, 1_000, 86_400_000),
     },
     realtime: {
       flushIntervalMs: read.int('TACHYON_WS_FLUSH_MS', 20, 1, 1000),
@@ -354,6 +399,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
       commitMaxBatchRows: read.int('TACHYON_COMMIT_MAX_BATCH_ROWS', 20_000, 1, 1_000_000),
       commitMaxWaitMs: read.int('TACHYON_COMMIT_MAX_WAIT_MS', 0, 0, 1_000),
       snapshotIntervalMs: read.int('TACHYON_SNAPSHOT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+      paperFills: read.oneOf('TACHYON_PAPER_FILLS', ['immediate', 'deferred'], 'immediate'),
     },
     cluster: {
       shards: read.int('TACHYON_SHARDS', 256, 1, 65_536),
@@ -364,6 +410,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     analysis: {
       threads: read.int('TACHYON_ANALYSIS_THREADS', 0, 0, 256),
       workerMemoryMb: read.int('TACHYON_ANALYSIS_WORKER_MEMORY_MB', 512, 32, 65_536),
+      workerIdleMs: read.int('TACHYON_ANALYSIS_WORKER_IDLE_MS', 30_000, 100, 86_400_000),
       taskTimeoutMs: read.int('TACHYON_ANALYSIS_TASK_TIMEOUT_MS', 30_000, 100, 3_600_000),
       queueConcurrency: read.int('TACHYON_ANALYSIS_QUEUE_CONCURRENCY', 2, 1, 1_000),
       queuePrefix: read.string('TACHYON_ANALYSIS_QUEUE_PREFIX', 'tachyon:tasks'),
@@ -419,6 +466,7 @@ export function testConfig(overrides: Partial<TachyonConfig> = {}): TachyonConfi
     observability: { ...base.observability, ...overrides.observability },
     realtime: { ...base.realtime, ...overrides.realtime },
     stream: { ...base.stream, ...overrides.stream },
+    partitions: { ...base.partitions, ...overrides.partitions },
     trading: { ...base.trading, ...overrides.trading },
     cluster: { ...base.cluster, ...overrides.cluster },
     analysis: { ...base.analysis, ...overrides.analysis },
@@ -570,6 +618,19 @@ class Reader {
     const raw = this.env[name];
     if (raw === undefined) return undefined;
     if (!/^[A-Za-z0-9_\-.]{16,200}$/.test(raw)) this.problems.push(`${name} is invalid: expected 16 to 200 characters of A-Z a-z 0-9 _ - .`);
+    return raw;
+  }
+
+  /** REDIS_URL: one node (`redis://`, `rediss://`) or a cluster (`redis+cluster://host:port,…`, or its seed nodes in TACHYON_REDIS_CLUSTER_NODES). */
+  redisUrl(): string | undefined {
+    const nodes = this.env.TACHYON_REDIS_CLUSTER_NODES;
+    const raw = this.env.REDIS_URL ?? (nodes === undefined ? undefined : clusterUrl(nodes.split(',').map((n) => n.trim())));
+    if (raw === undefined || !raw.startsWith('redis+cluster://')) return this.url('REDIS_URL', ['redis:', 'rediss:']);
+    try {
+      clusterNodes(raw);
+    } catch (error) {
+      this.fail(this.env.REDIS_URL === undefined ? 'TACHYON_REDIS_CLUSTER_NODES' : 'REDIS_URL', `redis+cluster://host:port,host:port (${(error as Error).message})`);
+    }
     return raw;
   }
 

@@ -16,6 +16,11 @@ export interface FlagDefinition {
   name: string;
   description: string;
   default: boolean;
+  /**
+   * `instrumentation`: the flag switches a feature that costs (metrics, traces, logs), not an
+   * optimization, so "every optimization off" (bench:attribution) leaves it at its default.
+   */
+  kind?: 'optimization' | 'instrumentation';
 }
 
 /** off/on: every caller; accounts: `percent`% of accounts (stable); requests: `percent`% of calls (random). */

@@ -9,8 +9,27 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+/**
+ * Hints for a hot statement. The embedded engine (one connection) uses them; the server pool ignores
+ * them (its connections run statements side by side, and a pooler in transaction mode would not keep
+ * a named statement on the connection that prepared it).
+ */
+export interface StatementOptions {
+  /**
+   * Keep the statement prepared under this name: later calls skip parsing and planning. One name,
+   * one SQL text. Outside a transaction only (inside one the hint is ignored).
+   */
+  prepared?: string;
+  /**
+   * Start before statements queued for the engine but not started yet (a commit callers wait on,
+   * queued behind the history load's COPY slices, quote snapshots and bar writes). A statement
+   * already running is never interrupted.
+   */
+  urgent?: boolean;
+}
+
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<QueryResult<T>>;
   /** Runs one or more statements without parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;
 }
@@ -39,6 +58,13 @@ export interface QueryObservation {
 
 export type QueryObserver = (observation: QueryObservation) => void;
 
+export interface EngineMemory {
+  /** PostgreSQL's WebAssembly memory as grown so far (an upper bound: only touched pages are resident). */
+  wasmMemoryBytes: number;
+  /** The V8 heap of the engine's own thread (0 in-process: it is the main heap). */
+  threadHeapBytes: number;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'embedded' | 'server';
   /** Where read-only queries that tolerate replica lag go; the primary when there is no replica. */
@@ -51,6 +77,8 @@ export interface Database extends Queryable {
   /** Runs `fn` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   stats(): PoolStats;
+  /** Memory the engine holds in this process (embedded only): its WebAssembly memory, and its thread's heap when it has one. */
+  memory?(): Promise<EngineMemory>;
   /** Read replicas' state (usable, lag) when the adapter has any. */
   replicas?(): ReplicaStatus[];
   /** Observers see every query's duration (metrics, slow-query log); adding one costs one call per query. */

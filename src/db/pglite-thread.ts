@@ -3,21 +3,22 @@
  * port. PGlite executes a statement synchronously on the thread that owns it, so on the serving
  * thread every COPY slice of the first start's history load, every roll-up and every slow query held
  * the event loop that answers requests; here they hold only the engine's thread. Statements still
- * run one at a time in the order they were sent (PGlite's own lock, as in-process), and a
- * transaction holds the engine until it ends, exactly as in-process.
+ * run one at a time in the order they were sent, except that an `urgent` one (a journal commit)
+ * starts before those still waiting; a transaction holds the engine until it ends, as in-process.
  */
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../kernel/project-files.ts';
-import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
+import { SMALL_YOUNG_GENERATION, workerEntry } from '../kernel/project-files.ts';
+import type { Database, EngineMemory, PoolStats, Queryable, QueryObserver, QueryResult, StatementOptions } from './database.ts';
 import { Observers, singleConnectionStats } from './database.ts';
 
 /** A request to the engine's thread; `tx` names an open transaction the statement belongs to. */
 export type EngineRequest =
-  | { id: number; op: 'query'; sql: string; params?: readonly unknown[]; tx?: number }
+  | { id: number; op: 'query'; sql: string; params?: readonly unknown[]; tx?: number; prepared?: string; urgent?: boolean }
   | { id: number; op: 'exec'; sql: string; tx?: number }
   | { id: number; op: 'copy'; table: string; columns: readonly string[]; rows: string }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
+  | { id: number; op: 'memory' }
   | { id: number; op: 'close' };
 
 /** The answer to request `id` (id 0: the engine opened, or failed to). */
@@ -78,9 +79,9 @@ export class ThreadedEmbeddedDatabase implements Database {
   }
 
   /** Starts the thread and opens the engine in it (`dataDir` undefined: in memory). */
-  static async open(dataDir: string | undefined, unlock: () => void): Promise<ThreadedEmbeddedDatabase> {
-    const entry = workerEntry('./pglite-worker.ts', import.meta.url, { dataDir });
-    const worker = new Worker(entry.filename, { workerData: entry.workerData });
+  static async open(dataDir: string | undefined, unlock: () => void, optimizingCompiler?: boolean): Promise<ThreadedEmbeddedDatabase> {
+    const entry = workerEntry('./pglite-worker.ts', import.meta.url, { dataDir, optimizingCompiler });
+    const worker = new Worker(entry.filename, { workerData: entry.workerData, resourceLimits: SMALL_YOUNG_GENERATION });
     const db = new ThreadedEmbeddedDatabase(worker, unlock);
     try {
       await db.expect(0);
@@ -91,8 +92,8 @@ export class ThreadedEmbeddedDatabase implements Database {
     return db;
   }
 
-  query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.observers.time(sql, params, 'primary', () => this.call<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}) }));
+  query<T>(sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<QueryResult<T>> {
+    return this.observers.time(sql, params, 'primary', () => this.call<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}), ...options }));
   }
 
   async exec(sql: string): Promise<void> {
@@ -130,6 +131,10 @@ export class ThreadedEmbeddedDatabase implements Database {
 
   stats(): PoolStats {
     return singleConnectionStats(this.pendingTransactions);
+  }
+
+  memory(): Promise<EngineMemory> {
+    return this.call<EngineMemory>({ op: 'memory' });
   }
 
   observe(observer: QueryObserver): () => void {

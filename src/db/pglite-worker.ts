@@ -1,11 +1,13 @@
 /**
  * Worker-thread entry of the embedded engine (see pglite-thread.ts): opens PGlite in this thread
- * and answers the serving thread's requests. Requests are started in arrival order, so PGlite's
- * lock runs them in that order, as in-process.
+ * and answers the serving thread's requests, one at a time, so that the next one is chosen when the
+ * engine frees: the first urgent request waiting, else the oldest.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Queryable } from './database.ts';
-import { copyInto, newPglite, wrap } from './pglite.ts';
+import type { EngineMemory, Queryable } from './database.ts';
+import { copyInto, newPglite, wasmMemoryBytes, wrap } from './pglite.ts';
+import { PreparedStatements } from './pglite-prepared.ts';
 import { serializeError, type EngineReply, type EngineRequest } from './pglite-thread.ts';
 
 interface OpenTransaction {
@@ -21,8 +23,10 @@ const reply = (message: EngineReply) => port.postMessage(message);
 /** The rejection that makes PGlite roll a transaction back without it being anyone's error. */
 const ROLLBACK = Symbol('rollback');
 
-const db = newPglite((workerData as { dataDir?: string }).dataDir);
+const { dataDir, optimizingCompiler } = workerData as { dataDir?: string; optimizingCompiler?: boolean };
+const db = newPglite(dataDir, undefined, optimizingCompiler);
 const plain = wrap(db);
+const prepared = new PreparedStatements(db);
 const transactions = new Map<number, OpenTransaction>();
 let nextTransaction = 1;
 
@@ -58,6 +62,7 @@ function target(tx: number | undefined): Queryable {
 async function run(request: EngineRequest): Promise<unknown> {
   switch (request.op) {
     case 'query':
+      if (request.prepared && request.tx === undefined) return prepared.query(request.prepared, request.sql, request.params);
       return target(request.tx).query(request.sql, request.params);
     case 'exec':
       return target(request.tx).exec(request.sql);
@@ -77,6 +82,8 @@ async function run(request: EngineRequest): Promise<unknown> {
       }
       return undefined;
     }
+    case 'memory':
+      return { wasmMemoryBytes: wasmMemoryBytes(db), threadHeapBytes: getHeapStatistics().total_physical_size } satisfies EngineMemory;
     case 'close':
       if (!db.closed) await db.close();
       return undefined;
@@ -90,9 +97,76 @@ try {
   reply({ id: 0, ok: false, error: serializeError(error) });
 }
 
-port.on('message', (request: EngineRequest) => {
-  run(request).then(
+/** Requests not handed to PGlite yet, in arrival order. */
+const waiting: EngineRequest[] = [];
+let running = false;
+/** The transaction holding the engine: until it ends only its own statements start (PGlite's lock would hold the rest anyway). */
+let holder: number | undefined;
+
+function next(): EngineRequest | undefined {
+  let chosen = -1;
+  for (let i = 0; i < waiting.length; i++) {
+    const request = waiting[i]!;
+    if (holder !== undefined && !('tx' in request && request.tx === holder)) continue;
+    if (request.op === 'query' && request.urgent) {
+      chosen = i;
+      break;
+    }
+    if (chosen < 0) chosen = i;
+  }
+  return chosen < 0 ? undefined : waiting.splice(chosen, 1)[0];
+}
+
+/**
+ * A statement runs to its end inside one turn of this thread's event loop (PGlite awaits only
+ * microtasks), so requests sent meanwhile are received after it: choosing on the next turn
+ * (setImmediate, after the port has delivered them) lets an urgent one be seen before the next starts.
+ */
+let scheduled = false;
+function schedule(): void {
+  if (scheduled || running) return;
+  scheduled = true;
+  setImmediate(() => {
+    scheduled = false;
+    dispatch();
+  });
+}
+
+/** Runs a request, noting which transaction holds the engine once one begins and until it ends. */
+async function runNoting(request: EngineRequest): Promise<unknown> {
+  try {
+    const result = await run(request);
+    if (request.op === 'begin') holder = result as number;
+    return result;
+  } finally {
+    if (request.op === 'end') holder = undefined;
+  }
+}
+
+function answer(request: EngineRequest, work: Promise<unknown>): Promise<void> {
+  return work.then(
     (result) => reply({ id: request.id, ok: true, result }),
     (error: unknown) => reply({ id: request.id, ok: false, error: serializeError(error) }),
   );
+}
+
+function dispatch(): void {
+  if (running) return;
+  const request = next();
+  if (!request) return;
+  running = true;
+  void answer(request, runNoting(request)).finally(() => {
+    running = false;
+    schedule();
+  });
+}
+
+port.on('message', (request: EngineRequest) => {
+  // Memory figures need no engine time: never queued behind statements.
+  if (request.op === 'memory') {
+    void answer(request, run(request));
+    return;
+  }
+  waiting.push(request);
+  schedule();
 });

@@ -5,11 +5,13 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../kernel/errors.ts';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { Database, PoolStats, Queryable, QueryObserver, QueryResult } from './database.ts';
+import type { Database, EngineMemory, PoolStats, Queryable, QueryObserver, QueryResult, StatementOptions } from './database.ts';
 import { Observers, singleConnectionStats } from './database.ts';
 import { INITDB_PARAMS, initEmbeddedDataDir, isInitialized } from './pglite-init.ts';
+import { PreparedStatements } from './pglite-prepared.ts';
 import { ThreadedEmbeddedDatabase } from './pglite-thread.ts';
 
 /**
@@ -46,6 +48,19 @@ export interface EmbeddedOptions {
    * roll-up, a slow query); each statement pays one message round trip between the threads.
    */
   thread?: boolean;
+  /**
+   * An in-memory engine starts from this data directory (PGlite's `dumpDataDir()`) instead of running
+   * initdb: tests open hundreds of in-memory engines, and initdb took 20-50 s each on a loaded machine.
+   */
+  from?: Blob;
+  /**
+   * Let V8 recompile PostgreSQL's hot WebAssembly functions with its optimizing tier
+   * (TACHYON_DB_WASM_OPTIMIZE, default on). Off, the engine runs on V8's baseline code only: the
+   * optimizing compiles' zones leave 65-85 MiB of glibc arenas resident (after the first start's history
+   * load, and on a restart once orders ran), but orders took 2-4× as long (docs/benchmarks.md#memory).
+   * Unset: V8's default (both tiers).
+   */
+  optimizingCompiler?: boolean;
 }
 
 export async function openEmbedded(dataDir: string | undefined, options: EmbeddedOptions = {}): Promise<Database> {
@@ -64,25 +79,33 @@ export async function openEmbedded(dataDir: string | undefined, options: Embedde
   }
   if (options.thread) {
     try {
-      return await ThreadedEmbeddedDatabase.open(dataDir, unlock);
+      return await ThreadedEmbeddedDatabase.open(dataDir, unlock, options.optimizingCompiler);
     } catch (error) {
       unlock();
       throw error;
     }
   }
-  const db = newPglite(dataDir);
+  const db = newPglite(dataDir, options.from, options.optimizingCompiler);
   await db.waitReady;
   return new EmbeddedDatabase(db, unlock);
 }
 
 /** The engine as every embedded database opens it (in this thread or in the engine's worker thread). */
-export function newPglite(dataDir: string | undefined): PGlite {
+export function newPglite(dataDir: string | undefined, from?: Blob, optimizingCompiler?: boolean): PGlite {
+  // V8's flags are per process and read when the module is compiled (in the constructor): set before it.
+  if (optimizingCompiler !== undefined) setFlagsFromString(optimizingCompiler ? '--no-liftoff-only' : '--liftoff-only');
   return new PGlite({
     ...(dataDir ? { dataDir } : {}),
+    ...(from ? { loadDataDir: from } : {}),
     initDbStartParams: INITDB_PARAMS,
     // int8 columns hold fixed-point money and ids, always inside the safe-integer range.
     parsers: { [types.INT8]: (value: string) => Number(value) },
   });
+}
+
+/** The engine's WebAssembly memory (PGlite's Emscripten module), grown so far. */
+export function wasmMemoryBytes(db: PGlite): number {
+  return db.Module.wasmMemory.buffer.byteLength;
 }
 
 /** COPY … FROM text rows: PGlite reads COPY input from a virtual file backed by a Blob. */
@@ -105,11 +128,13 @@ export function wrap(target: PgliteLike): Queryable {
   };
 }
 
+/** In this thread PGlite's own lock orders statements: `urgent` has no queue to jump here (in memory: tests, in-process benchmarks). */
 class EmbeddedDatabase implements Database {
   readonly kind = 'embedded' as const;
   readonly replica: Queryable;
   private readonly observers = new Observers();
   private readonly plain: Queryable;
+  private readonly prepared: PreparedStatements;
   private pendingTransactions = 0;
 
   constructor(
@@ -117,11 +142,13 @@ class EmbeddedDatabase implements Database {
     private readonly unlock: () => void,
   ) {
     this.plain = wrap(db);
+    this.prepared = new PreparedStatements(db);
     this.replica = this;
   }
 
-  query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.observers.time(sql, params, 'primary', () => this.plain.query<T>(sql, params));
+  query<T>(sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<QueryResult<T>> {
+    const name = options?.prepared;
+    return this.observers.time(sql, params, 'primary', () => (name ? this.prepared.query<T>(name, sql, params) : this.plain.query<T>(sql, params)));
   }
 
   exec(sql: string): Promise<void> {
@@ -143,6 +170,10 @@ class EmbeddedDatabase implements Database {
 
   stats(): PoolStats {
     return singleConnectionStats(this.pendingTransactions);
+  }
+
+  memory(): Promise<EngineMemory> {
+    return Promise.resolve({ wasmMemoryBytes: wasmMemoryBytes(this.db), threadHeapBytes: 0 });
   }
 
   observe(observer: QueryObserver): () => void {

@@ -84,6 +84,11 @@ export class FlagExperiments {
     deps.flags.onChange((name) => this.follow(name));
   }
 
+  /** Whether an experiment is recording request latencies (requests must then pass through `install`'s hook). */
+  recording(): boolean {
+    return this.recorders.size > 0;
+  }
+
   /** Records each request's latency into its cohort while an experiment runs (one size check otherwise). */
   install(app: FastifyInstance): void {
     app.addHook('onResponse', (request, reply, done) => {

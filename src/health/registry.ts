@@ -4,6 +4,7 @@
  * /api/health/detailed). The platform adds its lifecycle and database; other capabilities add
  * theirs (the feed leader, leases held, Redis, the queue) without the health routes knowing them.
  */
+import { TaskCancelledError, timeout, TimeoutStrategy, type TimeoutPolicy } from 'cockatiel';
 
 export interface CheckResult {
   ok: boolean;
@@ -26,9 +27,13 @@ export interface ReadinessReport {
 export class HealthRegistry {
   private readonly readiness = new Map<string, ReadinessCheck>();
   readonly dependencies: DependencyCheck[] = [];
+  /** Aggressive: the report does not wait for a check that hangs. */
+  private readonly timeout: TimeoutPolicy;
 
   /** @param checkTimeoutMs a readiness check slower than this counts as failed (a probe must answer fast). */
-  constructor(private readonly checkTimeoutMs: number) {}
+  constructor(private readonly checkTimeoutMs: number) {
+    this.timeout = timeout(checkTimeoutMs, TimeoutStrategy.Aggressive);
+  }
 
   /** Adds (or replaces) a named readiness check. */
   addReadiness(name: string, check: ReadinessCheck): void {
@@ -43,7 +48,7 @@ export class HealthRegistry {
   async dependencyReport(): Promise<Array<{ name: string; ok: boolean; latencyMs: number; details?: Record<string, unknown> }>> {
     return Promise.all(
       this.dependencies.map(async (d) => {
-        const result = await withTimeout(() => d.check(), this.checkTimeoutMs, (error) => ({ ok: false, latencyMs: this.checkTimeoutMs, details: { error } }));
+        const result = await this.answer(() => d.check(), (error) => ({ ok: false, latencyMs: this.checkTimeoutMs, details: { error } }));
         return { name: d.name, ...result };
       }),
     );
@@ -51,23 +56,17 @@ export class HealthRegistry {
 
   async ready(): Promise<ReadinessReport> {
     const entries = await Promise.all(
-      [...this.readiness].map(async ([name, check]) => [name, await withTimeout(check, this.checkTimeoutMs, (reason) => ({ ok: false, reason }))] as const),
+      [...this.readiness].map(async ([name, check]) => [name, await this.answer(check, (reason) => ({ ok: false, reason }))] as const),
     );
     return { ready: entries.every(([, r]) => r.ok), checks: Object.fromEntries(entries) };
   }
-}
 
-/** `fn`'s answer, or `failed(why)` when it throws or does not answer within `ms`. */
-async function withTimeout<T>(fn: () => T | Promise<T>, ms: number, failed: (why: string) => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(failed(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(fn), timeout]);
-  } catch (error) {
-    return failed((error as Error).message);
-  } finally {
-    clearTimeout(timer);
+  /** `fn`'s answer, or `failed(why)` when it throws or does not answer within the check timeout. */
+  private async answer<T>(fn: () => T | Promise<T>, failed: (why: string) => T): Promise<T> {
+    try {
+      return await this.timeout.execute(() => fn());
+    } catch (error) {
+      return failed(error instanceof TaskCancelledError ? `no answer within ${this.checkTimeoutMs} ms` : (error as Error).message);
+    }
   }
 }

@@ -35,6 +35,8 @@ export interface LoadShedding {
   eventLoopDelayMs(): number;
   /** Samples taken so far. */
   samples(): number;
+  /** The pressure requests are being shed for now (armed), if any: what the per-request check reads. */
+  shedding(): Pressure | undefined;
 }
 
 declare module 'fastify' {
@@ -75,7 +77,7 @@ export function installLoadShedding(app: FastifyInstance, options: SheddingOptio
     shedding = armed ? pressure : undefined;
   };
   const timer = setInterval(sample, sampleInterval).unref();
-  app.decorate('loadShedding', { pressure: () => pressure, eventLoopDelayMs: () => eventLoopDelay, samples: () => samples });
+  app.decorate('loadShedding', { pressure: () => pressure, eventLoopDelayMs: () => eventLoopDelay, samples: () => samples, shedding: () => shedding });
   app.addHook('onListen', (done) => {
     setTimeout(() => (armed = true), 2 * sampleInterval).unref();
     done();

@@ -6,11 +6,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../kernel/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { errorCodesDocument } from '../kernel/error-codes.ts';
-import { installAccessControl } from './access.ts';
+import { installAccessControl, type InternalTickets } from './access.ts';
 import { lazyChildLogger } from './lazy-child-logger.ts';
 import { installLoadShedding, type SheddingOptions } from './load-shedding.ts';
 import { clientErrorProblem, frameworkErrorProblem, installProblemHandlers } from './problem.ts';
@@ -21,11 +21,13 @@ import { hardenRoute, storableKeyword } from './validation.ts';
 export interface HttpServerOptions {
   logger: Logger;
   authenticator: Authenticator;
+  /** Tickets of requests the platform injects into itself as a user (cache warming). */
+  internalTickets?: InternalTickets;
   bodyLimitBytes: number;
   /** Requests per second per user (0: unlimited). */
   rateLimitPerSecond: number;
   /** Shared counters for the rate limit (REDIS_URL): the limit then holds across instances. */
-  rateLimitRedis?: { redis: Redis; prefix: string };
+  rateLimitRedis?: { redis: RedisClient; prefix: string };
   trustProxy: boolean;
   version: string;
   timeouts: {
@@ -90,7 +92,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-  installAccessControl(app, options.authenticator);
-  await installRateLimit(app, options.rateLimitPerSecond, options.rateLimitRedis);
+  installAccessControl(app, options.authenticator, options.internalTickets);
+  installRateLimit(app, options.rateLimitPerSecond, options.rateLimitRedis);
   return app;
 }

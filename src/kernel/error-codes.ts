@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   profiling_too_long: { status: 422, message: 'durationMs is capped at {maxDurationMs} ms on this instance' },
   capacity_no_measurements: { status: 422, message: 'cannot read capacity measurements from {file} ({reason}): run `npm run bench:capacity` first' },
   capacity_bad_measurements: { status: 422, message: '{file} does not hold at least 3 valid load levels: run `npm run bench:capacity` again' },
+  capacity_bad_mix: { status: 422, message: 'capacity mix {file}: {reason} (expected JSON with sessions, requestsPerSecond, ordersPerMinute, symbols)' },
   loadtest_guardrail: { status: 422, message: '{reason}' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -29,3 +29,11 @@ export function workerEntry(specifier: string, base: string | URL, workerData: R
   if (COMPILED) return { filename: runnableModule(specifier, base), workerData };
   return { filename: new URL('./worker-bootstrap.mjs', import.meta.url), workerData: { ...workerData, entry: new URL(specifier, base).href } };
 }
+
+/**
+ * `resourceLimits` for a worker thread whose JavaScript is short-lived messages (the embedded engine's
+ * protocol and COPY text, the history generator's slices): V8's default young generation (16 MiB
+ * semi-spaces) grew the engine thread's heap to ~45 MiB during the first start's history load, and it
+ * stayed resident; 2 MiB semi-spaces held it at ~26 MiB (docs/benchmarks.md#memory).
+ */
+export const SMALL_YOUNG_GENERATION = { maxYoungGenerationSizeMb: 6 };

@@ -5,10 +5,15 @@
  * both decide with these.
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** NUL or any surrogate: only then is the text looked at closely. */
+// eslint-disable-next-line no-control-regex -- NUL is what is looked for
+const SUSPECT = /[\u0000\ud800-\udfff]/;
 export const INT4_MAX = 2_147_483_647;
 
 /** Why this text cannot be stored, or undefined when it can. */
 export function textIssue(text: string): string | undefined {
+  // One scan for the common case (every request's path and query text): nothing suspect at all.
+  if (!SUSPECT.test(text)) return undefined;
   if (text.includes('\u0000')) return 'must not contain NUL characters';
   if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode text';
   return undefined;

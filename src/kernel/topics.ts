@@ -7,7 +7,7 @@
  * The payload types are type-only imports: erased at build time, so the kernel depends on no
  * capability at run time.
  */
-import type { PerformanceRecord } from '../analysis/strategy-store.ts';
+import type { StrategyEvent } from '../analysis/strategy-store.ts';
 import type { FlagChange } from '../flags/rollouts.ts';
 import type { Bar } from '../market-data/bar.ts';
 import type { Tick } from '../market-data/feed.ts';
@@ -79,10 +79,10 @@ export const TOPICS = {
   strategy: {
     prefix: 'strategy.',
     subject: 'strategyId',
-    payload: 'PerformanceRecord | null',
+    payload: 'StrategyEvent',
     bridged: true,
     publisher: 'analysis strategy performance',
-    description: 'new performance figures; `null` when the strategy was deleted',
+    description: 'new performance figures with the owner (written through to the cache); `performance: null` when the strategy was deleted',
   },
   historyLoaded: {
     prefix: 'history.loaded',
@@ -114,7 +114,7 @@ export interface TopicPayloads {
   order: OrderEvent;
   fill: FillEvent;
   portfolio: PortfolioEvent;
-  strategy: PerformanceRecord | null;
+  strategy: StrategyEvent;
   historyLoaded: { loadId: number };
   engineState: EngineStateEvent;
   flagChanged: FlagChange;

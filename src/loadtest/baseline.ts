@@ -7,11 +7,13 @@
  * - significant: a percentile's distribution-free confidence interval (order statistics, ranks
  *   n·p ± z·√(n·p·(1−p)), read off the run's percentiles) must not overlap the baseline's; a mean (of
  *   at least MIN_MEAN_SAMPLES), a rate and a throughput need a two-sample z statistic beyond Z_SIGNIFICANT.
- * So two runs of one unchanged system compare as unchanged.
+ * So two runs of one unchanged system compare as unchanged. Every compared figure carries its verdict
+ * (regressed / improved / unchanged / insufficient) and the confidence that the runs differ in it.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BadRequestError } from '../kernel/errors.ts';
+import { cumulativeStdNormalProbability } from 'simple-statistics';
 import { decodeHistogram, US_PER_MS } from '../kernel/histogram.ts';
 import type { MetricSummary, RunResult } from './results.ts';
 
@@ -88,6 +90,10 @@ export interface MetricDelta {
   change: number;
   tolerance: number;
   worseWhen: 'higher' | 'lower';
+  /** Beyond the tolerance and significant (regressed / improved), within either (unchanged), or too few samples to judge. */
+  verdict: 'regressed' | 'improved' | 'unchanged' | 'insufficient';
+  /** Confidence that the two runs differ in this figure (1 − two-sided p of its test); 0 when not judged. */
+  confidence: number;
 }
 
 export interface Comparison {
@@ -132,42 +138,59 @@ function spreadOf(t: Trend, encoded: string | undefined): number {
   return Math.max(t.p90 - t.med, 0) / 1.2816;
 }
 
-/** Whether the change from b to c is significant, judged the way the statistic allows. */
-type Significance = 'significant' | 'noise' | 'insufficient';
+/**
+ * How far apart the two runs are in a figure, as a standard-normal statistic (significant beyond the
+ * run's z), or too few samples to judge.
+ */
+type Significance = number | 'insufficient';
 
-function trendSignificance(stat: TrendStat, base: Trend, now: Trend, z: number, spreads: [number, number]): Significance {
+/** A difference with standard error `se`: |Δ| / se (Infinity for a change without any spread). */
+const zOf = (delta: number, se: number): number => (se === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / se);
+
+function trendSignificance(stat: TrendStat, base: Trend, now: Trend, spreads: [number, number]): Significance {
   if (stat === 'avg') {
     if (Math.min(base.count, now.count) < MIN_MEAN_SAMPLES) return 'insufficient';
-    const se = Math.sqrt(spreads[0] ** 2 / base.count + spreads[1] ** 2 / now.count);
-    if (se === 0) return now.avg === base.avg ? 'noise' : 'significant';
-    return Math.abs(now.avg - base.avg) / se > z ? 'significant' : 'noise';
+    return zOf(now.avg - base.avg, Math.sqrt(spreads[0] ** 2 / base.count + spreads[1] ** 2 / now.count));
   }
   const p = QUANTILE_OF[stat];
   if (Math.min(base.count, now.count) * (1 - p) < MIN_TAIL_SAMPLES || p === 1) return 'insufficient';
-  // Two intervals that do not overlap differ at about √2 times their own z: each is built at z/√2.
-  const [bLo, bHi] = quantileInterval(base, p, z / Math.SQRT2);
-  const [cLo, cHi] = quantileInterval(now, p, z / Math.SQRT2);
-  return cLo > bHi || cHi < bLo ? 'significant' : 'noise';
+  // Two intervals that do not overlap differ at about √2 times their own z: each is built at z/√2. The
+  // statistic is the largest z whose intervals still do not overlap (bisection: widths grow with z).
+  const apart = (z: number) => {
+    const [bLo, bHi] = quantileInterval(base, p, z / Math.SQRT2);
+    const [cLo, cHi] = quantileInterval(now, p, z / Math.SQRT2);
+    return cLo > bHi || cHi < bLo;
+  };
+  if (!apart(0)) return 0;
+  let lo = 0;
+  let hi = 8;
+  if (apart(hi)) return hi;
+  for (let i = 0; i < 30; i++) {
+    const mid = (lo + hi) / 2;
+    if (apart(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
-function proportionSignificance(b: { passes: number; fails: number }, c: { passes: number; fails: number }, z: number): Significance {
+function proportionSignificance(b: { passes: number; fails: number }, c: { passes: number; fails: number }): Significance {
   const n1 = b.passes + b.fails;
   const n2 = c.passes + c.fails;
   if (n1 === 0 || n2 === 0) return 'insufficient';
   const pooled = (b.passes + c.passes) / (n1 + n2);
-  const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
-  if (se === 0) return b.passes / n1 === c.passes / n2 ? 'noise' : 'significant';
-  return Math.abs(c.passes / n2 - b.passes / n1) / se > z ? 'significant' : 'noise';
+  return zOf(c.passes / n2 - b.passes / n1, Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)));
 }
 
 /** Poisson counts over their durations (count / rate). */
-function throughputSignificance(b: { count: number; rate: number }, c: { count: number; rate: number }, z: number): Significance {
+function throughputSignificance(b: { count: number; rate: number }, c: { count: number; rate: number }): Significance {
   if (b.count === 0 || c.count === 0 || b.rate === 0 || c.rate === 0) return 'insufficient';
   const t1 = b.count / b.rate;
   const t2 = c.count / c.rate;
-  const se = Math.sqrt(b.count / t1 ** 2 + c.count / t2 ** 2);
-  return Math.abs(c.rate - b.rate) / se > z ? 'significant' : 'noise';
+  return zOf(c.rate - b.rate, Math.sqrt(b.count / t1 ** 2 + c.count / t2 ** 2));
 }
+
+/** 1 − two-sided p of a standard-normal statistic. */
+const confidenceOf = (z: number): number => (Number.isFinite(z) ? 2 * cumulativeStdNormalProbability(z) - 1 : 1);
 
 export function compareWithBaseline(current: Pick<RunResult, 'metrics' | 'series'> & Partial<Pick<RunResult, 'histograms'>>, baseline: Baseline, options: CompareOptions = {}): Comparison {
   const defaultTolerance = options.tolerance ?? 0.1;
@@ -203,26 +226,29 @@ export function compareWithBaseline(current: Pick<RunResult, 'metrics' | 'series
       if (base.count === 0 || now.count === 0) continue;
       const spreads: [number, number] = [spreadOf(base, baseline.histograms?.[key]), spreadOf(now, current.histograms?.[key])];
       for (const stat of trendStats) {
-        stats.push({ stat, b: base[stat], c: now[stat], worseWhen: 'higher', minDelta: minTrendMs, significance: () => trendSignificance(stat, base, now, z, spreads) });
+        stats.push({ stat, b: base[stat], c: now[stat], worseWhen: 'higher', minDelta: minTrendMs, significance: () => trendSignificance(stat, base, now, spreads) });
       }
     } else if (base.kind === 'rate' && now.kind === 'rate') {
-      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: higherIsBetter(metric) ? 'lower' : 'higher', minDelta: minRate, significance: () => proportionSignificance(base, now, z) });
+      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: higherIsBetter(metric) ? 'lower' : 'higher', minDelta: minRate, significance: () => proportionSignificance(base, now) });
     } else if (base.kind === 'counter' && now.kind === 'counter') {
       // Throughput: a counter's per-second rate falling is the regression (totals depend on duration).
-      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: 'lower', minDelta: 0, significance: () => throughputSignificance(base, now, z) });
+      stats.push({ stat: 'rate', b: base.rate, c: now.rate, worseWhen: 'lower', minDelta: 0, significance: () => throughputSignificance(base, now) });
     }
     for (const { stat, b, c, worseWhen, minDelta, significance } of stats) {
       const tolerance = toleranceFor(key, metric, stat);
       const change = b === 0 ? (c === 0 ? 0 : Math.sign(c) * Infinity) : (c - b) / b;
-      const delta: MetricDelta = { metric: key, stat, baseline: b, current: c, change, tolerance, worseWhen };
+      const judged = significance();
+      const delta: MetricDelta = { metric: key, stat, baseline: b, current: c, change, tolerance, worseWhen, verdict: judged === 'insufficient' ? 'insufficient' : 'unchanged', confidence: judged === 'insufficient' ? 0 : confidenceOf(judged) };
       compared.push(delta);
       const worsening = worseWhen === 'higher' ? change : -change;
-      if (Math.abs(c - b) < minDelta || Math.abs(worsening) <= tolerance) continue;
-      const judged = significance();
+      if (Math.abs(c - b) < minDelta || Math.abs(worsening) <= tolerance) {
+        if (judged === 'insufficient') delta.verdict = 'unchanged';
+        continue;
+      }
       if (judged === 'insufficient') insufficient.push(`${key} ${stat}`);
-      if (judged !== 'significant') continue;
-      if (worsening > tolerance) regressions.push(delta);
-      else improvements.push(delta);
+      if (judged === 'insufficient' || judged <= z) continue;
+      delta.verdict = worsening > tolerance ? 'regressed' : 'improved';
+      (worsening > tolerance ? regressions : improvements).push(delta);
     }
   }
   return { passed: regressions.length === 0, regressions, improvements, compared, missing, insufficient };

@@ -1,5 +1,6 @@
 /**
- * HTTP for scenarios, on an undici Agent: one keep-alive pool per origin, `connections` sockets each.
+ * HTTP for scenarios, on the generator's own HTTP/1.1 client (./http1/pool.ts): one keep-alive pool per
+ * origin, `connections` sockets each.
  * Like k6, failed requests do not throw: they come back with status 0 and count in http_req_failed.
  *
  * Latency metrics (ms):
@@ -9,8 +10,9 @@
  *  - http_req_service_time: from the actual send (wrk2's "service time"), blind to that omission; kept
  *    so the two can be compared.
  */
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import { Exchange, OriginPool } from './http1/pool.ts';
+import type { Http1Response } from './http1/pool.ts';
+import { parseHeaders } from './http1/response-parser.ts';
 import { assertHostAllowed } from './guardrails.ts';
 import type { Guardrails } from './guardrails.ts';
 import type { MetricsRegistry, Series, Tags } from './metrics.ts';
@@ -45,12 +47,61 @@ export interface HttpClient {
 
 /** One per thread: the connection pools every VU of that thread shares. */
 export class HttpTransport {
-  readonly agent: Agent;
-  constructor(connectionsPerOrigin: number) {
-    this.agent = new Agent({ connections: connectionsPerOrigin, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  private readonly pools = new Map<string, OriginPool>();
+  constructor(private readonly connectionsPerOrigin: number) {}
+
+  pool(origin: URL): OriginPool {
+    let pool = this.pools.get(origin.origin);
+    if (!pool) this.pools.set(origin.origin, (pool = new OriginPool(origin, this.connectionsPerOrigin)));
+    return pool;
   }
+
   close(): Promise<void> {
-    return this.agent.destroy();
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * In-flight exchanges of one client, aborted together when its run's signal fires (one listener for the
+ * whole run instead of one per request).
+ */
+class InFlight {
+  private readonly exchanges = new Set<Exchange>();
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', () => {
+      const reason = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      for (const exchange of this.exchanges) exchange.abort(reason);
+      this.exchanges.clear();
+    }, { once: true });
+  }
+
+  send(pool: OriginPool, bytes: Buffer, method: string, timeoutMs: number, discardBody: boolean): Promise<Http1Response> {
+    return new Promise((resolve, reject) => {
+      if (this.signal.aborted) return reject(new Error('aborted'));
+      pool.dispatch(new Exchange(bytes, method, timeoutMs, discardBody, this.exchanges, resolve, reject));
+    });
+  }
+}
+
+/** A response whose headers are parsed on first read: most load-test iterations never look at them. */
+class ScenarioResponse implements HttpResponse {
+  private parsed: HttpResponse['headers'] | undefined;
+  constructor(
+    readonly status: number,
+    private readonly head: string,
+    readonly body: string,
+    readonly error: string | undefined,
+    readonly durationMs: number,
+  ) {}
+
+  get headers(): HttpResponse['headers'] {
+    return (this.parsed ??= parseHeaders(this.head));
+  }
+
+  json<T = unknown>(): T {
+    return JSON.parse(this.body) as T;
   }
 }
 
@@ -72,7 +123,8 @@ export interface HttpClientDeps {
 export function createHttpClient(deps: HttpClientDeps): HttpClient {
   const { transport, metrics, base, guardrails, baseTags, lag, signal } = deps;
   assertHostAllowed(guardrails, base);
-  const baseOrigin = base.origin;
+  const inFlight = new InFlight(signal);
+  const basePool = transport.pool(base);
   // Series handles per distinct (method, endpoint, status, tags): building tag keys per request would
   // cost more than the histogram records themselves at tens of thousands of requests per second.
   const seriesCache = new Map<string, { reqs: Series; duration: Series; service: Series; failed: Series }>();
@@ -95,45 +147,38 @@ export function createHttpClient(deps: HttpClientDeps): HttpClient {
 
   async function request(method: string, url: string, body?: unknown, options: HttpRequestOptions = {}): Promise<HttpResponse> {
     // Relative paths (the hot case) skip URL parsing; absolute URLs are checked against the guardrails.
-    let origin = baseOrigin;
+    let origin = base;
     let path = url;
     if (!url.startsWith('/')) {
-      const parsed = new URL(url, base);
-      assertHostAllowed(guardrails, parsed);
-      origin = parsed.origin;
-      path = parsed.pathname + parsed.search;
-    }
-    const headers: Record<string, string> = { ...options.headers };
-    let payload: string | Buffer | undefined;
-    if (body !== undefined && body !== null) {
-      if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body;
-      else {
-        payload = JSON.stringify(body);
-        headers['content-type'] ??= 'application/json';
-      }
+      origin = new URL(url, base);
+      assertHostAllowed(guardrails, origin);
+      path = origin.pathname + origin.search;
     }
     const chargedLag = lag.lagMs;
     lag.lagMs = 0;
-    const start = performance.now();
+    let start = performance.now();
     let status = 0;
     let text = '';
     let error: string | undefined;
-    let responseHeaders: HttpResponse['headers'] = {};
+    let head = '';
     try {
-      const res: Dispatcher.ResponseData = await transport.agent.request({
-        origin,
-        path,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: payload,
-        signal,
-        headersTimeout: options.timeoutMs ?? 60_000,
-        bodyTimeout: options.timeoutMs ?? 60_000,
-      });
-      status = res.statusCode;
-      responseHeaders = res.headers;
-      if (options.discardBody) await res.body.dump();
-      else text = await res.body.text();
+      let headers = options.headers;
+      let payload: Buffer | undefined;
+      if (body !== undefined && body !== null) {
+        if (Buffer.isBuffer(body)) payload = body;
+        else if (typeof body === 'string') payload = Buffer.from(body);
+        else {
+          payload = Buffer.from(JSON.stringify(body));
+          if (!headers || !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers = { ...headers, 'content-type': 'application/json' };
+        }
+      }
+      const pool = origin === base ? basePool : transport.pool(origin);
+      const { bytes } = pool.templates.build(method, path, headers, payload);
+      start = performance.now();
+      const res = await inFlight.send(pool, bytes, method, options.timeoutMs ?? 60_000, options.discardBody === true);
+      status = res.status;
+      head = res.head;
+      text = res.body;
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
@@ -145,16 +190,7 @@ export function createHttpClient(deps: HttpClientDeps): HttpClient {
     metrics.trendOn(series.duration, serviceMs + chargedLag, at);
     metrics.trendOn(series.service, serviceMs, at);
     metrics.rateOn(series.failed, status === 0 || status >= 400, at);
-    return {
-      status,
-      headers: responseHeaders,
-      body: text,
-      error,
-      durationMs: serviceMs,
-      json<T>() {
-        return JSON.parse(text) as T;
-      },
-    };
+    return new ScenarioResponse(status, head, text, error, serviceMs);
   }
 
   return {

@@ -8,7 +8,7 @@ import { createHttpClient } from './http-client.ts';
 import type { HttpTransport, LagCarrier } from './http-client.ts';
 import type { Guardrails } from './guardrails.ts';
 import { MetricsRegistry, epochNowMs } from './metrics.ts';
-import type { Tags } from './metrics.ts';
+import type { Series, Tags } from './metrics.ts';
 import type { CustomMetrics, IterationContext, Scenario, Vu } from './scenario.ts';
 import { createWsConnector } from './ws-session.ts';
 
@@ -53,6 +53,8 @@ export class VirtualUser {
   readonly vu: Vu;
   private readonly lag: LagCarrier = { lagMs: 0 };
   private readonly ctx: IterationContext & { dueAt: number };
+  /** Series recorded every iteration, resolved once (building a series key per record cost more than the record). */
+  private readonly series: { lag: Series; iterations: Series; duration: Series };
 
   constructor(
     id: number,
@@ -60,6 +62,11 @@ export class VirtualUser {
   ) {
     this.vu = { id, iteration: 0, state: {} };
     const { metrics, baseTags, signal } = env;
+    this.series = {
+      lag: metrics.handle('schedule_lag', 'trend', baseTags),
+      iterations: metrics.handle('iterations', 'counter', baseTags),
+      duration: metrics.handle('iteration_duration', 'trend', baseTags),
+    };
     const check: IterationContext['check'] = (value, checks, tags) => {
       let all = true;
       for (const [name, predicate] of Object.entries(checks)) {
@@ -93,23 +100,24 @@ export class VirtualUser {
    * charged to its first request and to iteration_duration (zero in the closed model).
    */
   async iterate(dueAt: number): Promise<void> {
-    const { metrics, baseTags, errors } = this.env;
+    const { metrics, errors } = this.env;
+    const series = this.series;
     const startedAt = epochNowMs();
     const lag = Math.max(0, startedAt - dueAt);
     this.lag.lagMs = lag;
     this.ctx.dueAt = dueAt;
     this.vu.iteration++;
-    metrics.addTrend('schedule_lag', baseTags, lag, startedAt);
+    metrics.trendOn(series.lag, lag, startedAt);
     try {
       await this.env.scenario.default(this.ctx);
     } catch (error) {
       if (this.env.signal.aborted) return; // abandoned by the run, not a scenario failure
       errors.add(error instanceof Error ? error.message : String(error));
-      metrics.addCounter('iteration_errors', baseTags, 1);
+      metrics.addCounter('iteration_errors', this.env.baseTags, 1);
     }
     const end = epochNowMs();
-    metrics.addCounter('iterations', baseTags, 1, end);
-    metrics.addTrend('iteration_duration', baseTags, end - dueAt, end);
+    metrics.counterOn(series.iterations, 1, end);
+    metrics.trendOn(series.duration, end - dueAt, end);
   }
 
   /** Runs the scenario's vuTeardown: HTTP into a throwaway registry (not load), checks and custom metrics into the run's. */

@@ -4,6 +4,7 @@
  * into `bars_1d`; coarser intraday intervals are aggregated from 1-minute bars on read.
  */
 import type { Database } from '../db/database.ts';
+import { MonthPartitions } from '../db/partitions.ts';
 import type { Bar, BarBatch } from './bar.ts';
 
 export type Interval = '1m' | '5m' | '15m' | '1h' | '1d';
@@ -42,6 +43,13 @@ const INSERT_1M = `
   SELECT i, to_timestamp(t / 1000.0), o, h, l, c, v
     FROM unnest($1::int[], $2::float8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) AS u(i, t, o, h, l, c, v)
   ON CONFLICT DO NOTHING`;
+
+/**
+ * Rows per live INSERT: the embedded engine runs one statement at a time, so a minute's bars for
+ * every instrument in one statement (2,000 rows, tens of milliseconds, hundreds on a loaded machine)
+ * held every order's commit behind it once a minute.
+ */
+const INSERT_ROWS = 250;
 
 const ROLLUP = `
   INSERT INTO bars_1d (instrument_id, day, open, high, low, close, volume)
@@ -95,10 +103,12 @@ export class CopyEncoder {
 }
 
 export class BarStore {
-  private readonly partitions = new Set<string>();
   private readonly encoder = new CopyEncoder();
+  private readonly partitions: MonthPartitions;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    this.partitions = new MonthPartitions(db);
+  }
 
   /** Inserts a batch (duplicates ignored); returns the UTC days it touched, for the daily roll-up. */
   async insert(batch: BarBatch): Promise<number[]> {
@@ -107,15 +117,19 @@ export class BarStore {
     const ts = batch.ts.subarray(0, n);
     const { min, max, days } = span(batch);
     await this.ensurePartitions(min, max);
-    await this.db.query(INSERT_1M, [
-      Array.from(batch.instrumentId.subarray(0, n)),
-      Array.from(ts),
-      Array.from(batch.open.subarray(0, n)),
-      Array.from(batch.high.subarray(0, n)),
-      Array.from(batch.low.subarray(0, n)),
-      Array.from(batch.close.subarray(0, n)),
-      Array.from(batch.volume.subarray(0, n)),
-    ]);
+    // A chunk that fails leaves the ones before it written: a retry skips them (ON CONFLICT DO NOTHING).
+    for (let from = 0; from < n; from += INSERT_ROWS) {
+      const to = Math.min(n, from + INSERT_ROWS);
+      await this.db.query(INSERT_1M, [
+        Array.from(batch.instrumentId.subarray(from, to)),
+        Array.from(ts.subarray(from, to)),
+        Array.from(batch.open.subarray(from, to)),
+        Array.from(batch.high.subarray(from, to)),
+        Array.from(batch.low.subarray(from, to)),
+        Array.from(batch.close.subarray(from, to)),
+        Array.from(batch.volume.subarray(from, to)),
+      ]);
+    }
     return days;
   }
 
@@ -164,31 +178,7 @@ export class BarStore {
   }
 
   async ensurePartitions(fromMs: number, toMs: number): Promise<void> {
-    const start = new Date(fromMs);
-    let year = start.getUTCFullYear();
-    let month = start.getUTCMonth();
-    for (;;) {
-      const lower = Date.UTC(year, month, 1);
-      if (lower > toMs) break;
-      const name = `bars_1m_y${year}m${String(month + 1).padStart(2, '0')}`;
-      if (!this.partitions.has(name)) {
-        const upper = Date.UTC(year, month + 1, 1);
-        try {
-          await this.db.exec(
-            `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF bars_1m FOR VALUES FROM ('${new Date(lower).toISOString()}') TO ('${new Date(upper).toISOString()}')`,
-          );
-        } catch (error) {
-          // Another instance created it between our check and our statement.
-          if ((error as { code?: string }).code !== '42P07') throw error;
-        }
-        this.partitions.add(name);
-      }
-      month++;
-      if (month === 12) {
-        month = 0;
-        year++;
-      }
-    }
+    await this.partitions.ensure('bars_1m', fromMs, toMs);
   }
 
   async query(q: BarQuery): Promise<Bar[]> {

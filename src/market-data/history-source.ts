@@ -5,7 +5,7 @@
  * slice while the database loads the current one.
  */
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../kernel/project-files.ts';
+import { SMALL_YOUNG_GENERATION, workerEntry } from '../kernel/project-files.ts';
 import { CopyEncoder, type EncodedBars } from './bar-store.ts';
 import { generateHistory, type HistoryOptions } from './history.ts';
 import type { MarketHours } from './market-clock.ts';
@@ -38,7 +38,8 @@ export const localHistorySource: HistorySourceFactory = (options) => {
 export const threadHistorySource: HistorySourceFactory = (options) => {
   const { marketClock, ...rest } = options;
   const entry = workerEntry('./history-worker.ts', import.meta.url, { ...rest, hours: marketClock.hours } satisfies HistoryWorkerData);
-  const worker = new Worker(entry.filename, { workerData: entry.workerData });
+  // Each slice is garbage once sent.
+  const worker = new Worker(entry.filename, { workerData: entry.workerData, resourceLimits: SMALL_YOUNG_GENERATION });
   let waiting: { resolve(bars: EncodedBars | undefined): void; reject(error: Error): void } | undefined;
   let failure: Error | undefined;
   const fail = (error: Error) => {

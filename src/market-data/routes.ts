@@ -4,10 +4,12 @@ import { secondsToNextMinute, type RouteCache } from '../cache/http/route-cache.
 import { tags } from '../cache/invalidation.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Timestamp, parseTime } from '../http/validation.ts';
+import type { FastAnswer, FastRoute } from '../http/fast-lane.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { BadRequestError } from '../kernel/errors.ts';
 import { fromUnits } from '../kernel/money.ts';
 import type { Bar } from './bar.ts';
+import { bookOf, type BookSnapshots } from './book-snapshots.ts';
 import { INTERVALS } from './bar-store.ts';
 import type { StoredInstrument } from './instrument-store.ts';
 import type { Quote } from './quote-book.ts';
@@ -15,7 +17,8 @@ import type { MarketData } from './service.ts';
 
 const MAX_SYMBOLS_PER_REQUEST = 2_000;
 
-const SymbolParam = Type.Object({ symbol: Type.String({ minLength: 1, maxLength: 12, pattern: '^[A-Za-z0-9.\\-]+$' }) });
+const SYMBOL_PATTERN = '^[A-Za-z0-9.\\-]+$';
+const SymbolParam = Type.Object({ symbol: Type.String({ minLength: 1, maxLength: 12, pattern: SYMBOL_PATTERN }) });
 
 const InstrumentSchema = Type.Object({
   symbol: Type.String(),
@@ -37,6 +40,21 @@ export const QuoteSchema = Type.Object({
   volume: Type.Integer(),
   ts: Type.Integer({ description: 'epoch milliseconds of the last update' }),
   seq: Type.Integer(),
+});
+
+const BookLevelSchema = Type.Object({ price: Type.Number(), size: Type.Integer() });
+
+const BookSchema = Type.Object({
+  symbol: Type.String(),
+  bid: Type.Number(),
+  ask: Type.Number(),
+  bidSize: Type.Integer(),
+  askSize: Type.Integer(),
+  last: Type.Number(),
+  ts: Type.Integer({ description: 'epoch milliseconds of the tick this state comes from' }),
+  seq: Type.Integer({ description: 'the feed leader’s book sequence of that tick' }),
+  depth: Type.Object({ bids: Type.Array(BookLevelSchema), asks: Type.Array(BookLevelSchema) }, { description: 'price levels, best first' }),
+  source: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { description: 'memory: this instance leads the feed (or Redis did not answer); redis: the leader’s snapshot' }),
 });
 
 const BarSchema = Type.Object({
@@ -73,6 +91,40 @@ const QuotesQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The quote's update time and sequence name this version: a validator without hashing the body (the
+ * ETag hook answers If-None-Match with 304). Weak, as compression may follow.
+ */
+const quoteEtag = (quote: Quote): string => `W/"q${quote.ts.toString(36)}-${quote.seq.toString(36)}"`;
+
+const QUOTE_TEMPLATE = '/api/market-data/quotes/:symbol';
+/** SymbolParam's rule, for a raw path segment (anything percent-encoded goes to Fastify). */
+const PLAIN_SYMBOL = new RegExp(SYMBOL_PATTERN);
+
+/**
+ * GET /api/market-data/quotes/:symbol in the fast lane (src/http/fast-lane.ts): the same body and ETag
+ * as the route below; an invalid or unknown symbol is left to the route (400 / 404).
+ */
+export function quoteFastRoute(marketData: MarketData): FastRoute {
+  // The last answer per symbol, reused while the quote's version (ts, seq: its ETag) is unchanged: a hot
+  // symbol is read many times per tick, and serializing it was the lane's largest own cost.
+  const last = new Map<string, { ts: number; seq: number; answer: FastAnswer }>();
+  return {
+    prefix: QUOTE_TEMPLATE.slice(0, -':symbol'.length),
+    template: QUOTE_TEMPLATE,
+    answer(symbol) {
+      if (symbol.length > 12 || !PLAIN_SYMBOL.test(symbol)) return undefined;
+      const quote = marketData.findQuote(symbol);
+      if (!quote) return undefined;
+      const memo = last.get(quote.symbol);
+      if (memo && memo.ts === quote.ts && memo.seq === quote.seq) return memo.answer;
+      const answer = { body: JSON.stringify(toQuoteDto(quote)), etag: quoteEtag(quote) };
+      last.set(quote.symbol, { ts: quote.ts, seq: quote.seq, answer });
+      return answer;
+    },
+  };
+}
+
 export function toQuoteDto(q: Quote): Static<typeof QuoteSchema> {
   return { symbol: q.symbol, bid: fromUnits(q.bid), ask: fromUnits(q.ask), last: fromUnits(q.last), bidSize: q.bidSize, askSize: q.askSize, volume: q.volume, ts: q.ts, seq: q.seq };
 }
@@ -92,8 +144,11 @@ function hasBars(answer: unknown): boolean {
 /** Bars older than this are written for sure (the writer lags a minute's close by a little). */
 const CLOSED_AFTER_MS = 2 * 60_000;
 
-/** @param cached reads instruments and bars through the tiered cache (the composition root passes it). */
-export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: RouteCache) {
+/**
+ * @param cached reads instruments and bars through the tiered cache (the composition root passes it).
+ * @param book the order-book snapshots in Redis (scaled deployment): a follower answers the book route from them.
+ */
+export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: RouteCache, book?: BookSnapshots) {
   return async function plugin(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -137,16 +192,36 @@ export function marketDataRoutes(marketData: MarketData, clock: Clock, cached?: 
     );
 
     app.get(
-      '/api/market-data/quotes/:symbol',
+      QUOTE_TEMPLATE,
       {
         schema: { tags: ['market data'], summary: 'Latest quote for one symbol', params: SymbolParam, response: { 200: QuoteSchema } },
       },
-      async (request, reply) => {
+      // Synchronous (reply.send, not an async handler): the hottest read pays no promise and no microtask.
+      (request, reply) => {
         const quote = marketData.quote(request.params.symbol);
-        // The quote's update time and sequence name this version: a validator without hashing the
-        // body (the ETag hook answers If-None-Match with 304). Weak, as compression may follow.
-        reply.header('etag', `W/"q${quote.ts.toString(36)}-${quote.seq.toString(36)}"`);
-        return toQuoteDto(quote);
+        reply.header('etag', quoteEtag(quote));
+        reply.send(toQuoteDto(quote));
+      },
+    );
+
+    app.get(
+      '/api/market-data/book/:symbol',
+      {
+        schema: {
+          tags: ['market data'],
+          summary: 'Order book of one symbol: best bid and ask with depth, as the feed leader last wrote it to Redis (the leader answers from memory)',
+          params: SymbolParam,
+          response: { 200: BookSchema },
+        },
+      },
+      async (request, reply) => {
+        const { symbol } = marketData.instrument(request.params.symbol);
+        reply.header('cache-control', 'private, no-cache');
+        if (book && marketData.status().role === 'follower') {
+          const stored = await book.read(symbol);
+          if (stored) return { ...stored, source: 'redis' as const };
+        }
+        return { ...bookOf(marketData.quote(symbol)), source: 'memory' as const };
       },
     );
 

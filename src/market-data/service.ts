@@ -159,6 +159,11 @@ export class MarketData {
     await this.halt();
   }
 
+  /** Whether this instance runs the feed (status() without its allocation, for per-tick checks). */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
   status(): FeedStatus {
     return {
       role: this.leading ? 'leader' : 'follower',
@@ -239,6 +244,12 @@ export class MarketData {
 
   quote(symbol: string): Quote {
     return this.book.get(this.instrument(symbol).id)!;
+  }
+
+  /** The latest quote of a symbol, or undefined for an unknown one (no error built: the fast lane's lookup). */
+  findQuote(symbol: string): Quote | undefined {
+    const instrument = this.bySymbol.get(symbol.toUpperCase());
+    return instrument && this.book.get(instrument.id);
   }
 
   /** Quotes for many symbols; unknown symbols answer 404 naming every one of them. */

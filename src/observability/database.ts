@@ -24,6 +24,8 @@ export interface DatabaseTelemetryOptions {
 
 /** Every this many calls of a statement, the call site is sampled again (a stack trace costs ~10 µs). */
 const SOURCE_SAMPLE_EVERY = 1000;
+/** The first calls are all sampled: a statement's first run on PostgreSQL can resume outside its caller's async chain (no project frame). */
+const SOURCE_FIRST_SAMPLES = 3;
 
 /** In-app statement statistics (what pg_stat_statements keeps, plus percentiles and the call site). */
 interface StatementEntry {
@@ -107,7 +109,8 @@ export class DatabaseTelemetry {
     let entry = this.statements.get(statement);
     if (!entry) this.statements.set(statement, (entry = { histogram: createHistogram(), calls: 0, errors: 0, totalMs: 0, rows: 0, source: undefined, issuer: undefined }));
     recordMs(entry.histogram, o.durationMs);
-    if (entry.calls++ % SOURCE_SAMPLE_EVERY === 0) {
+    const call = entry.calls++;
+    if (call < SOURCE_FIRST_SAMPLES || call % SOURCE_SAMPLE_EVERY === 0) {
       const origin = sampleOrigin();
       entry.source = origin.source ?? entry.source;
       entry.issuer = origin.issuer ?? entry.issuer;

@@ -34,6 +34,11 @@ export class FaultInjector {
     else this.faults.delete(routeClass);
   }
 
+  /** Whether any fault is set (requests must then pass through `install`'s hook). */
+  active(): boolean {
+    return this.faults.size > 0;
+  }
+
   list(): Fault[] {
     return [...this.faults.values()];
   }

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { TachyonConfig } from '../config/config.ts';
-import type { FeatureFlags } from '../config/flags.ts';
+import type { FeatureFlags, FlagDefinition } from '../config/flags.ts';
 import type { Database } from '../db/database.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AlertEngine } from './alerts/engine.ts';
@@ -62,13 +62,13 @@ export class Observability {
   constructor(private readonly deps: ObservabilityDeps) {
     const { config, clock, flags, logger } = deps;
     const options = config.observability;
-    const flag = (name: string, description: string, on = true) => flags.register({ name: `observability.${name}`, description, default: on });
+    const flag = (name: string, description: string, on = true, kind: FlagDefinition['kind'] = 'instrumentation') => flags.register({ name: `observability.${name}`, description, default: on, kind });
     const httpOn = flag('http', 'HTTP request metrics (Prometheus histogram, sliding HDR windows, SLO counts)');
     const dbOn = flag('database', 'Database query metrics and spans from Database.observe');
     const tracingOn = flag('tracing', 'OpenTelemetry spans for HTTP, database and wrapped calls');
     const logsOn = flag('logs', 'Slow-request log lines (request and trace ids, route, status, duration)');
     const logContext = flag('log-context', 'Request id in the async context of every request, so lines the root logger writes while serving one carry it too (AsyncLocalStorage promise hooks: a few % of a cached route)', false);
-    const lazyTraces = flag('lazy-traces', 'Without OTLP, start a request trace only when it ends slow enough for the slowest-traces buffer (or to be logged)');
+    const lazyTraces = flag('lazy-traces', 'Without OTLP, start a request trace only when it ends slow enough for the slowest-traces buffer (or to be logged)', true, 'optimization');
 
     // Turned off at runtime, they leave no async-context cost behind (it would also tax the benchmark's reference).
     this.contextAlwaysNeeded = () => logContext() || (tracingOn() && !this.tracing.lazy);

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, type Histogram } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
 import type { Metrics } from './metrics.ts';
@@ -15,6 +15,12 @@ import { WINDOWS } from './windows.ts';
 
 const SAMPLE_MS = 10_000;
 const SAMPLES = WINDOWS['15m'] / SAMPLE_MS + 1;
+
+/**
+ * One consumer of the instance's memory as it reports itself: byte figures end in `Bytes`, anything
+ * else is a count (threads, entries). Registered by the component that owns it (see platform.ts).
+ */
+export type MemoryConsumer = () => Record<string, number> | Promise<Record<string, number>>;
 
 interface CpuSample {
   at: number;
@@ -25,6 +31,7 @@ interface CpuSample {
 export class Runtime {
   readonly cores = availableParallelism();
   private readonly samples: CpuSample[] = [];
+  private readonly consumers = new Map<string, MemoryConsumer>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -73,6 +80,25 @@ export class Runtime {
     return process.memoryUsage.rss() / this.memoryLimitBytes;
   }
 
+  /** Adds a consumer to /metrics/memory's breakdown (called at request time only). */
+  registerMemoryConsumer(name: string, consumer: MemoryConsumer): void {
+    this.consumers.set(name, consumer);
+  }
+
+  /** The main thread's V8 heap by space (resident bytes), and what each registered consumer reports. */
+  private async consumerReport(): Promise<Record<string, Record<string, number>>> {
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [`${s.space_name.replace(/_space$/, '').replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}Bytes`, s.physical_space_size]));
+    const report: Record<string, Record<string, number>> = { mainHeap: { residentBytes: getHeapStatistics().total_physical_size, ...spaces } };
+    for (const [name, consumer] of this.consumers) {
+      try {
+        report[name] = await consumer();
+      } catch {
+        // A consumer that cannot answer (its thread is gone) is left out, not an error of the whole report.
+      }
+    }
+    return report;
+  }
+
   async memory() {
     const usage = process.memoryUsage();
     const gcDuration = this.metrics.registry.getSingleMetric('nodejs_gc_duration_seconds') as Histogram | undefined;
@@ -93,6 +119,7 @@ export class Runtime {
       arrayBuffersBytes: usage.arrayBuffers,
       limitBytes: this.memoryLimitBytes,
       utilization: usage.rss / this.memoryLimitBytes,
+      consumers: await this.consumerReport(),
       gc: byKind,
     };
   }

@@ -7,14 +7,14 @@
  * - SloCounts: 1 min slots of plain counts over 6 hours, the longest window a burn-rate alert reads.
  */
 import type { Clock } from '../kernel/clock.ts';
-import * as hdr from 'hdr-histogram-js';
-import { mergeHistograms, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
+import type { JsHistogram } from 'hdr-histogram-js';
+import { createFlatHistogram, mergeHistograms, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
 
 export const MINUTE_MS = 60_000;
 export const WINDOWS = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS } as const;
 export type WindowName = keyof typeof WINDOWS;
 
-const LATENCY_SLOT_MS = 10_000;
+export const LATENCY_SLOT_MS = 10_000;
 const LATENCY_SLOTS = WINDOWS['15m'] / LATENCY_SLOT_MS + 1;
 
 export interface WindowStats {
@@ -36,13 +36,10 @@ interface LatencySlot {
 }
 
 /**
- * Slots are flat (32-bit) HDR histograms: a record costs ~50 ns against ~700 ns for the packed form
- * (it ran twice per HTTP request), for ~10-60 KB per slot at 3 digits, ~2-8 KB at 2. Windows kept
- * per route use 2 significant digits (1% precision) to bound that memory.
+ * Slots are flat HDR histograms (createFlatHistogram: they are written twice per HTTP request). Windows
+ * kept per route use 2 significant digits (1% precision) to bound their memory.
  */
-function slotHistogram(digits: 2 | 3): Histogram {
-  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: digits, lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true });
-}
+const slotHistogram = createFlatHistogram;
 
 export class LatencyWindow {
   private readonly slots: (LatencySlot | undefined)[] = new Array(LATENCY_SLOTS);
@@ -93,6 +90,37 @@ export class LatencyWindow {
   all(): Record<WindowName, WindowStats> {
     return { '1m': this.stats(WINDOWS['1m']), '5m': this.stats(WINDOWS['5m']), '15m': this.stats(WINDOWS['15m']) };
   }
+
+  /**
+   * A latency heat map: per slot of the last 15 minutes that started at or after `from`, oldest first,
+   * how many records fell in each bucket (`counts[i]` ≤ `boundsMs[i]`, the last one above them all).
+   * Read by walking each slot's recorded values, so recording stays one histogram write.
+   */
+  heatmap(boundsMs: readonly number[], from = -Infinity): HeatmapColumn[] {
+    const now = this.clock.now();
+    const bounds = boundsMs.map((b) => b * 1000); // histograms hold microseconds
+    return this.slots
+      .filter((s): s is LatencySlot => s !== undefined && s.start >= from && s.start > now - WINDOWS['15m'] && s.start <= now)
+      .sort((a, b) => a.start - b.start)
+      .map((slot) => {
+        const counts = new Array<number>(bounds.length + 1).fill(0);
+        const values = (slot.histogram as JsHistogram).recordedValuesIterator;
+        values.reset();
+        let bucket = 0;
+        while (values.hasNext()) {
+          const step = values.next();
+          while (bucket < bounds.length && step.valueIteratedTo > bounds[bucket]!) bucket++;
+          counts[bucket]! += step.countAtValueIteratedTo;
+        }
+        return { start: slot.start, counts };
+      });
+  }
+}
+
+export interface HeatmapColumn {
+  /** Slot start, epoch ms; slots last LATENCY_SLOT_MS. */
+  start: number;
+  counts: number[];
 }
 
 const SLO_SLOTS = 6 * 60 + 1;

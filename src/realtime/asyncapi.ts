@@ -1,10 +1,12 @@
 /**
  * The /ws protocol as an AsyncAPI 3.0 document, built from the TypeBox schemas the gateway and the
- * client are typed by (protocol.ts, trading/dto.ts), so the description cannot drift from the code.
+ * client are typed by (protocol.ts, trading/dto.ts, observability/live-snapshot.ts), so the
+ * description cannot drift from the code.
  * Served at GET /api/realtime/asyncapi.json and written to docs/websocket.asyncapi.json by
  * scripts/write-asyncapi.ts (a test checks the committed file matches).
  */
 import type { TSchema } from '@sinclair/typebox';
+import { LiveSnapshotSchema } from '../observability/live-snapshot.ts';
 import { FillEventSchema, OrderEventSchema, PortfolioEventSchema } from '../trading/dto.ts';
 import { BarDataSchema, CLIENT_FRAMES, CloseCode, QuoteDataSchema, SERVER_FRAMES, SUBPROTOCOLS } from './protocol.ts';
 
@@ -23,6 +25,7 @@ const CHANNEL_PAYLOADS = [
   { name: 'orders[:accountId] (event "order")', schema: OrderEventSchema },
   { name: 'orders[:accountId] (event "fill")', schema: FillEventSchema },
   { name: 'portfolio[:accountId]', schema: PortfolioEventSchema },
+  { name: 'metrics (admins only)', schema: LiveSnapshotSchema },
 ];
 
 export function asyncApiDocument(version: string): Record<string, unknown> {

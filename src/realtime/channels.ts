@@ -18,6 +18,7 @@ import type { EventStream, StreamEntry } from '../stream/event-stream.ts';
 import { Outgoing } from './codec.ts';
 import type { Connection } from './connection.ts';
 import type { RealtimeMetrics } from './metrics.ts';
+import { METRICS_CHANNEL } from './protocol.ts';
 
 export interface Channel {
   readonly name: string;
@@ -47,9 +48,9 @@ const ROUTES = [
 /** The event name of a stream topic on a channel that mixes kinds (`orders`: order and fill events). */
 const STREAM_EVENTS: Record<string, string> = { 'order.': 'order', 'fill.': 'fill' };
 
-/** Whether a channel name is a state channel (conflated). */
+/** Whether a channel name is a state channel (conflated): quotes and the metrics snapshot. */
 export function conflates(channel: string): boolean {
-  return channel.startsWith('quotes:');
+  return channel.startsWith('quotes:') || channel === METRICS_CHANNEL;
 }
 
 /** Channels whose events come from the event stream, with offsets a client can recover from. */
@@ -151,6 +152,11 @@ export class ChannelRegistry {
     if (channel.changed) (channel.joinedSinceChange ??= new Set()).add(connection);
     channel.subscribers.add(connection);
     return channel;
+  }
+
+  /** Whether anyone subscribes to the channel (the metrics feed is built only then). */
+  watched(name: string): boolean {
+    return (this.channels.get(name)?.subscribers.size ?? 0) > 0;
   }
 
   /** The last payload published on a channel (undefined before the first). */

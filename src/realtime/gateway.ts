@@ -20,7 +20,7 @@ import { codecFor, decodeClientFrame } from './codec.ts';
 import { Connection, type Transport } from './connection.ts';
 import { RealtimeMetrics, type LatencySummary } from './metrics.ts';
 import { PRICE_SCALE } from '../kernel/money.ts';
-import { CloseCode, MAX_RECOVER_CHANNELS, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
+import { CloseCode, MAX_RECOVER_CHANNELS, METRICS_CHANNEL, parseChannel, type ErrorCode, type Format, type Subscription } from './protocol.ts';
 import { barSnapshot, quoteSnapshot, type AccountSnapshotProvider } from './snapshots.ts';
 
 export type RealtimeConfig = TachyonConfig['realtime'];
@@ -60,6 +60,13 @@ const SNAPSHOT_READS = 8;
 const SNAPSHOT_SLICE_MS = 4;
 /** Frames kept while an `auth` is checked (a subscribe or two is the normal case). */
 const MAX_AWAITING_AUTH = 16;
+/** How often the admin `metrics` channel gets a fresh snapshot while someone watches it. */
+export const METRICS_INTERVAL_MS = 1_000;
+
+/** What the admin `metrics` channel streams (observability/live-metrics.ts): `full` for a subscriber's first snapshot. */
+export interface MetricsFeed {
+  snapshot(full: boolean): Promise<unknown>;
+}
 
 export class RealtimeGateway {
   readonly metrics = new RealtimeMetrics();
@@ -71,6 +78,10 @@ export class RealtimeGateway {
   private spare = new Set<Connection>();
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private metricsFeed: MetricsFeed | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  /** A snapshot is being built: the next tick skips rather than pile up behind a slow one. */
+  private metricsPending = false;
   private readonly config: RealtimeConfig;
   private readonly markBusy = (connection: Connection) => void this.busy.add(connection);
 
@@ -84,13 +95,21 @@ export class RealtimeGateway {
     this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
     // A third of the interval: a silent connection is pinged and reaped within a third of its deadline.
     this.heartbeatTimer = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.config.heartbeatMs / 3)));
+    // Ticks cost a Map lookup while nobody watches the metrics channel.
+    if (this.metricsFeed) this.metricsTimer = setInterval(() => this.publishMetrics(), METRICS_INTERVAL_MS);
+  }
+
+  /** Serves the admin `metrics` channel from `feed` (set before `start`). */
+  streamMetrics(feed: MetricsFeed): void {
+    this.metricsFeed = feed;
   }
 
   /** Stops the timers and closes every connection with 1012 (service restart) so clients reconnect elsewhere. */
   stop(): void {
     clearInterval(this.flushTimer);
     clearInterval(this.heartbeatTimer);
-    this.flushTimer = this.heartbeatTimer = undefined;
+    clearInterval(this.metricsTimer);
+    this.flushTimer = this.heartbeatTimer = this.metricsTimer = undefined;
     for (const connection of this.connections) connection.close(CloseCode.SERVICE_RESTART, 'server restarting: reconnect');
     this.registry.close();
   }
@@ -386,6 +405,9 @@ export class RealtimeGateway {
     const ref = parseChannel(name);
     const principal = connection.principal!;
     const { marketData, snapshots, clock } = this.deps;
+    const feed = this.metricsFeed;
+    // Admins only; to anyone else it is as unknown as another user's account.
+    if (ref?.kind === 'metrics' && feed && principal.role === 'admin') return [{ channel: METRICS_CHANNEL, snapshot: () => feed.snapshot(true) }];
     if (ref && (ref.kind === 'quotes' || ref.kind === 'bars') && marketData.findInstrument(ref.symbol)) {
       const symbol = ref.symbol;
       if (ref.kind === 'bars') return [{ channel: `bars:${symbol}:1m`, snapshot: () => barSnapshot(marketData, symbol, clock.now()) }];
@@ -428,6 +450,20 @@ export class RealtimeGateway {
     }
     busy.clear();
     this.spare = busy;
+  }
+
+  /** Publishes a fresh snapshot on the metrics channel when someone watches it (state channel: the next flush sends it). */
+  private publishMetrics(): void {
+    const feed = this.metricsFeed;
+    if (!feed || this.metricsPending || !this.registry.watched(METRICS_CHANNEL)) return;
+    this.metricsPending = true;
+    feed
+      .snapshot(false)
+      .then(
+        (data) => this.registry.publish(METRICS_CHANNEL, data, this.deps.clock.now()),
+        (error: unknown) => this.deps.logger.warn({ err: error }, 'metrics snapshot failed'),
+      )
+      .finally(() => (this.metricsPending = false));
   }
 
   private sweep(): void {

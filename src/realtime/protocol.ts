@@ -224,16 +224,21 @@ export const BarDataSchema = Type.Object(
 export type ChannelRef =
   | { kind: 'quotes'; symbol: string }
   | { kind: 'bars'; symbol: string; interval: '1m' }
-  | { kind: 'orders' | 'portfolio'; accountId: number | undefined };
+  | { kind: 'orders' | 'portfolio'; accountId: number | undefined }
+  | { kind: 'metrics' };
+
+/** The admin channel streaming this instance's performance snapshot (observability/live-metrics.ts) about once a second. */
+export const METRICS_CHANNEL = 'metrics';
 
 const MAX_CHANNEL_LENGTH = 64;
 
 /**
  * Parses `quotes:SYM`, `bars:SYM:1m`, `orders`, `orders:<accountId>`, `portfolio`,
- * `portfolio:<accountId>`; `undefined` for anything else. Symbols are upper-cased.
+ * `portfolio:<accountId>`, `metrics`; `undefined` for anything else. Symbols are upper-cased.
  */
 export function parseChannel(channel: string): ChannelRef | undefined {
   if (channel.length > MAX_CHANNEL_LENGTH) return undefined;
+  if (channel === METRICS_CHANNEL) return { kind: 'metrics' };
   const parts = channel.split(':');
   const [kind, a, b] = parts;
   if (kind === 'quotes' && parts.length === 2 && a) return { kind, symbol: a.toUpperCase() };

@@ -8,7 +8,8 @@
  * bus alone (logged loudly, batches dropped), and the connections keep retrying; once Redis answers
  * again the subscriber resubscribes and events flow between instances again.
  */
-import { Redis } from 'ioredis';
+import { timeout, TimeoutStrategy } from 'cockatiel';
+import { closeRedisClient, createRedisClient, type RedisClient } from '../kernel/redis-client.ts';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { BusBridge, MessageBus } from '../kernel/bus.ts';
@@ -29,8 +30,8 @@ export class RedisBusBridge implements BusBridge {
   private closing = false;
 
   private constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+    private readonly pub: RedisClient,
+    private readonly sub: RedisClient,
     private readonly channel: string,
     private readonly origin: string,
     private readonly logger: Logger,
@@ -43,19 +44,19 @@ export class RedisBusBridge implements BusBridge {
   static async attach(bus: MessageBus, opts: { url: string; channel: string; origin: string; logger: Logger; connectTimeoutMs?: number }): Promise<RedisBusBridge> {
     const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2_000);
     // A subscriber connection cannot publish: two connections. Publishing never queues while Redis is away.
-    const pub = new Redis(opts.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy });
+    const pub = createRedisClient(opts.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy });
     // The subscription is queued while offline and renewed after every reconnect (ioredis autoResubscribe).
-    const sub = new Redis(opts.url, { retryStrategy });
+    const sub = createRedisClient(opts.url, { retryStrategy });
     const bridge = new RedisBusBridge(pub, sub, opts.channel, opts.origin, opts.logger);
     sub.on('messageBuffer', (_channel: Buffer, payload: Buffer) => bridge.onBatch(bus, payload));
-    for (const connection of [pub, sub]) connection.on('error', () => {});
+    for (const connection of [pub, sub] as { on(event: 'error', listener: () => void): unknown }[]) connection.on('error', () => {});
     sub.on('ready', () => bridge.setConnected(true));
     sub.on('close', () => bridge.setConnected(false));
     const subscribed = sub.subscribe(opts.channel);
     // What to forward is the catalogue's `bridged` column (src/kernel/topics.ts).
     bus.attachBridge(bridge, isBridged);
-    const timeout = new Promise<false>((resolve) => setTimeout(resolve, opts.connectTimeoutMs ?? 2_000, false).unref());
-    if (!(await Promise.race([subscribed.then(() => true, () => false), timeout]))) bridge.setConnected(false);
+    const connect = timeout(opts.connectTimeoutMs ?? 2_000, TimeoutStrategy.Aggressive).dangerouslyUnref();
+    if (!(await connect.execute(() => subscribed).then(() => true, () => false))) bridge.setConnected(false);
     return bridge;
   }
 
@@ -82,11 +83,7 @@ export class RedisBusBridge implements BusBridge {
   async close(): Promise<void> {
     this.flush();
     this.closing = true;
-    // quit() waits on a reconnecting connection; disconnect() stops retrying at once.
-    for (const connection of [this.sub, this.pub]) {
-      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
-      else connection.disconnect();
-    }
+    for (const connection of [this.sub, this.pub]) await closeRedisClient(connection);
   }
 
   private flush(): void {

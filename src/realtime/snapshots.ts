@@ -34,22 +34,21 @@ export interface PortfolioSnapshot {
 
 export class EngineAccountSnapshots implements AccountSnapshotProvider {
   constructor(
-    private readonly engine: Pick<TradingEngine, 'read' | 'owns' | 'store'>,
+    private readonly engine: Pick<TradingEngine, 'read' | 'owns' | 'committedAccount'>,
     private readonly marketData: MarketData,
   ) {}
 
   async orders(accountId: number): Promise<OrdersSnapshot> {
     const open = this.engine.owns(accountId)
       ? await this.engine.read(accountId, (account) => [...account.open.values()].map((w) => toOrderDto(w.order)))
-      : (await this.engine.store.openOrders({ ids: [accountId] })).map((order) => toOrderDto(order));
+      : ((await this.engine.committedAccount(accountId))?.openOrders ?? []).map((order) => toOrderDto(order));
     return { accountId, openOrders: open.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id) };
   }
 
   async portfolio(accountId: number): Promise<PortfolioSnapshot> {
     if (this.engine.owns(accountId)) return this.engine.read(accountId, (account) => this.toPortfolio(accountId, account.cash, account.holdings));
-    const [account] = await this.engine.store.accounts({ ids: [accountId] });
-    const positions = await this.engine.store.positions({ ids: [accountId] });
-    return this.toPortfolio(accountId, account?.cash ?? 0, new Map(positions.map((p) => [p.instrumentId, p])));
+    const account = await this.engine.committedAccount(accountId);
+    return this.toPortfolio(accountId, account?.cash ?? 0, new Map((account?.positions ?? []).map((p) => [p.instrumentId, p])));
   }
 
   private toPortfolio(accountId: number, cash: number, holdings: ReadonlyMap<number, Pick<Holding, 'quantity' | 'costBasis' | 'realizedPnl'>>): PortfolioSnapshot {

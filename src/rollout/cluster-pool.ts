@@ -1,15 +1,18 @@
 /**
  * The rollout controller's hands on `tachyon cluster`: start an instance of another version under the
  * cluster's supervisor (restarted if it dies, stopped with the cluster), add it to HAProxy's backend as a
- * dynamic server (`add server` through the runtime API: no slot, no reload, no clash with the slots the
- * cluster and its autoscaler own), set weights, and drain, stop and delete it. The controller only sees
+ * dynamic server of both backends, HTTP and WebSocket (`add server` through the runtime API: no slot, no
+ * reload, no clash with the slots the cluster and its autoscaler own), set weights in both, and drain, stop
+ * and delete it. The controller only sees
  * the small RolloutPool interface; the cluster is reached through its public surface (supervisor,
  * runtime socket, instances, removeInstance).
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { haproxyCommand, serverSessions } from '../cluster/haproxy-runtime.ts';
+import { ConstantBackoff, handleType, retry } from 'cockatiel';
+import { BACKENDS, HTTP_BACKEND } from '../cluster/haproxy-config.ts';
+import { haproxyCommand, serverSessions, setServerState, setServerWeights } from '../cluster/haproxy-runtime.ts';
 import { waitFor, type LocalCluster } from '../cluster/local-cluster.ts';
 import { projectPath } from '../kernel/project-files.ts';
 import type { RolloutInstance, VersionSpec } from './types.ts';
@@ -29,8 +32,14 @@ export interface RolloutPool {
   adopt(instances: RolloutInstance[]): void;
 }
 
-const BACKEND = 'tachyon';
-/** The cluster's per-server check settings (haproxy-config.ts); dynamic servers do not inherit default-server. */
+/** HAProxy refuses to delete a server while connections to it remain (they close with its process, shortly). */
+class NotDeleted extends Error {}
+/** `del server` every 200 ms for about 10 s. */
+const DELETE_SERVER = retry(handleType(NotDeleted), { maxAttempts: 49, backoff: new ConstantBackoff(200) });
+/**
+ * The cluster's per-server check settings (haproxy-config.ts); dynamic servers do not inherit
+ * default-server, and the WebSocket one cannot `track` a dynamic server: each backend checks its own.
+ */
 const SERVER_OPTIONS = 'check inter 1000 fastinter 250 downinter 1000 rise 2 fall 2 maxconn 1000';
 
 /** A free port on 127.0.0.1 (the kernel's pick, released for the instance to take). */
@@ -90,9 +99,11 @@ export class ClusterRolloutPool implements RolloutPool {
     this.started.add(name);
     try {
       await waitFor(`${url}/api/health/ready`, this.options.readyTimeoutMs ?? 120_000);
-      await this.command(`add server ${BACKEND}/${name} 127.0.0.1:${port} weight 0 ${SERVER_OPTIONS}`);
-      await this.command(`enable health ${BACKEND}/${name}`);
-      await this.command(`enable server ${BACKEND}/${name}`);
+      for (const backend of BACKENDS) {
+        await this.command(`add server ${backend}/${name} 127.0.0.1:${port} weight 0 ${SERVER_OPTIONS}`);
+        await this.command(`enable health ${backend}/${name}`);
+        await this.command(`enable server ${backend}/${name}`);
+      }
     } catch (error) {
       await this.stop(name);
       throw error;
@@ -101,15 +112,14 @@ export class ClusterRolloutPool implements RolloutPool {
   }
 
   async setWeights(weights: ReadonlyMap<string, number>): Promise<void> {
-    const line = [...weights].map(([name, weight]) => `set weight ${BACKEND}/${name} ${Math.round(weight)}`).join('; ');
-    const answer = await haproxyCommand(this.cluster.socketPath, line);
-    if (answer !== '') throw new Error(`HAProxy refused "${line}": ${answer}`);
+    await setServerWeights(this.cluster.socketPath, weights);
   }
 
   async drained(name: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (((await serverSessions(this.cluster.socketPath, BACKEND)).get(name) ?? 0) === 0) return true;
+      // HTTP requests only: WebSocket tunnels end when the instance, on SIGTERM, tells its clients to reconnect.
+      if (((await serverSessions(this.cluster.socketPath, HTTP_BACKEND)).get(name) ?? 0) === 0) return true;
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -125,15 +135,23 @@ export class ClusterRolloutPool implements RolloutPool {
     this.started.delete(name);
     // A dynamic server can be deleted once in maintenance with no connection left, idle ones included:
     // they close with the process, shortly.
-    const exists = (await haproxyCommand(this.cluster.socketPath, `show servers state ${BACKEND}`)).split('\n').some((l) => l.split(' ')[3] === name);
+    const exists = (await haproxyCommand(this.cluster.socketPath, `show servers state ${HTTP_BACKEND}`)).split('\n').some((l) => l.split(' ')[3] === name);
     if (!exists) return;
-    await this.command(`set server ${BACKEND}/${name} state maint`);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const answer = await haproxyCommand(this.cluster.socketPath, `del server ${BACKEND}/${name}`);
-      if (/deleted/i.test(answer)) return;
-      await new Promise((r) => setTimeout(r, 200));
+    await setServerState(this.cluster.socketPath, name, 'maint');
+    for (const backend of BACKENDS) if (!(await this.deleteServer(backend, name))) this.options.log?.(`[rollout] ${backend}/${name} stays in HAProxy in maintenance (connections did not close)`);
+  }
+
+  private async deleteServer(backend: string, name: string): Promise<boolean> {
+    try {
+      await DELETE_SERVER.execute(async () => {
+        const answer = await haproxyCommand(this.cluster.socketPath, `del server ${backend}/${name}`);
+        if (!/deleted/i.test(answer)) throw new NotDeleted(answer);
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof NotDeleted) return false;
+      throw error;
     }
-    this.options.log?.(`[rollout] ${name} stays in HAProxy in maintenance (connections did not close)`);
   }
 
   private async command(line: string): Promise<void> {

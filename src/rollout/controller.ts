@@ -37,9 +37,8 @@ const MAX_WEIGHT = 256;
 const HEARTBEAT_MS = 5_000;
 
 /**
- * Weights giving the new version `share` percent of the traffic, spread evenly within each group. With
- * leastconn, HAProxy balances in-flight requests in proportion to weight: the request share follows the
- * weights under concurrent load, and a slower group receives fewer requests than its weight.
+ * Weights giving the new version `share` percent of the traffic, spread evenly within each group. HAProxy's
+ * weighted round robin gives each server requests in proportion to its weight.
  */
 export function weightsFor(share: number, stable: readonly string[], next: readonly string[]): Map<string, number> {
   const perNext = next.length > 0 ? share / next.length : 0;

@@ -4,7 +4,12 @@
  * the cluster one look at the same numbers, and an instance of an older checkout answers too (no new
  * endpoint needed). Two scrapes bound a window; their difference is the window's
  *  - latency histogram (tachyon_http_request_duration_seconds buckets, summed over API routes; health
- *    checks, /metrics and the performance API are left out: the balancer and the analysis make them),
+ *    checks, /metrics and the performance API are left out: the balancer and the analysis make them) of
+ *    each instance's own time: a request it forwarded to the account's owner counts without finding
+ *    the owner and waiting for it (tachyon_http_forwarded_request_duration_seconds: its bucket moves from time="total" to
+ *    time="own"). Like is compared with like: a canary owns no account shards, so it forwards every order
+ *    while a stable instance forwards only those of its peers' accounts; the hop is topology, not the build,
+ *    and the owner's own time is judged where it is spent (an older build without that histogram counts whole);
  *  - requests and 5xx answers (the same histogram's counts by status),
  *  - orders submitted (tachyon_orders_total accepted + rejected) and rejected (tachyon_order_rejections_total),
  * and every scrape in between adds one event-loop delay sample (nodejs_eventloop_lag_p99_seconds, which
@@ -56,6 +61,7 @@ export interface InstanceSnapshot {
 }
 
 const HISTOGRAM = 'tachyon_http_request_duration_seconds';
+const FORWARDED = 'tachyon_http_forwarded_request_duration_seconds_bucket';
 /** Route prefixes of requests the rollout machinery itself makes (checks, scrapes, the admin API), not users' traffic. */
 export const EXCLUDED_ROUTE_PREFIXES = ['/api/health', '/metrics', '/api/performance', '/performance', 'unmatched'];
 const EXCLUDED_ROUTES = new RegExp(`^(${EXCLUDED_ROUTE_PREFIXES.join('|')})`);
@@ -77,6 +83,9 @@ export function snapshotOf(samples: readonly Sample[], at: number): InstanceSnap
         const bound = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
         byBound.set(bound, (byBound.get(bound) ?? 0) + s.value);
       }
+    } else if (s.name === FORWARDED && !EXCLUDED_ROUTES.test(s.labels.route ?? '')) {
+      const bound = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      byBound.set(bound, (byBound.get(bound) ?? 0) + (s.labels.time === 'own' ? s.value : -s.value));
     } else if (s.name === 'tachyon_orders_total' && (s.labels.outcome === 'accepted' || s.labels.outcome === 'rejected')) {
       orders += s.value;
     } else if (s.name === 'tachyon_order_rejections_total') {

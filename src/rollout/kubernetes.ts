@@ -7,7 +7,7 @@
  *  - an `AnalysisTemplate` whose Prometheus queries compare the canary pods with the stable pods over the
  *    step's window: p95 and p99 latency, error rate, order rejections, event-loop delay. Argo's Prometheus
  *    provider judges a threshold per query, so each query is the canary's value against the stable one's
- *    (a ratio, or a difference for rates near zero) and passes below DEFAULT_ANALYSIS.minRatio; the local
+ *    (a ratio, or a difference for rates near zero and for event-loop delay) and passes below its threshold; the local
  *    judge's Mann-Whitney and Fisher tests need the raw buckets, which Argo offers through its Kayenta
  *    provider (Kayenta's judge is Mann-Whitney) where Kayenta is installed.
  * Pods are told apart by the `rollouts-pod-template-hash` label Argo sets; Prometheus must keep it as the
@@ -31,8 +31,13 @@ const selector = (hash: 'canary' | 'stable') => `rollouts_pod_template_hash="{{a
 const ROUTES = `route!~"${EXCLUDED_ROUTE_PREFIXES.map((p) => `${p}.*`).join('|')}"`;
 const WINDOW = `[${STEP_SECONDS}s]`;
 
+/** Each instance's own time, as the local judge (instance-window.ts): a forwarded request without finding its owner and waiting for its answer. */
 function quantile(q: number, hash: 'canary' | 'stable'): string {
-  return `histogram_quantile(${q}, sum by (le) (rate(tachyon_http_request_duration_seconds_bucket{${selector(hash)},${ROUTES}}${WINDOW})))`;
+  const buckets = (metric: string, extra = '') => `sum by (le) (rate(${metric}{${selector(hash)},${ROUTES}${extra}}${WINDOW}))`;
+  const all = buckets('tachyon_http_request_duration_seconds_bucket');
+  const forwarded = (time: string) => buckets('tachyon_http_forwarded_request_duration_seconds_bucket', `,time="${time}"`);
+  // Without forwarded requests their series are absent and the sum is empty: `or` falls back to every request whole.
+  return `histogram_quantile(${q}, (${all} - ${forwarded('total')} + ${forwarded('own')}) or ${all})`;
 }
 
 function errorRate(hash: 'canary' | 'stable'): string {
@@ -58,7 +63,8 @@ export function analysisQueries(): Record<string, { query: string; successCondit
     p99: { query: `${quantile(0.99, 'canary')} / ${quantile(0.99, 'stable')}`, successCondition: `isNaN(result[0]) || result[0] < ${ratio}` },
     errorRate: rateBelow(errorRate('canary'), errorRate('stable')),
     orderRejections: rateBelow(rejectionRate('canary'), rejectionRate('stable')),
-    eventLoopDelay: { query: `${loopDelay('canary')} / ${loopDelay('stable')}`, successCondition: `isNaN(result[0]) || result[0] < ${ratio}` },
+    // The local judge's absolute floor: a difference, in seconds, between the two event loops' p99.
+    eventLoopDelay: { query: `${loopDelay('canary')} - ${loopDelay('stable')}`, successCondition: `isNaN(result[0]) || result[0] < ${DEFAULT_ANALYSIS.minLoopDelayIncrease}` },
   };
 }
 

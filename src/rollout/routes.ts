@@ -40,6 +40,7 @@ export const StartRollout = Type.Object(
         minSuperiority: Type.Number({ minimum: 0.5, maximum: 1, default: DEFAULT_ANALYSIS.minSuperiority }),
         minRatio: Type.Number({ minimum: 1, maximum: 100, default: DEFAULT_ANALYSIS.minRatio }),
         minRequests: Type.Integer({ minimum: 1, maximum: 1_000_000, default: DEFAULT_ANALYSIS.minRequests }),
+        minLoopDelayIncrease: Type.Number({ minimum: 0, maximum: 10, default: DEFAULT_ANALYSIS.minLoopDelayIncrease, description: 'Seconds the canary median event-loop delay p99 must exceed the stable one by to fail' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -4,12 +4,14 @@
  * asked through the API, and acts on the pool: new instances are started, awaited until ready and
  * only then enabled in HAProxy; removed ones are drained before they stop. Each evaluation's view is
  * written to the database (the scaling API of every instance reads it there) and every change is
- * recorded with its inputs and how long it took. One evaluation at a time: a scale-up that waits for
+ * recorded with its inputs and how long it took. Each metric-driven recommendation is also recorded as the
+ * minute's demand, which predictive scaling reads back on later days (predictive.ts). One evaluation at a time: a scale-up that waits for
  * readiness delays the next evaluation instead of overlapping it.
  */
 import type { ClusterInstance } from '../cluster/local-cluster.ts';
 import { decide, type Decision, type MetricValues, type Recommendation, type ScaleEvent, type ScalingConfig } from './hpa.ts';
 import { clusterMetrics, instanceMetrics, type InstanceSample } from './instance-metrics.ts';
+import { minuteOf, predict, type Prediction } from './predictive.ts';
 import type { ClusterScalingStatus, InstanceStatus, ScalingStore, ScalingTrigger } from './store.ts';
 
 export interface InstancePool {
@@ -39,6 +41,8 @@ export class Autoscaler {
   private readonly perInstance = new Map<string, MetricValues>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The prediction of the current minute (the history changes by the minute), for the configuration it was made with. */
+  private prediction: { key: string; value: Prediction | null } | undefined;
   private stopped = false;
   private readonly now: () => number;
 
@@ -96,8 +100,9 @@ export class Autoscaler {
       // As a recommendation, a manual count holds against a scale-down for the stabilization window.
       this.recommendations.push({ at: now, desired });
     } else {
-      decision = decide({ now, current, metrics, recommendations: this.recommendations, events: this.events, config: bounded });
+      decision = decide({ now, current, metrics, recommendations: this.recommendations, events: this.events, config: bounded, prediction: await this.predicted(config, now) });
       this.recommendations.push({ at: now, desired: decision.recommended });
+      await store.recordDemand(minuteOf(now), decision.recommended);
       desired = decision.desired;
       trigger = 'metrics';
       reason = decision.reason;
@@ -140,6 +145,15 @@ export class Autoscaler {
     this.options.log?.(`[autoscaler] ${current} → ${to} in ${durationMs} ms${outcome}`);
     await store.recordEvent({ from: current, to, trigger, reason: reason + outcome, metrics, decision, durationMs });
     await store.writeStatus({ ...status(), current: to }, this.options.intervalMs);
+  }
+
+  private async predicted({ predictive }: ScalingConfig, now: number): Promise<Prediction | null> {
+    const key = `${minuteOf(now)} ${JSON.stringify(predictive)}`;
+    if (this.prediction?.key !== key) {
+      const history = predictive.enabled ? await this.options.store.dayDemand(minuteOf(now), now + predictive.leadMs, predictive.days) : [];
+      this.prediction = { key, value: predict(history, now, predictive) };
+    }
+    return this.prediction.value;
   }
 
   /** Reads an instance; returns the shared queue's depth it reports. */

@@ -42,6 +42,16 @@ const Schedule = Type.Object(
   { additionalProperties: false },
 );
 
+const Predictive = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    days: Type.Integer({ minimum: 1, maximum: 90, description: 'previous days to look at' }),
+    minDays: Type.Integer({ minimum: 1, maximum: 90, description: 'no predicted floor from fewer days of history of the same kind (weekday or weekend)' }),
+    leadMs: Type.Integer({ minimum: 0, maximum: HOUR_MS, description: 'how far ahead to look: the time a scale-up takes to serve' }),
+  },
+  { additionalProperties: false, description: 'a floor from the median of previous days\' demand at this minute' },
+);
+
 const Target = Type.Number({ exclusiveMinimum: 0, maximum: 1e9 });
 
 export const ScalingConfigSchema = Type.Object(
@@ -56,6 +66,7 @@ export const ScalingConfigSchema = Type.Object(
     scaleUp: Direction,
     scaleDown: Direction,
     schedules: Type.Array(Schedule, { maxItems: 50 }),
+    predictive: Predictive,
   },
   { additionalProperties: false },
 );
@@ -74,4 +85,5 @@ export function checkScalingConfig(config: ScalingConfig): void {
     if (w.end <= w.start) fail(`schedules.${i}.end`, `must be after start (${w.start})`);
     if (w.minInstances > config.maxInstances) fail(`schedules.${i}.minInstances`, `must be <= maxInstances (${config.maxInstances})`);
   });
+  if (config.predictive.minDays > config.predictive.days) fail('predictive.minDays', `must be <= predictive.days (${config.predictive.days})`);
 }

@@ -8,10 +8,12 @@
  *   scale-up the lowest of its own (0 s by default), so a brief dip or spike does not flap;
  * - rate limits per period: scale-up by at most max(100%, 4 instances) per 15 s, scale-down by at most
  *   100% per 15 s (selectPolicy Max, as HPA's defaults);
- * - min and max instances, and a scheduled minimum (capacity in place before the market open);
+ * - min and max instances, a scheduled minimum (capacity in place before the market open) and a
+ *   predicted one (previous days' demand at this minute, src/scaling/predictive.ts);
  * - a cooldown after each change in the same direction (beyond HPA: instances here start in seconds).
  * A pure function of its inputs and the history it is given, so it is tested against a table.
  */
+import { DEFAULT_PREDICTIVE, type PredictiveConfig, type Prediction } from './predictive.ts';
 
 export const SCALING_METRICS = ['cpu', 'memory', 'eventLoopP99Ms', 'httpP95Ms', 'queueDepth', 'websocketConnections'] as const;
 export type ScalingMetric = (typeof SCALING_METRICS)[number];
@@ -50,6 +52,7 @@ export interface ScalingConfig {
   scaleUp: DirectionBehavior;
   scaleDown: DirectionBehavior;
   schedules: ScheduleWindow[];
+  predictive: PredictiveConfig;
 }
 
 export const DEFAULT_SCALING_CONFIG: ScalingConfig = {
@@ -61,6 +64,7 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = {
   scaleUp: { stabilizationWindowMs: 0, selectPolicy: 'Max', cooldownMs: 0, policies: [{ type: 'percent', value: 100, periodMs: 15_000 }, { type: 'instances', value: 4, periodMs: 15_000 }] },
   scaleDown: { stabilizationWindowMs: 300_000, selectPolicy: 'Max', cooldownMs: 0, policies: [{ type: 'percent', value: 100, periodMs: 15_000 }] },
   schedules: [],
+  predictive: DEFAULT_PREDICTIVE,
 };
 
 /** Per-instance averages over the ready instances (utilizations as fractions, the rest in their units). */
@@ -86,6 +90,8 @@ export interface DecisionInput {
   /** Earlier scaling events, for rate limits and cooldowns. */
   events: readonly ScaleEvent[];
   config: ScalingConfig;
+  /** The predicted floor for now (predictive.ts), when there is enough history. */
+  prediction?: Prediction | null;
 }
 
 export interface MetricProposal {
@@ -103,8 +109,10 @@ export interface Decision {
   /** The recommendation before stabilization, rate limits and bounds (what the metrics alone ask). */
   recommended: number;
   proposals: MetricProposal[];
-  /** Why desired differs from recommended, in order: stabilized, rate-limited, cooldown, bounds, schedule. */
+  /** Why desired differs from recommended, in order: stabilized, rate-limited, cooldown, bounds, schedule, prediction. */
   limitedBy: string[];
+  /** The predicted floor the decision saw (null: disabled or too little history). */
+  prediction: Prediction | null;
   reason: string;
 }
 
@@ -184,10 +192,17 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
-  const floor = Math.max(config.minInstances, scheduledMinimum(config.schedules, now));
+  const prediction = input.prediction ?? null;
+  const scheduled = scheduledMinimum(config.schedules, now);
+  const predicted = prediction?.minimum ?? 0;
+  const floor = Math.max(config.minInstances, scheduled, predicted);
   const bounded = Math.min(config.maxInstances, Math.max(floor, desired));
   if (bounded < desired) limitedBy.push(`max ${config.maxInstances}`);
-  else if (bounded > desired) limitedBy.push(floor > config.minInstances ? `scheduled minimum ${floor}` : `min ${config.minInstances}`);
+  else if (bounded > desired) {
+    if (floor === config.minInstances) limitedBy.push(`min ${config.minInstances}`);
+    else if (floor === scheduled) limitedBy.push(`scheduled minimum ${floor}`);
+    else limitedBy.push(`predicted minimum ${floor} (median demand ${prediction!.window} UTC on ${prediction!.days.length} previous days)`);
+  }
   desired = bounded;
 
   const driver = proposals.filter((p) => !p.withinTolerance).sort((a, b) => b.proposal - a.proposal)[0];
@@ -199,7 +214,7 @@ export function decide(input: DecisionInput): Decision {
           ? `hold at ${current}: every metric within ${config.tolerance * 100}% of its target`
           : `hold at ${current}: what the metrics ask for`
       : `${desired > current ? 'scale up' : 'scale down'} ${current} → ${desired}${driver ? `: ${driver.metric} ${round(driver.value)} vs target ${driver.target}` : ''}${limitedBy.length > 0 ? ` (${limitedBy.join(', ')})` : ''}`;
-  return { current, desired, recommended, proposals, limitedBy, reason };
+  return { current, desired, recommended, proposals, limitedBy, prediction, reason };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -3,12 +3,15 @@
  * (DEFAULT_SCALING_CONFIG in hpa.ts): min, max, targets, stabilization windows and rate-limit policies
  * cannot drift between `tachyon cluster --autoscale` and the HorizontalPodAutoscaler.
  *   node bin/run-ts.js scripts/write-kubernetes.ts   (test/scaling/kubernetes.test.ts fails while they differ)
- * Layout: a Kustomize base (Deployment with probes, resources and a preStop drain; Service) and two
- * overlays: `embedded` (one replica, PGlite on a volume, Recreate) and `scaled` (PostgreSQL and Redis
- * from a Secret; HPA v2 on CPU, memory and custom metrics through the Prometheus adapter; PDB; VPA in
- * recommendation mode).
+ * Layout: a Kustomize base (Deployment with probes, resources and a preStop drain; Service; an Ingress
+ * front) and three overlays: `embedded` (one replica, PGlite on a volume, Recreate), `scaled` (PostgreSQL
+ * through PgBouncer and Redis from a Secret; HPA v2 on CPU, memory and custom metrics through the Prometheus
+ * adapter; PDB; VPA in recommendation mode; PgBouncer from deploy/pgbouncer/pgbouncer.ini) and `keda`
+ * (`scaled` with a KEDA ScaledObject instead of the HPA: the same targets and behavior, Prometheus triggers).
  */
+import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { projectPath } from '../kernel/project-files.ts';
 import { DEFAULT_SCALING_CONFIG, type DirectionBehavior, type ScalingConfig } from './hpa.ts';
 
 const NAME = 'tachyon';
@@ -79,6 +82,86 @@ function service(): Manifest {
   };
 }
 
+/**
+ * The front: WebSocket upgrades pass through an Ingress controller (ingress-nginx) with the same hour-long
+ * idle timeout HAProxy gives tunnels locally; requests are spread by the controller's round robin.
+ */
+function ingress(): Manifest {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: NAME,
+      labels,
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600', 'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600' },
+    },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: NAME, port: { name: 'http' } } } }] } }],
+    },
+  };
+}
+
+const PGBOUNCER = `${NAME}-pgbouncer`;
+const PGBOUNCER_PORT = 6432;
+
+/**
+ * PgBouncer in transaction mode with deploy/pgbouncer/pgbouncer.ini as it is (upstream host `postgres`), its
+ * userlist from a Secret the operator creates; two replicas behind a Service, each holding at most
+ * default_pool_size server connections.
+ */
+function pgbouncer(): Manifest[] {
+  const pgLabels = { 'app.kubernetes.io/name': PGBOUNCER };
+  const port = { tcpSocket: { port: 'pgbouncer' }, periodSeconds: 5 };
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PGBOUNCER, labels: pgLabels }, data: { 'pgbouncer.ini': readFileSync(projectPath('deploy/pgbouncer/pgbouncer.ini'), 'utf8') } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: PGBOUNCER, labels: pgLabels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: pgLabels },
+        template: {
+          metadata: { labels: pgLabels },
+          spec: {
+            containers: [
+              {
+                name: 'pgbouncer',
+                // Any image with pgbouncer 1.21+ on its PATH (Debian's package, as test/db/pgbouncer.test.ts runs).
+                image: 'ghcr.io/cloudnative-pg/pgbouncer:1.23.0',
+                command: ['pgbouncer', '/etc/pgbouncer/pgbouncer.ini'],
+                ports: [{ name: 'pgbouncer', containerPort: PGBOUNCER_PORT }],
+                readinessProbe: port,
+                livenessProbe: { ...port, periodSeconds: 10 },
+                resources: { requests: { cpu: '100m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/pgbouncer/pgbouncer.ini', subPath: 'pgbouncer.ini' },
+                  { name: 'users', mountPath: '/etc/pgbouncer/userlist.txt', subPath: 'userlist.txt' },
+                  { name: 'log', mountPath: '/var/log/pgbouncer' },
+                  { name: 'run', mountPath: '/var/run/pgbouncer' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: PGBOUNCER } },
+              { name: 'users', secret: { secretName: `${PGBOUNCER}-users` } },
+              { name: 'log', emptyDir: {} },
+              { name: 'run', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: PGBOUNCER, labels: pgLabels },
+      spec: { selector: pgLabels, ports: [{ name: 'pgbouncer', port: PGBOUNCER_PORT, targetPort: 'pgbouncer' }] },
+    },
+  ];
+}
+
 function behavior(direction: DirectionBehavior): Manifest {
   return {
     stabilizationWindowSeconds: direction.stabilizationWindowMs / 1000,
@@ -144,6 +227,45 @@ function adapterRules(): Manifest {
   };
 }
 
+const PROMETHEUS = 'http://prometheus.monitoring.svc:9090';
+/** The Deployment's pods, as the Prometheus adapter's rules select them. */
+const PODS = `pod=~"${NAME}-.+"`;
+
+/**
+ * The KEDA alternative to the HPA: the same min, max, targets and behavior (KEDA creates the HPA from them).
+ * Custom metrics through Prometheus triggers, each a sum over the pods compared per pod (AverageValue), as the
+ * local autoscaler averages over its instances; the shared task queue's depth is one value divided by the pods.
+ * No Redis trigger: KEDA's counts a Redis list (LLEN), and BullMQ keeps prioritized jobs (all of the
+ * platform's) in a sorted set, so it would read 0; the queue depth comes from the instances' own gauge.
+ */
+function scaledObject(config: ScalingConfig): Manifest {
+  const t = config.targets;
+  const prometheus = (query: string, threshold: number) => ({ type: 'prometheus', metricType: 'AverageValue', metadata: { serverAddress: PROMETHEUS, query, threshold: String(threshold) } });
+  const triggers: Manifest[] = [];
+  if (t.cpu !== undefined) triggers.push({ type: 'cpu', metricType: 'Utilization', metadata: { value: String(Math.round(t.cpu * 100)) } });
+  if (t.memory !== undefined) triggers.push({ type: 'memory', metricType: 'AverageValue', metadata: { value: `${Math.round(t.memory * RESOURCES.memoryLimitMi)}Mi` } });
+  if (t.websocketConnections !== undefined) triggers.push(prometheus(`sum(tachyon_websocket_connections{${PODS}})`, t.websocketConnections));
+  if (t.eventLoopP99Ms !== undefined) triggers.push(prometheus(`sum(nodejs_eventloop_lag_p99_seconds{${PODS}}) * 1000`, t.eventLoopP99Ms));
+  if (t.httpP95Ms !== undefined) {
+    triggers.push(prometheus(`sum(histogram_quantile(0.95, sum by (le, pod) (rate(tachyon_http_request_duration_seconds_bucket{${PODS}}[1m])))) * 1000`, t.httpP95Ms));
+  }
+  if (t.queueDepth !== undefined) triggers.push(prometheus(`max(tachyon_task_queue_depth{${PODS}})`, t.queueDepth));
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: NAME, labels },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAME },
+      minReplicaCount: config.minInstances,
+      maxReplicaCount: config.maxInstances,
+      // HPA's sync period, as `tachyon cluster --autoscale`'s default interval.
+      pollingInterval: 15,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: behavior(config.scaleUp), scaleDown: behavior(config.scaleDown) } } },
+      triggers,
+    },
+  };
+}
+
 function pdb(): Manifest {
   return { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: NAME, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } };
 }
@@ -168,7 +290,8 @@ export function kubernetesManifests(config: ScalingConfig = DEFAULT_SCALING_CONF
   return {
     'base/deployment.yaml': [deployment()],
     'base/service.yaml': [service()],
-    'base/kustomization.yaml': kustomization(['deployment.yaml', 'service.yaml'], { labels: [{ pairs: labels, includeSelectors: false }] }),
+    'base/ingress.yaml': [ingress()],
+    'base/kustomization.yaml': kustomization(['deployment.yaml', 'service.yaml', 'ingress.yaml'], { labels: [{ pairs: labels, includeSelectors: false }] }),
     'embedded/data-volume.yaml': [
       { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${NAME}-data`, labels }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } },
     ],
@@ -191,7 +314,8 @@ export function kubernetesManifests(config: ScalingConfig = DEFAULT_SCALING_CONF
     'scaled/pdb.yaml': [pdb()],
     'scaled/vpa.yaml': [vpa()],
     'scaled/prometheus-adapter-rules.yaml': [adapterRules()],
-    'scaled/kustomization.yaml': kustomization(['../base', 'hpa.yaml', 'pdb.yaml', 'vpa.yaml'], {
+    'scaled/pgbouncer.yaml': pgbouncer(),
+    'scaled/kustomization.yaml': kustomization(['../base', 'hpa.yaml', 'pdb.yaml', 'vpa.yaml', 'pgbouncer.yaml'], {
       // DATABASE_URL (through PgBouncer or straight to PostgreSQL) and REDIS_URL come from a Secret the operator creates.
       patches: [
         {
@@ -199,6 +323,11 @@ export function kubernetesManifests(config: ScalingConfig = DEFAULT_SCALING_CONF
           patch: stringify([{ op: 'add', path: '/spec/template/spec/containers/0/envFrom', value: [{ secretRef: { name: `${NAME}-backends` } }] }]),
         },
       ],
+    }),
+    'keda/scaled-object.yaml': [scaledObject(config)],
+    // `scaled` with the ScaledObject in place of the HPA (KEDA creates its own; two HPAs on one Deployment fight).
+    'keda/kustomization.yaml': kustomization(['../scaled', 'scaled-object.yaml'], {
+      patches: [{ patch: stringify({ $patch: 'delete', apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: NAME } }) }],
     }),
   };
 }

@@ -1,11 +1,13 @@
 /**
- * Scaling state in the database (migration 008): the configuration, the autoscaler's latest status,
- * manual requests waiting for it, and the history of events. The cluster's autoscaler writes status
+ * Scaling state in the database (migrations 008 and 019): the configuration, the autoscaler's latest
+ * status, manual requests waiting for it, the history of events, and the demand per minute that
+ * predictive scaling reads back. The cluster's autoscaler writes status
  * and events and takes requests; every instance's API reads them, so any instance can answer.
  */
 import type { InstanceState } from '../cluster/local-cluster.ts';
 import type { Queryable } from '../db/database.ts';
 import { DEFAULT_SCALING_CONFIG, type Decision, type MetricValues, type ScalingConfig } from './hpa.ts';
+import type { DayDemand } from './predictive.ts';
 
 export interface InstanceStatus {
   name: string;
@@ -102,6 +104,26 @@ export class ScalingStore {
       'INSERT INTO scaling_events (from_count, to_count, trigger, reason, metrics, decision, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [event.from, event.to, event.trigger, event.reason, JSON.stringify(event.metrics), event.decision && JSON.stringify(event.decision), Math.round(event.durationMs)],
     );
+  }
+
+  /** The minute's demand: the highest recommendation recorded for it wins. */
+  async recordDemand(minute: number, needed: number): Promise<void> {
+    await this.db.query(
+      'INSERT INTO scaling_demand (minute, needed) VALUES ($1, $2) ON CONFLICT (minute) DO UPDATE SET needed = GREATEST(scaling_demand.needed, excluded.needed)',
+      [new Date(minute), needed],
+    );
+  }
+
+  /** Each of the previous `days` days' highest demand between the same times of day as `from` and `to` (days without a record are absent). */
+  async dayDemand(from: number, to: number, days: number): Promise<DayDemand[]> {
+    const { rows } = await this.db.query<{ days_ago: number; needed: number }>(
+      `SELECT d AS days_ago, max(s.needed)::int AS needed
+         FROM generate_series(1, $3::int) AS d
+         JOIN scaling_demand s ON s.minute >= $1::timestamptz - d * interval '1 day' AND s.minute <= $2::timestamptz - d * interval '1 day'
+        GROUP BY d ORDER BY d`,
+      [new Date(from), new Date(to), days],
+    );
+    return rows.map((r) => ({ daysAgo: Number(r.days_ago), needed: Number(r.needed) }));
   }
 
   async history(limit: number): Promise<ScalingEvent[]> {

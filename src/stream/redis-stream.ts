@@ -18,7 +18,8 @@
  * restart (same `consumer` name) it continues where it stopped, within the retention.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { closeRedisClient, createRedisClient, type RedisClient } from '../kernel/redis-client.ts';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import { recoverFrom, type EventStream, type Recovery, type StreamEntry, type StreamPosition, type StreamRetention, type StreamStats } from './event-stream.ts';
@@ -94,7 +95,7 @@ interface Partition {
   lastId: string | undefined;
 }
 
-type AppendingRedis = Redis & { tachyonStreamAppend(numKeys: number, ...args: (string | number | Buffer)[]): Promise<(string | number)[]> };
+type AppendingRedis = RedisClient & { tachyonStreamAppend(numKeys: number, ...args: (string | number | Buffer)[]): Promise<(string | number)[]> };
 type RawEntry = [id: Buffer, fields: Buffer[]];
 
 /** FNV-1a: a channel's partition, stable across processes. */
@@ -110,8 +111,10 @@ export function partitionOf(channel: string, partitions: number): number {
 export class RedisEventStream implements EventStream {
   readonly kind = 'redis' as const;
   private readonly pub: AppendingRedis;
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly partitions: Partition[];
+  /** Blocking XREADs: one for every partition on a single node; one per partition on a cluster (its connection's own), where one command's keys must share a slot. */
+  private readonly readers: { connection: RedisClient; partitions: Partition[] }[];
   private readonly handlers = new Set<(entry: StreamEntry) => void>();
   private readonly batchSize: number;
   private buffered = 0;
@@ -134,10 +137,9 @@ export class RedisEventStream implements EventStream {
     const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2_000);
     // Appends fail fast while Redis is away (they stay buffered here); the reader's XREAD waits for it.
     // Both connect at once and keep retrying (a lazy connect that fails is not retried).
-    this.pub = new Redis(options.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy }) as AppendingRedis;
+    this.pub = createRedisClient(options.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy }) as AppendingRedis;
     this.pub.defineCommand('tachyonStreamAppend', { lua: APPEND_SCRIPT });
-    this.sub = new Redis(options.url, { maxRetriesPerRequest: null, retryStrategy });
-    for (const connection of [this.pub, this.sub]) connection.on('error', () => {});
+    this.sub = createRedisClient(options.url, { maxRetriesPerRequest: null, retryStrategy });
     this.pub.on('ready', () => {
       this.setConnected(true);
       this.flush();
@@ -148,6 +150,9 @@ export class RedisEventStream implements EventStream {
       const base = `${options.prefix}{${index}}`;
       return { index, log: `${base}:log`, meta: `${base}:meta`, seen: `${base}:seen:${options.origin}`, queue: [], nextSeq: 1, inFlight: false, lastId: undefined };
     });
+    const sub = this.sub;
+    this.readers = sub instanceof Cluster ? this.partitions.map((p) => ({ connection: sub.duplicate(), partitions: [p] })) : [{ connection: sub, partitions: this.partitions }];
+    for (const connection of [this.pub, this.sub, ...this.readers.map((r) => r.connection)]) (connection as Cluster).on('error', () => {});
   }
 
   append(channel: string, topic: string, data: unknown): void {
@@ -198,7 +203,7 @@ export class RedisEventStream implements EventStream {
 
   /** Resolves once connected, or after `connectTimeoutMs` with Redis unreachable (events then wait in the buffer). */
   async start(connectTimeoutMs = 2_000): Promise<void> {
-    const ready = (connection: Redis) => (connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())));
+    const ready = (connection: RedisClient) => (connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve())));
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, connectTimeoutMs).unref());
     await Promise.race([Promise.all([ready(this.pub), ready(this.sub)]), timeout]);
     if (this.pub.status !== 'ready') this.setConnected(false);
@@ -206,7 +211,7 @@ export class RedisEventStream implements EventStream {
     // sets them once it answers, from this moment's entry id (entry ids are times), not the end then.
     if (this.sub.status === 'ready') await this.initPositions().catch(() => {});
     this.startedAt = Date.now();
-    void this.readLoop();
+    for (const reader of this.readers) void this.readLoop(reader);
     this.checkpointTimer = setInterval(() => void this.checkpoint(), 1_000).unref();
   }
 
@@ -221,9 +226,8 @@ export class RedisEventStream implements EventStream {
     await this.checkpoint();
     if (this.buffered > 0) this.options.logger.error({ buffered: this.buffered }, 'event stream closed with events not yet written to Redis: they are lost');
     // Not awaited: an XREAD queued on a connection that is between reconnects is never answered nor rejected.
-    this.sub.disconnect();
-    if (this.pub.status === 'ready') await this.pub.quit().catch(() => this.pub.disconnect());
-    else this.pub.disconnect();
+    for (const connection of new Set([this.sub, ...this.readers.map((r) => r.connection)])) connection.disconnect();
+    await closeRedisClient(this.pub);
     this.handlers.clear();
   }
 
@@ -289,17 +293,17 @@ export class RedisEventStream implements EventStream {
     }
   }
 
-  private async readLoop(): Promise<void> {
+  private async readLoop({ connection, partitions }: { connection: RedisClient; partitions: Partition[] }): Promise<void> {
     while (!this.closing) {
       try {
-        if (this.partitions.some((p) => p.lastId === undefined)) await this.initPositions();
-        const keys = this.partitions.map((p) => p.log);
-        const ids = this.partitions.map((p) => p.lastId!);
-        const result = (await this.sub.xreadBuffer('COUNT', this.batchSize, 'BLOCK', 2_000, 'STREAMS', ...keys, ...ids)) as [Buffer, RawEntry[]][] | null;
+        if (partitions.some((p) => p.lastId === undefined)) await this.initPositions();
+        const keys = partitions.map((p) => p.log);
+        const ids = partitions.map((p) => p.lastId!);
+        const result = (await connection.xreadBuffer('COUNT', this.batchSize, 'BLOCK', 2_000, 'STREAMS', ...keys, ...ids)) as [Buffer, RawEntry[]][] | null;
         if (!result) continue;
         const now = Date.now();
         for (const [key, entries] of result) {
-          const partition = this.partitions.find((p) => p.log === key.toString())!;
+          const partition = partitions.find((p) => p.log === key.toString())!;
           for (const [id, fields] of entries) {
             partition.lastId = id.toString();
             this.consumed++;

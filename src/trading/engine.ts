@@ -4,6 +4,13 @@
  * the event loop (check-then-apply can never interleave), with commands for one account serialized
  * by its lane. A command's rows go to the Journal; its caller is answered only after they commit.
  *
+ * Two queued entry points, as in Nautilus Trader: commands (place, cancel, configure, read) queue in
+ * their account's lane; execution reports from the broker queue in the inbox (`report`). A report
+ * sent while the engine is inside a step of its own — a paper broker filling during `submit` — is
+ * applied when that step ends, in the same synchronous run (so an immediate fill still commits with
+ * its order); one sent later (a broker that fills on another tick) is applied at once. The engine
+ * calls its broker only inside a step, so the broker never re-enters it.
+ *
  * Failure semantics: when a batch fails to commit, every batch not yet committed fails with it (their
  * rows were computed from state that never became durable) and the engine halts: new commands answer
  * 503 while it rebuilds all state from the database, retrying until the database answers. An order
@@ -15,6 +22,7 @@
  * epoch it loaded the shard under. A fenced batch (another instance took the shard) halts the engine
  * like any failed commit; its recovery first re-checks ownership, so lost shards are dropped, not reloaded.
  */
+import { ConstantBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { TachyonConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
@@ -26,7 +34,7 @@ import { fromUnits } from '../kernel/money.ts';
 import type { StoredInstrument } from '../market-data/instrument-store.ts';
 import type { MarketData } from '../market-data/service.ts';
 import { AccountState, type WorkingOrder } from './account.ts';
-import type { Broker, ExecutionListener } from './broker.ts';
+import type { Broker, BrokerClient, ExecutionReport } from './broker.ts';
 import { toOrderDto, type FillEvent, type OrderEvent, type OrderEventType, type PortfolioEvent } from './dto.ts';
 import { IdAllocator } from './ids.ts';
 import { ENGINE_STATES, type EngineState } from './engine-state.ts';
@@ -38,7 +46,7 @@ import { close, fill, isOpen, remaining, samePayload, type Order, type OrderRequ
 import { applyFill } from './position.ts';
 import { checkOrder, referencePrice, type RejectCode } from './risk.ts';
 import type { SharedOrderRate } from './shared-order-rate.ts';
-import { TradingStore, type AccountRow, type AccountScope } from './store.ts';
+import { TradingStore, type AccountRow, type AccountScope, type CashTransaction, type OrderFilter, type Page, type PositionRow, type Snapshot } from './store.ts';
 
 /** Ids one command may need (order, executions, cash transactions), taken before it mutates anything. */
 const ID_HEADROOM = 64;
@@ -73,19 +81,30 @@ export interface TradingMetrics {
   journal: JournalMetrics;
 }
 
-export class TradingEngine implements ExecutionListener, ShardListener {
-  readonly store: TradingStore;
+export class TradingEngine implements BrokerClient, ShardListener {
+  /** The engine's database: every SQL statement of the trading core is there (writes of trades go through the journal). */
+  private readonly store: TradingStore;
   readonly journal: Journal;
   readonly counts = new OrderCounts();
   private readonly accounts = new Map<number, AccountState>();
   /** Shards whose accounts are in memory, with the lease epoch they were loaded under (the journal's fence). */
   private readonly loaded = new Map<number, number>();
+  /**
+   * Shards being handed back: no command starts on their accounts (`account_moving`, nothing done), so
+   * nothing is journaled after the hand-back's last commit, which a new owner's takeover would fence.
+   */
+  private readonly leaving = new Set<number>();
   private readonly lanes = new Lanes();
   private readonly ids: IdAllocator;
   private readonly defaults: RiskLimits;
   private state: EngineState = 'active';
   /** Commit failures that halted the engine. */
   private halts = 0;
+  /** Rebuild attempts after a halt, a second apart until the database answers; a stop ends them. */
+  private readonly recovery = retry(handleWhen(() => this.state === 'halted'), { backoff: new ConstantBackoff(RECOVERY_RETRY_MS) });
+  /** Execution reports waiting for the engine's current step to end. */
+  private readonly inbox: ExecutionReport[] = [];
+  private stepping = false;
 
   private constructor(private readonly deps: TradingEngineDeps) {
     this.defaults = {
@@ -106,7 +125,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
         epoch: (accountId) => this.loaded.get(deps.ownership.shardOf(accountId)) ?? -1,
       },
     });
-    deps.broker.setListener(this);
+    deps.broker.connect(this);
   }
 
   /**
@@ -166,11 +185,11 @@ export class TradingEngine implements ExecutionListener, ShardListener {
       // After the replay check: a replayed clientOrderId costs no token.
       const sharedRate = await this.deps.orderRate?.take(accountId, account.limits.maxOrdersPerSecond, this.deps.clock.now());
       this.assertRunning();
-      const order = this.accept(account, instrument, normalized, sharedRate);
+      const order = this.step(() => this.accept(account, instrument, normalized, sharedRate));
       return { order: { ...order }, durable: this.journal.durable() };
     });
     if ('original' in outcome) return this.replay(outcome.original, normalized);
-    await this.confirmed(outcome.durable);
+    await this.confirmed(outcome.durable, accountId);
     const { order } = outcome;
     if (order.status === 'rejected') throw rejectionOf(order);
     return { order, replayed: false };
@@ -183,14 +202,16 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     if (accountId === undefined) throw await this.notCancellable(accountIds, orderId);
     const outcome = await this.lanes.run(accountId, () => {
       this.assertRunning();
-      const account = this.accounts.get(accountId)!;
+      const account = this.accounts.get(accountId);
+      // Handed back since the look above: the new owner cancels it.
+      if (!account || this.leaving.has(this.deps.ownership.shardOf(accountId))) throw new AccountMovingError(accountId);
       const working = account.open.get(orderId);
-      if (!working || !this.deps.broker.cancel(working.order)) return undefined;
+      if (!working || !this.step(() => this.deps.broker.cancel(working.order))) return undefined;
       this.end(account, working, 'cancelled', this.deps.clock.now());
       return { order: { ...working.order }, durable: this.journal.durable() };
     });
     if (!outcome) throw await this.notCancellable(accountIds, orderId);
-    await this.confirmed(outcome.durable);
+    await this.confirmed(outcome.durable, accountId);
     return outcome.order;
   }
 
@@ -199,7 +220,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     this.assertRunning();
     return this.lanes.run(accountId, async () => {
       const account = await this.account(accountId);
-      await this.deps.db.query('UPDATE accounts SET limits = $2::jsonb, allow_short = $3 WHERE id = $1', [accountId, JSON.stringify(settings.limits), settings.allowShort]);
+      await this.store.configureAccount(accountId, settings);
       account.limits = resolveLimits(this.defaults, settings.limits);
       account.allowShort = settings.allowShort;
       return { limits: account.limits, allowShort: account.allowShort };
@@ -210,6 +231,45 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async read<T>(accountId: number, fn: (account: AccountState) => T): Promise<T> {
     this.assertRunning();
     return this.lanes.run(accountId, async () => fn(await this.account(accountId)));
+  }
+
+  // ---- committed state (the database, through the store) ----------------------------------------
+
+  /** An account's orders, newest first (cursor pagination). */
+  orders(accountId: number, filter: OrderFilter): Promise<Page<Order>> {
+    return this.store.orders(accountId, filter);
+  }
+
+  /** An order of one of these accounts; undefined (a 404) for anyone else's. */
+  order(orderId: number, accountIds: readonly number[]): Promise<Order | undefined> {
+    return this.store.order(orderId, accountIds);
+  }
+
+  transactions(accountId: number, limit: number, cursor?: string): Promise<Page<CashTransaction>> {
+    return this.store.transactions(accountId, limit, cursor);
+  }
+
+  /** Equity snapshots in [from, to), oldest first. */
+  snapshots(accountId: number, from: number, to: number, limit: number): Promise<Snapshot[]> {
+    return this.store.snapshots(accountId, from, to, limit);
+  }
+
+  /** The last equity snapshot at or before `ts` (the reference for the day's change). */
+  snapshotAt(accountId: number, ts: number): Promise<Snapshot | undefined> {
+    return this.store.snapshotAt(accountId, ts);
+  }
+
+  writeSnapshots(ts: number, rows: readonly { accountId: number; equity: number; cash: number }[]): Promise<void> {
+    return this.store.writeSnapshots(ts, rows);
+  }
+
+  /** What the owner of an account committed: its cash, positions and open orders (an account held elsewhere). */
+  async committedAccount(accountId: number): Promise<{ cash: number; positions: PositionRow[]; openOrders: Order[] } | undefined> {
+    const scope = { ids: [accountId] };
+    const [account] = await this.store.accounts(scope);
+    if (!account) return undefined;
+    const [positions, openOrders] = await Promise.all([this.store.positions(scope), this.store.openOrders(scope)]);
+    return { cash: account.cash, positions, openOrders };
   }
 
   lastPrice(instrumentId: number): number {
@@ -242,15 +302,20 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   async shardsLost(shards: readonly number[]): Promise<void> {
     if (shards.length === 0) return;
     const gone = new Set(shards);
+    for (const shard of shards) this.leaving.add(shard);
     const inGone = () => new Set([...this.accounts.keys()].filter((id) => gone.has(this.deps.ownership.shardOf(id))));
-    // Commands already in these accounts' lanes finish and commit under the epoch they were loaded under.
-    await this.lanes.settled(inGone());
-    await this.journal.durable().catch(() => {});
-    // Accounts loaded meanwhile go too: once the shard is gone nothing may trade on them.
-    const ids = inGone();
-    for (const id of ids) this.accounts.delete(id);
-    for (const shard of shards) this.loaded.delete(shard);
-    this.deps.broker.forget(ids);
+    try {
+      // Commands already in these accounts' lanes finish under the epoch they were loaded under; later ones are refused.
+      await this.lanes.settled(inGone());
+      const ids = inGone();
+      for (const id of ids) this.accounts.delete(id);
+      for (const shard of shards) this.loaded.delete(shard);
+      this.step(() => this.deps.broker.forget(ids));
+      // Everything journaled for them (fills included) commits before the caller lets the lease go.
+      await this.journal.durable().catch(() => {});
+    } finally {
+      for (const shard of shards) this.leaving.delete(shard);
+    }
   }
 
   busy(shard: number): boolean {
@@ -258,13 +323,47 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     return false;
   }
 
-  // ---- execution reports (ExecutionListener) ----------------------------------------------------
+  // ---- execution reports (BrokerClient) --------------------------------------------------------
 
-  onFill(order: Order, quantity: number, price: number, ts: number): void {
+  report(report: ExecutionReport): void {
+    this.inbox.push(report);
+    if (!this.stepping) this.step(() => {});
+  }
+
+  /**
+   * Runs one synchronous step of the engine's own (every call into the broker is one), then applies
+   * the reports that arrived meanwhile, in order. Steps do not nest: reports sent while reports are
+   * applied join the queue.
+   */
+  private step<T>(fn: () => T): T {
+    this.stepping = true;
+    try {
+      return fn();
+    } finally {
+      try {
+        for (let report = this.inbox.shift(); report; report = this.inbox.shift()) this.apply(report);
+      } finally {
+        this.stepping = false;
+      }
+    }
+  }
+
+  private apply(report: ExecutionReport): void {
     if (this.state !== 'active') return;
-    const account = this.accounts.get(order.accountId);
-    const working = account?.open.get(order.id);
+    const account = this.accounts.get(report.accountId);
+    const working = account?.open.get(report.orderId);
     if (!account || !working) return;
+    if (report.kind === 'fill') this.filled(account, working, report.quantity, report.price, report.ts);
+    else if (report.kind === 'closed') this.end(account, working, report.status, report.ts);
+    else {
+      working.order.triggered = true;
+      working.order.updatedAt = report.ts;
+      this.journal.order(working.order);
+    }
+  }
+
+  private filled(account: AccountState, working: WorkingOrder, quantity: number, price: number, ts: number): void {
+    const { order } = working;
     const executionId = this.ids.next();
     const cashId = this.ids.next();
     fill(order, quantity, price, ts);
@@ -296,21 +395,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     });
   }
 
-  onTriggered(order: Order, ts: number): void {
-    if (this.state !== 'active' || !isOpen(order)) return;
-    order.triggered = true;
-    order.updatedAt = ts;
-    this.journal.order(order);
-  }
-
-  onClosed(order: Order, status: 'cancelled' | 'expired', ts: number): void {
-    if (this.state !== 'active') return;
-    const account = this.accounts.get(order.accountId);
-    const working = account?.open.get(order.id);
-    if (account && working) this.end(account, working, status, ts);
-  }
-
-  affordable(order: Order, price: number): number {
+  affordable(order: Pick<Order, 'id' | 'accountId' | 'side'>, price: number): number {
     if (order.side === 'sell') return Number.MAX_SAFE_INTEGER;
     const account = this.accounts.get(order.accountId);
     const working = account?.open.get(order.id);
@@ -396,7 +481,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     const known = account.clientOrder(clientOrderId);
     if (known === undefined && !account.clientIdsIncomplete) return undefined;
     // The original may still be committing: wait for it, then read what is durable.
-    await this.confirmed(this.journal.durable());
+    await this.confirmed(this.journal.durable(), account.id);
     return this.store.orderByClientId(account.id, clientOrderId);
   }
 
@@ -409,10 +494,12 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     return new ConflictError(`order ${orderId} is ${order.status} and can no longer be cancelled`, { status: order.status });
   }
 
-  private async confirmed(durable: Promise<void>): Promise<void> {
+  private async confirmed(durable: Promise<void>, accountId: number): Promise<void> {
     try {
       await durable;
-    } catch {
+    } catch (error) {
+      // A fenced batch wrote nothing (another instance holds the shard now): the route may ask the owner.
+      if (error instanceof FencedError) throw new AccountMovingError(accountId);
       throw new ServiceUnavailableError('the order could not be confirmed: the database commit failed; retry with the same clientOrderId');
     }
   }
@@ -424,6 +511,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
   }
 
   private async account(id: number): Promise<AccountState> {
+    if (this.leaving.has(this.deps.ownership.shardOf(id))) throw new AccountMovingError(id);
     const loaded = this.accounts.get(id);
     if (loaded) return loaded;
     const { ownership } = this.deps;
@@ -451,24 +539,30 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     this.deps.logger.error({ err: error }, 'trading journal commit failed: halting and rebuilding state from the database');
     void (async () => {
       await this.lanes.idle();
-      while (this.state === 'halted') {
-        this.setState('recovering');
-        try {
-          // Fenced: another instance took a shard; learn which before reloading, so it is dropped, not reloaded.
-          if (error instanceof FencedError) await this.deps.ownership.refresh();
-          await this.rebuild();
-          // A stop during the rebuild wins: the engine stays stopped.
-          if ((this.state as EngineState) !== 'recovering') return;
-          this.setState('active');
-          this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
-        } catch (retryError) {
-          if ((this.state as EngineState) !== 'recovering') return;
-          this.setState('halted', retryError);
-          this.deps.logger.warn({ err: retryError }, 'trading recovery failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
-        }
-      }
+      // Gives up only once the engine stopped (a failed attempt leaves it halted, which is retried).
+      await this.recovery.execute(() => this.recover(error)).catch(() => {});
     })();
+  }
+
+  /** One rebuild attempt after a halt: active again, or halted with the attempt's error. */
+  private async recover(cause: unknown): Promise<void> {
+    // A stop wins over recovery: the engine stays stopped.
+    if (this.state !== 'halted') return;
+    this.setState('recovering');
+    try {
+      // Fenced: another instance took a shard; learn which before reloading, so it is dropped, not reloaded.
+      if (cause instanceof FencedError) await this.deps.ownership.refresh();
+      await this.rebuild();
+    } catch (error) {
+      if ((this.state as EngineState) === 'recovering') {
+        this.setState('halted', error);
+        this.deps.logger.warn({ err: error }, 'trading recovery failed; retrying');
+      }
+      throw error;
+    }
+    if ((this.state as EngineState) !== 'recovering') return;
+    this.setState('active');
+    this.deps.logger.info('trading state rebuilt from the database; accepting orders again');
   }
 
   /** Records and announces a state change (the metric reads `state`; the event tells subscribers at once). */
@@ -491,7 +585,7 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     await this.ids.ready(ID_HEADROOM);
     this.accounts.clear();
     this.loaded.clear();
-    this.deps.broker.reset();
+    this.step(() => this.deps.broker.reset());
     const held = this.deps.ownership.heldShards();
     await this.load({ shards: [...held.keys()], shardCount: this.deps.ownership.shardCount });
     for (const [shard, epoch] of held) this.loaded.set(shard, epoch);
@@ -505,7 +599,9 @@ export class TradingEngine implements ExecutionListener, ShardListener {
     const now = this.deps.clock.now();
     for (const row of accounts) this.accounts.set(row.id, this.toAccount(row, now));
     for (const p of positions) Object.assign(this.accounts.get(p.accountId)!.holding(p.instrumentId), { quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl });
-    for (const order of open) this.restore(this.accounts.get(order.accountId)!, order);
+    this.step(() => {
+      for (const order of open) this.restore(this.accounts.get(order.accountId)!, order);
+    });
   }
 
   private toAccount(row: AccountRow, now: number): AccountState {

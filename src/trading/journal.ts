@@ -21,7 +21,8 @@
  * it, so a former owner (paused, partitioned) writes nothing and the batch fails with FencedError.
  */
 import { performance } from 'node:perf_hooks';
-import type { Queryable } from '../db/database.ts';
+import type { Queryable, StatementOptions } from '../db/database.ts';
+import { MonthPartitions, type PartitionedTable } from '../db/partitions.ts';
 import { createHistogram, percentileMs, recordMs, type Histogram } from '../kernel/histogram.ts';
 import { ServiceUnavailableError, unprocessable } from '../kernel/errors.ts';
 import { isBigint, isInt4, textIssue } from '../kernel/storable.ts';
@@ -129,11 +130,14 @@ export class Journal {
   /** Rows per committed batch, and the commit's round trip (µs): one record per batch, off the per-order path. */
   private readonly batchRows: Histogram = createHistogram();
   private readonly commitLatency: Histogram = createHistogram();
+  private readonly partitions: MonthPartitions;
 
   constructor(
     private readonly db: Queryable,
     private readonly options: JournalOptions,
-  ) {}
+  ) {
+    this.partitions = new MonthPartitions(db);
+  }
 
   /** Records an order's row; throws (recording nothing) when a value could not be stored. */
   order(order: Order): void {
@@ -251,6 +255,10 @@ export class Journal {
     const orders = [...batch.orders.values()];
     const positions = [...batch.positions.values()];
     const col = <T, K extends keyof T>(rows: readonly T[], key: K) => rows.map((r) => r[key]);
+    // The months the rows fall in (normally this month, whose partition is known: no statement).
+    await this.ensureMonths('trading_orders', col(orders, 'createdAt'));
+    await this.ensureMonths('trading_executions', col(batch.executions, 'ts'));
+    await this.ensureMonths('trading_cash_transactions', col(batch.cash, 'ts'));
     const { rows } = await this.db.query<{ fenced: boolean }>(WRITE_BATCH, [
       col(orders, 'id'), col(orders, 'accountId'), col(orders, 'clientOrderId'), col(orders, 'instrumentId'),
       col(orders, 'side'), col(orders, 'type'), col(orders, 'timeInForce'), col(orders, 'quantity'),
@@ -265,8 +273,19 @@ export class Journal {
       col(positions, 'realizedPnl'), col(positions, 'ts'),
       [...batch.accounts.keys()], [...batch.accounts.values()],
       [...batch.fences.keys()], [...batch.fences.values()], this.options.fence.holder,
-    ]);
+    ], WRITE_BATCH_OPTIONS);
     if (rows[0]?.fenced !== false) throw new FencedError();
+  }
+
+  private async ensureMonths(table: PartitionedTable, times: number[]): Promise<void> {
+    if (times.length === 0) return;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const t of times) {
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    await this.partitions.ensure(table, min, max);
   }
 }
 
@@ -297,17 +316,25 @@ function unstorableField(order: Order): string | undefined {
   return undefined;
 }
 
+/**
+ * Callers wait on every commit: it starts before statements queued for the embedded engine (COPY
+ * slices of a history load, quote snapshots, bar writes), and stays prepared there (parsing and
+ * planning this statement was most of its engine time).
+ */
+const WRITE_BATCH_OPTIONS: StatementOptions = { prepared: 'tachyon_journal_write_batch', urgent: true };
+
 // Timestamps travel as epoch milliseconds (float8) and become timestamptz in SQL.
-// The fence locks the lease rows it checks (FOR SHARE): a takeover's UPDATE waits for this batch to
+// The fence locks the lease rows it checks (FOR SHARE, in name order as every lease statement does: no
+// deadlock with a renewal of the same rows): a takeover's UPDATE waits for this batch to
 // commit, and a takeover that committed first is seen (the row is re-checked), so the new owner
 // always loads after the old owner's last write. Every write below is conditioned on it.
 const WRITE_BATCH = `
 WITH f AS (
   SELECT count(*) <> cardinality($41::text[]) AS fenced FROM (
     SELECT 1 FROM cluster_leases l JOIN unnest($41::text[], $42::int8[]) AS t(name, epoch) ON l.name = t.name AND l.epoch = t.epoch
-     WHERE l.holder = $43 FOR SHARE OF l) AS held
+     WHERE l.holder = $43 ORDER BY l.name FOR SHARE OF l) AS held
 ), o AS (
-  INSERT INTO orders (id, account_id, client_order_id, instrument_id, side, type, time_in_force, quantity, limit_price, stop_price,
+  INSERT INTO trading_orders (id, account_id, client_order_id, instrument_id, side, type, time_in_force, quantity, limit_price, stop_price,
                       status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created_at, updated_at)
   SELECT id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
          status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, to_timestamp(created / 1000.0), to_timestamp(updated / 1000.0)
@@ -316,16 +343,22 @@ WITH f AS (
       AS t(id, account_id, client_order_id, instrument_id, side, type, tif, quantity, limit_price, stop_price,
            status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, created, updated)
    WHERE NOT (SELECT fenced FROM f)
-  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_quantity = EXCLUDED.filled_quantity,
+  ON CONFLICT (id, created_at) DO UPDATE SET status = EXCLUDED.status, filled_quantity = EXCLUDED.filled_quantity,
     filled_notional = EXCLUDED.filled_notional, triggered = EXCLUDED.triggered, updated_at = EXCLUDED.updated_at
+), k AS (
+  INSERT INTO order_keys (id, account_id, client_order_id, created_at)
+  SELECT id, account_id, client_order_id, to_timestamp(created / 1000.0)
+    FROM unnest($1::int8[], $2::int8[], $3::text[], $17::float8[]) AS t(id, account_id, client_order_id, created)
+   WHERE NOT (SELECT fenced FROM f)
+  ON CONFLICT (id) DO NOTHING
 ), e AS (
-  INSERT INTO executions (id, order_id, account_id, instrument_id, side, quantity, price, ts)
+  INSERT INTO trading_executions (id, order_id, account_id, instrument_id, side, quantity, price, ts)
   SELECT id, order_id, account_id, instrument_id, side, quantity, price, to_timestamp(ts / 1000.0)
     FROM unnest($19::int8[], $20::int8[], $21::int8[], $22::int4[], $23::text[], $24::int8[], $25::int8[], $26::float8[])
       AS t(id, order_id, account_id, instrument_id, side, quantity, price, ts)
    WHERE NOT (SELECT fenced FROM f)
 ), c AS (
-  INSERT INTO cash_transactions (id, account_id, kind, amount, balance_after, ref_id, ts)
+  INSERT INTO trading_cash_transactions (id, account_id, kind, amount, balance_after, ref_id, ts)
   SELECT id, account_id, 'trade', amount, balance_after, ref_id, to_timestamp(ts / 1000.0)
     FROM unnest($27::int8[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::float8[])
       AS t(id, account_id, amount, balance_after, ref_id, ts)

@@ -99,6 +99,6 @@ export class EquitySnapshotter {
       const view = valuePortfolio(account, priceOf);
       return { accountId: account.id, equity: view.equity, cash: view.cash };
     });
-    await this.engine.store.writeSnapshots(ts, rows);
+    await this.engine.writeSnapshots(ts, rows);
   }
 }

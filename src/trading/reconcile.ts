@@ -18,7 +18,7 @@ WITH f AS (
   SELECT account_id, instrument_id,
          sum(CASE WHEN side = 'buy' THEN quantity ELSE -quantity END) AS quantity,
          sum(CASE WHEN side = 'buy' THEN quantity * price ELSE -quantity * price END) AS net
-    FROM executions GROUP BY account_id, instrument_id
+    FROM trading_executions GROUP BY account_id, instrument_id
 )
 SELECT coalesce(p.account_id, f.account_id) AS account_id, coalesce(p.instrument_id, f.instrument_id) AS instrument_id,
        coalesce(p.quantity, 0)::int8 AS held, coalesce(f.quantity, 0)::int8 AS filled,
@@ -31,18 +31,18 @@ SELECT a.id AS account_id, a.cash, (a.opening_cash + coalesce(t.total, 0))::int8
        coalesce(t.trades, 0)::int8 AS trades, coalesce(e.flow, 0)::int8 AS fills
   FROM accounts a
   LEFT JOIN (SELECT account_id, sum(amount) AS total, sum(amount) FILTER (WHERE kind = 'trade') AS trades
-               FROM cash_transactions GROUP BY account_id) t ON t.account_id = a.id
+               FROM trading_cash_transactions GROUP BY account_id) t ON t.account_id = a.id
   LEFT JOIN (SELECT account_id, sum(CASE WHEN side = 'buy' THEN -quantity * price ELSE quantity * price END) AS flow
-               FROM executions GROUP BY account_id) e ON e.account_id = a.id
+               FROM trading_executions GROUP BY account_id) e ON e.account_id = a.id
  WHERE a.cash <> a.opening_cash + coalesce(t.total, 0) OR coalesce(t.trades, 0) <> coalesce(e.flow, 0)`;
 
 const ORDERS = `
 SELECT o.id, o.filled_quantity, o.filled_notional, coalesce(e.quantity, 0)::int8 AS executed, coalesce(e.notional, 0)::int8 AS notional
-  FROM orders o
-  LEFT JOIN (SELECT order_id, sum(quantity) AS quantity, sum(quantity * price) AS notional FROM executions GROUP BY order_id) e ON e.order_id = o.id
+  FROM trading_orders o
+  LEFT JOIN (SELECT order_id, sum(quantity) AS quantity, sum(quantity * price) AS notional FROM trading_executions GROUP BY order_id) e ON e.order_id = o.id
  WHERE o.filled_quantity <> coalesce(e.quantity, 0) OR o.filled_notional <> coalesce(e.notional, 0) OR o.filled_quantity > o.quantity`;
 
-const COUNTS = `SELECT (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM positions)::int AS positions, (SELECT count(*) FROM orders)::int AS orders`;
+const COUNTS = `SELECT (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM positions)::int AS positions, (SELECT count(*) FROM trading_orders)::int AS orders`;
 
 export async function reconcile(db: Queryable): Promise<ReconcileReport> {
   const problems: string[] = [];

@@ -180,7 +180,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
         const accountId = accountOf(request, request.query.accountId);
         const instrumentId = symbol === undefined ? undefined : marketData.findInstrument(symbol)?.id;
         if (symbol !== undefined && instrumentId === undefined) return { items: [] };
-        const page = await engine.store.orders(accountId, { status, instrumentId, limit, cursor });
+        const page = await engine.orders(accountId, { status, instrumentId, limit, cursor });
         return { items: page.items.map(toOrderDto), nextCursor: page.nextCursor };
       },
     );
@@ -189,7 +189,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       '/api/orders/:id',
       { schema: { tags: ['trading'], summary: 'One of your orders', params: IdParam, response: { 200: OrderSchema } } },
       async (request) => {
-        const order = await engine.store.order(request.params.id, principalOf(request).accountIds);
+        const order = await engine.order(request.params.id, principalOf(request).accountIds);
         if (!order) throw new NotFoundError(`order ${request.params.id} not found`);
         return toOrderDto(order);
       },
@@ -200,7 +200,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       { schema: { tags: ['trading'], summary: 'Cancel an open order (409 once filled, cancelled or expired)', params: IdParam, response: { 200: OrderSchema } } },
       async (request, reply) => {
         const { accountIds } = principalOf(request);
-        const owner = accountIds.length === 1 ? accountIds[0] : (await engine.store.order(request.params.id, accountIds))?.accountId;
+        const owner = accountIds.length === 1 ? accountIds[0] : (await engine.order(request.params.id, accountIds))?.accountId;
         const cancel = () => engine.cancel(accountIds, request.params.id);
         const cancelled = owner === undefined ? await cancel() : await forwarder.serve(request, reply, owner, cancel);
         return cancelled ? toOrderDto(cancelled) : reply;
@@ -218,7 +218,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
         if (!view) return reply;
         const now = clock.now();
         const dayStart = marketData.marketClock.sessionStart(now) ?? utcDayStart(now);
-        const reference = (await engine.store.snapshotAt(accountId, dayStart))?.equity ?? view.openingCash;
+        const reference = (await engine.snapshotAt(accountId, dayStart))?.equity ?? view.openingCash;
         return {
           accountId,
           openingCash: fromUnits(view.openingCash),
@@ -259,7 +259,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
       },
       async (request) => {
         const accountId = accountOf(request, request.query.accountId);
-        const page = await engine.store.transactions(accountId, request.query.limit, request.query.cursor);
+        const page = await engine.transactions(accountId, request.query.limit, request.query.cursor);
         return { items: page.items.map((t) => ({ ...t, amount: fromUnits(t.amount), balanceAfter: fromUnits(t.balanceAfter) })), nextCursor: page.nextCursor };
       },
     );
@@ -289,7 +289,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
           const to = request.query.to ?? now;
           const from = request.query.from ?? to - 30 * 86_400_000;
           if (from >= to) throw new BadRequestError('query.from must be before query.to', { field: 'query.from' });
-          const stored = await engine.store.snapshots(accountId, from, to, request.query.limit);
+          const stored = await engine.snapshots(accountId, from, to, request.query.limit);
           if (to >= now) {
             const view = await engine.read(accountId, (account) => valuePortfolio(account, priceOf));
             stored.push({ ts: now, equity: view.equity, cash: view.cash });

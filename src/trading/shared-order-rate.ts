@@ -7,7 +7,7 @@
  * stepping back refills nothing). While Redis cannot answer within the limiter connection's command
  * timeout (100 ms) the engine falls back to the account's own bucket: a limiter must not stop trading.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../kernel/redis-client.ts';
 
 export interface SharedOrderRate {
   /** Takes one token from the account's bucket: true when granted, false when over the rate, undefined when the store cannot answer. */
@@ -33,14 +33,14 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return granted`;
 
-type WithTake = Redis & { tachyonOrderRate(key: string, perSecond: number, now: number, expireMs: number): Promise<number> };
+type WithTake = RedisClient & { tachyonOrderRate(key: string, perSecond: number, now: number, expireMs: number): Promise<number> };
 
 export class RedisOrderRate implements SharedOrderRate {
   private readonly redis: WithTake;
 
   /** `redis`: a connection that fails fast (the HTTP limiter's); `prefix`: the deployment's key prefix. */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     // defineCommand sends the script once and EVALSHA afterwards.

@@ -1,6 +1,7 @@
 /**
- * Trading reads from the database: the rows recovery rebuilds memory from, and the paginated
- * listings the API serves (durable state only). Writes go through the Journal.
+ * The trading engine's database access: the rows recovery rebuilds memory from, the paginated
+ * listings the API serves (durable state only), account settings and equity snapshots. Trades
+ * (orders, executions, cash, positions) are written through the Journal.
  */
 import type { Database } from '../db/database.ts';
 import { BadRequestError } from '../kernel/errors.ts';
@@ -67,6 +68,15 @@ const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)
 const ORDER_COLUMNS = `id, account_id, client_order_id, instrument_id, side, type, time_in_force, quantity, limit_price, stop_price,
   status, filled_quantity, filled_notional, reject_reason, reject_message, triggered, ${epochMs('created_at')}, ${epochMs('updated_at')}`;
 const OPEN = `status IN ('accepted', 'partially_filled')`;
+/** An order found through its key (completed by a WHERE on k and a closing parenthesis): id and month come from order_keys. */
+const ORDER_BY_KEY = `SELECT ${ORDER_COLUMNS} FROM trading_orders WHERE (id, created_at) = (SELECT k.id, k.created_at FROM order_keys k`;
+
+export interface OrderFilter {
+  status?: OrderStatus;
+  instrumentId?: number;
+  limit: number;
+  cursor?: string;
+}
 
 /** Which accounts a load covers: some ids, or every account of some shards (account id mod shard count). */
 export type AccountScope = { ids: readonly number[] } | { shards: readonly number[]; shardCount: number };
@@ -89,7 +99,7 @@ export class TradingStore {
   async accounts(scope: AccountScope): Promise<AccountRow[]> {
     const { rows } = await this.db.query<AccountRow>(
       `SELECT a.id, a.opening_cash, a.cash, a.allow_short, a.limits,
-              EXISTS (SELECT 1 FROM orders o WHERE o.account_id = a.id AND o.client_order_id IS NOT NULL) AS has_client_ids
+              EXISTS (SELECT 1 FROM order_keys k WHERE k.account_id = a.id AND k.client_order_id IS NOT NULL) AS has_client_ids
          FROM accounts a WHERE ${inScope('a.id', scope)} ORDER BY a.id`,
       scopeParams(scope),
     );
@@ -104,35 +114,44 @@ export class TradingStore {
     return rows.map((r) => ({ accountId: r.account_id, instrumentId: r.instrument_id, quantity: r.quantity, costBasis: r.cost_basis, realizedPnl: r.realized_pnl }));
   }
 
-  /** Open orders in id order (the order they were accepted in), through the partial index over open orders. */
+  /**
+   * Open orders in id order (the order they were accepted in), through each month's small partial index over
+   * open orders: a good-till-cancelled order may rest in any month, so this one read visits them all (at start).
+   */
   async openOrders(scope: AccountScope): Promise<Order[]> {
-    const { rows } = await this.db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE ${OPEN} AND ${inScope('account_id', scope)} ORDER BY id`, scopeParams(scope));
+    const { rows } = await this.db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM trading_orders WHERE ${OPEN} AND ${inScope('account_id', scope)} ORDER BY id`, scopeParams(scope));
     return rows.map((r) => this.toOrder(r));
   }
 
+  /** Through order_keys, which names the order's month: the read touches that partition only (run-time pruning). */
   async orderByClientId(accountId: number, clientOrderId: string): Promise<Order | undefined> {
-    const { rows } = await this.db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE account_id = $1 AND client_order_id = $2`, [accountId, clientOrderId]);
+    const { rows } = await this.db.query<OrderRow>(`${ORDER_BY_KEY} WHERE k.account_id = $1 AND k.client_order_id = $2)`, [accountId, clientOrderId]);
     return rows[0] && this.toOrder(rows[0]);
   }
 
-  /** An order of one of these accounts; undefined (a 404) for anyone else's. */
+  /** An order of one of these accounts; undefined (a 404) for anyone else's. Pruned like orderByClientId. */
   async order(id: number, accountIds: readonly number[]): Promise<Order | undefined> {
-    const { rows } = await this.db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = ANY($2::int8[])`, [id, accountIds]);
+    const { rows } = await this.db.query<OrderRow>(`${ORDER_BY_KEY} WHERE k.id = $1 AND k.account_id = ANY($2::int8[]))`, [id, accountIds]);
     return rows[0] && this.toOrder(rows[0]);
   }
 
-  /** Newest first, keyset-paginated on (created_at, id) — the orders_account_* indexes. */
-  async orders(accountId: number, filter: { status?: OrderStatus; instrumentId?: number; limit: number; cursor?: string }): Promise<Page<Order>> {
+  /**
+   * Newest first, keyset-paginated on (created_at, id) — the trading_orders_account_* indexes. Months are read
+   * newest first and the scan stops at the page's end; a cursor also bounds created_at, pruning later months.
+   */
+  async orders(accountId: number, filter: OrderFilter): Promise<Page<Order>> {
     const params: unknown[] = [accountId];
     let where = 'account_id = $1';
     if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
     if (filter.instrumentId !== undefined) where += ` AND instrument_id = $${params.push(filter.instrumentId)}`;
     if (filter.cursor) {
       const [createdAt, id] = decodeCursor(filter.cursor, 2, (values) => inTimeRange(values[0]!));
-      where += ` AND (created_at, id) < (to_timestamp($${params.push(createdAt)} / 1000.0), $${params.push(id)})`;
+      const at = `to_timestamp($${params.push(createdAt)} / 1000.0)`;
+      where += ` AND created_at <= ${at} AND (created_at, id) < (${at}, $${params.push(id)})`;
     }
     const { rows } = await this.db.query<OrderRow>(
-      `SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.push(filter.limit + 1)}`,
+      // Ordered by the column, not the epoch-ms output of the same name: the index gives that order, month by month.
+      `SELECT ${ORDER_COLUMNS} FROM trading_orders o WHERE ${where} ORDER BY o.created_at DESC, o.id DESC LIMIT $${params.push(filter.limit + 1)}`,
       params,
     );
     const items = rows.slice(0, filter.limit).map((r) => this.toOrder(r));
@@ -140,18 +159,22 @@ export class TradingStore {
     return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor([last.createdAt, last.id]) : undefined };
   }
 
-  /** Newest first by id (ids increase with time within an instance). */
+  /** Newest first, keyset-paginated on (ts, id), pruned like `orders`. */
   async transactions(accountId: number, limit: number, cursor?: string): Promise<Page<CashTransaction>> {
     const params: unknown[] = [accountId];
     let where = 'account_id = $1';
-    if (cursor) where += ` AND id < $${params.push(decodeCursor(cursor, 1)[0])}`;
+    if (cursor) {
+      const [ts, id] = decodeCursor(cursor, 2, (values) => inTimeRange(values[0]!));
+      const at = `to_timestamp($${params.push(ts)} / 1000.0)`;
+      where += ` AND ts <= ${at} AND (ts, id) < (${at}, $${params.push(id)})`;
+    }
     const { rows } = await this.db.query<{ id: number; kind: string; amount: number; balance_after: number; ref_id: number | null; ts: number }>(
-      `SELECT id, kind, amount, balance_after, ref_id, ${epochMs('ts')} FROM cash_transactions WHERE ${where} ORDER BY id DESC LIMIT $${params.push(limit + 1)}`,
+      `SELECT id, kind, amount, balance_after, ref_id, ${epochMs('ts')} FROM trading_cash_transactions c WHERE ${where} ORDER BY c.ts DESC, c.id DESC LIMIT $${params.push(limit + 1)}`,
       params,
     );
     const items = rows.slice(0, limit).map((r) => ({ id: r.id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after, refId: r.ref_id, ts: r.ts }));
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : undefined };
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.ts, last.id]) : undefined };
   }
 
   async snapshots(accountId: number, from: number, to: number, limit: number): Promise<Snapshot[]> {
@@ -170,6 +193,11 @@ export class TradingStore {
       [accountId, ts],
     );
     return rows[0];
+  }
+
+  /** Replaces an account's limit overrides and short permission. */
+  async configureAccount(accountId: number, settings: { limits: Record<string, number>; allowShort: boolean }): Promise<void> {
+    await this.db.query('UPDATE accounts SET limits = $2::jsonb, allow_short = $3 WHERE id = $1', [accountId, JSON.stringify(settings.limits), settings.allowShort]);
   }
 
   async writeSnapshots(ts: number, rows: readonly { accountId: number; equity: number; cash: number }[]): Promise<void> {

@@ -89,7 +89,7 @@ describe.each(await engines())('analysis API on $name', (engine) => {
     expect(unknown.json().field).toBe('config.symbols');
   });
 
-  it('serves performance from the cache, recomputed when the strategy changes and when new bars arrive', async () => {
+  it('serves performance from the cache, written through when the strategy changes and when new bars arrive', async () => {
     const strategy = (await api('POST', '/api/strategies', strategyBody(5))).json<{ id: number }>();
     const path = `/api/strategies/${strategy.id}/performance`;
     const first = await api('GET', path);
@@ -98,9 +98,12 @@ describe.each(await engines())('analysis API on $name', (engine) => {
     expect(second.headers['cache-status']).toMatch(/hit/);
     expect(second.json()).toEqual(first.json());
 
-    await api('PUT', `/api/strategies/${strategy.id}`, strategyBody(7));
+    // The recomputation stores the answer itself: the next read is a hit with the new figures, never the old ones.
+    const replaced = (await api('PUT', `/api/strategies/${strategy.id}`, strategyBody(7))).json<{ performance: { computedAt: number } }>();
     const afterChange = await api('GET', path);
-    expect(afterChange.headers['cache-status']).not.toMatch(/hit/);
+    expect(afterChange.headers['cache-status']).toMatch(/hit/);
+    expect(afterChange.json()).toEqual(replaced.performance);
+    expect(afterChange.headers.etag).not.toBe(second.headers.etag);
     const changedAt = afterChange.json<{ computedAt: number }>().computedAt;
 
     // A bar of the strategy's symbol marks it dirty; the refresh queues a low-priority recomputation.
@@ -114,7 +117,9 @@ describe.each(await engines())('analysis API on $name', (engine) => {
       },
       { timeout: 10_000, interval: 50 },
     );
+    await vi.waitFor(async () => expect((await api('GET', path)).json<{ computedAt: number }>().computedAt).toBeGreaterThan(changedAt), { timeout: 5_000, interval: 50 });
     const refreshed = await api('GET', path);
+    expect(refreshed.headers['cache-status']).toMatch(/hit/);
     expect(refreshed.json<{ computedAt: number }>().computedAt).toBeGreaterThan(changedAt);
   });
 

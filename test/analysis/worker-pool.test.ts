@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_BACKTEST_OPTIONS } from '../../src/analysis/backtest-options.ts';
 import { runBacktest, runPortfolioBacktest } from '../../src/analysis/backtest.ts';
 import { predict, validatePredictOptions } from '../../src/analysis/predict.ts';
@@ -60,5 +60,20 @@ describe('worker pool failures', () => {
     abort.abort(new Error('cancelled by user'));
     await expect(running).rejects.toThrow('cancelled by user');
     await expect(pool.run({ kind: 'echo', value: 4 })).resolves.toMatchObject({ echo: 4 });
+  });
+});
+
+describe('worker pool threads on demand', () => {
+  const pool = new AnalysisPool({ threads: 2, filename: new URL('./fixtures/faulty-worker.mjs', import.meta.url), idleTimeoutMs: 100 });
+  afterAll(() => pool.close());
+
+  it('starts no thread before the first task and stops its threads once idle', async () => {
+    expect(pool.stats().threads).toBe(0);
+    await expect(pool.run({ kind: 'echo', value: 1 })).resolves.toMatchObject({ echo: 1 });
+    expect(pool.stats().threads).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(pool.stats().threads).toBe(0), { timeout: 30_000, interval: 50 });
+    // The next task starts a thread again.
+    await expect(pool.run({ kind: 'echo', value: 2 })).resolves.toMatchObject({ echo: 2 });
+    expect(pool.stats().completed).toBe(2);
   });
 });

@@ -11,9 +11,9 @@ import type { Principal } from '../../src/auth/principal.ts';
 import { UserStore } from '../../src/auth/user-store.ts';
 import type { Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { openEmbedded } from '../../src/db/pglite.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { TooManyRequestsError, UnauthorizedError } from '../../src/kernel/errors.ts';
+import { pglite } from '../support/engines.ts';
 
 /** The real store, counting lookups, with a switch that makes the database unreachable. */
 class CountingUserStore extends UserStore {
@@ -31,7 +31,7 @@ let users: CountingUserStore;
 let good: string[];
 
 beforeAll(async () => {
-  db = await openEmbedded(undefined);
+  ({ db } = await pglite.open());
   await migrate(db);
   users = new CountingUserStore(db);
   good = await Promise.all(['a', 'b', 'c'].map(async (name) => (await users.create({ name, role: 'trader', openingCash: 1 })).token));

@@ -1,5 +1,5 @@
 /**
- * One test per Cache-Control rule (src/cache/http/route-cache.ts, http-optimizations.ts): no answer
+ * One test per Cache-Control rule (src/cache/http/route-cache.ts, src/http/optimizations/http-optimizations.ts): no answer
  * to a token is public, open ranges live no longer than the next bar, empty answers are never
  * immutable, backfilled history drops cached answers, every GET varies on Accept-Encoding, and the
  * quote route has the validator the README promises.

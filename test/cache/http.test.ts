@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { pglite } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { HASHED_ETAG_MIN_BYTES } from '../../src/cache/http/http-optimizations.ts';
+import { HASHED_ETAG_MIN_BYTES } from '../../src/http/optimizations/http-optimizations.ts';
 
 describe('HTTP caching (PGlite platform)', () => {
   let t: TestPlatform;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tags } from '../../src/cache/invalidation.ts';
+import { RedisLink } from '../../src/cache/redis-link.ts';
 import type { TieredCache } from '../../src/cache/tiered-cache.ts';
 import { redisPrefix } from '../support/servers.ts';
 import { OwnRedis, redisServerInstalled } from './redis-server.ts';
@@ -56,6 +57,31 @@ describe.runIf(redisServerInstalled())('tiered cache on Redis (two instances)', 
     ]);
     expect(results.every((r) => r.value === 'computed')).toBe(true);
     expect(state.calls).toBe(1);
+  });
+
+  it('concurrent write-throughs share one promise and one notice; the other instance drops its copies and reads the new values from L2', async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `S${i}|1m|closed`);
+    const old = async () => 'old';
+    for (const k of keys) await b.get('historicalBars', k, old);
+    expect((await b.get('historicalBars', keys[0]!, old)).tier).toBe('l1');
+    const writes = keys.map((k, i) => a.set('historicalBars', k, `new ${i}`));
+    expect(new Set(writes).size).toBe(1);
+    await Promise.all(writes);
+    const { state, load } = counter(() => 'loaded');
+    await expect.poll(async () => (await Promise.all(keys.map((k) => b.get('historicalBars', k, load)))).map((r) => r.value)).toEqual(keys.map((_, i) => `new ${i}`));
+    expect(state.calls).toBe(0);
+  });
+
+  it('writes still land after Redis lost its scripts (the SETs of a turn are one script call)', async () => {
+    await a.set('instruments', 'before-flush', 1);
+    const admin = new RedisLink({ url: redis.url, timeoutMs: 1_000, breakMs: 300 });
+    await admin.connect();
+    await admin.run((r) => r.script('FLUSH'));
+    admin.close();
+    await Promise.all([a.set('instruments', 'after-flush-1', 2), a.set('instruments', 'after-flush-2', 3)]);
+    const { state, load } = counter(() => 0);
+    expect((await b.get('instruments', 'after-flush-2', load)).value).toBe(3);
+    expect(state.calls).toBe(0);
   });
 
   it('Redis killed mid-test: reads keep answering from L1 and the loader, writes and invalidations do not throw', async () => {

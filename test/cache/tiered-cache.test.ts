@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FeatureFlags } from '../../src/config/flags.ts';
 import { MessageBus } from '../../src/kernel/bus.ts';
 import { tags, wireInvalidation } from '../../src/cache/invalidation.ts';
+import { wirePerformanceWriteThrough } from '../../src/analysis/http/performance-cache.ts';
 import { NotFoundError } from '../../src/kernel/errors.ts';
 import pino from 'pino';
 import { buildCache, counter, policies } from './support.ts';
@@ -27,7 +28,7 @@ describe('tiered cache (L1)', () => {
   it('expires entries after their class TTL (controllable clock)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
-    const cache = await buildCache({ policies: policies({ portfolio: { strategy: 'write-through', ttlMs: 10_000, graceMs: 0, visibility: 'private', persist: false } }) });
+    const cache = await buildCache({ policies: policies({ portfolio: { strategy: 'write-through', ttlMs: 10_000, graceMs: 0, visibility: 'private', persist: false, eviction: 'lru' } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     expect((await cache.get('portfolio', 'acct:1', load)).value).toBe(1);
@@ -43,7 +44,7 @@ describe('tiered cache (L1)', () => {
   it('grace: serves a stale copy at once and refreshes it in the background', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(2_000_000);
-    const cache = await buildCache({ policies: policies({ strategyPerformance: { strategy: 'write-behind', ttlMs: 1_000, graceMs: 60_000, visibility: 'private', persist: false } }) });
+    const cache = await buildCache({ policies: policies({ strategyPerformance: { strategy: 'write-behind', ttlMs: 1_000, graceMs: 60_000, visibility: 'private', persist: false, eviction: 'lru' } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     await cache.get('strategyPerformance', 's1', load);
@@ -58,7 +59,7 @@ describe('tiered cache (L1)', () => {
   it('refresh-ahead: a hot key read near its expiry is reloaded before it expires', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(3_000_000);
-    const cache = await buildCache({ policies: policies({ marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 10_000, graceMs: 0, visibility: 'public', persist: false } }) });
+    const cache = await buildCache({ policies: policies({ marketSnapshot: { strategy: 'refresh-ahead', ttlMs: 10_000, graceMs: 0, visibility: 'public', persist: false, eviction: 'lru' } }) });
     let version = 1;
     const { state, load } = counter(() => version);
     await cache.get('marketSnapshot', 'all', load);
@@ -123,6 +124,7 @@ describe('tiered cache (L1)', () => {
     const cache = await buildCache();
     const bus = new MessageBus();
     wireInvalidation(bus, cache, pino({ level: 'silent' }));
+    wirePerformanceWriteThrough(bus, cache, pino({ level: 'silent' }));
     const db = { sharpe: 100 };
     let release!: () => void;
     let readDone!: () => void;
@@ -138,7 +140,7 @@ describe('tiered cache (L1)', () => {
     const racing = cache.get('strategyPerformance', key, slow, [tags.strategy(1)]);
     await read;
     db.sharpe = 50;
-    bus.publish('strategy.1', null);
+    bus.publish('strategy.1', { userId: 1, performance: null });
     release();
     expect((await racing).value).toBe(100); // the overlapping request may see the old state…
     const after = await cache.get('strategyPerformance', key, async () => db.sharpe, [tags.strategy(1)]);
@@ -146,7 +148,7 @@ describe('tiered cache (L1)', () => {
     expect(cache.stats.byClass.strategyPerformance.discarded).toBe(1);
 
     db.sharpe = 25;
-    bus.publish('strategy.1', null);
+    bus.publish('strategy.1', { userId: 1, performance: null });
     await expect.poll(async () => (await cache.get('strategyPerformance', key, async () => db.sharpe, [tags.strategy(1)])).value).toBe(25);
     await cache.close();
   });
@@ -155,17 +157,18 @@ describe('tiered cache (L1)', () => {
     const cache = await buildCache();
     const bus = new MessageBus();
     wireInvalidation(bus, cache, pino({ level: 'silent' }));
+    wirePerformanceWriteThrough(bus, cache, pino({ level: 'silent' }));
     const key = 'strategy:1:performance';
     await cache.get('strategyPerformance', key, async () => 1, [tags.strategy(1)]);
     await cache.get('portfolio', 'acct:1', async () => 1, [tags.account(1)]);
-    bus.deliver('strategy.1', null);
+    bus.deliver('strategy.1', { userId: 1, performance: null });
     publishPartial(bus, 'fill.1', { accountId: 1 });
     publishPartial(bus, 'portfolio.1', {});
     await new Promise((resolve) => setImmediate(resolve));
     expect((await cache.get('strategyPerformance', key, async () => 2, [tags.strategy(1)])).value).toBe(1);
     expect(cache.stats.byClass.strategyPerformance.invalidations).toBe(0);
     expect(cache.stats.byClass.portfolio.invalidations).toBe(0);
-    bus.publish('strategy.1', null);
+    bus.publish('strategy.1', { userId: 1, performance: null });
     await expect.poll(() => cache.stats.byClass.strategyPerformance.invalidations).toBe(1);
     await cache.close();
   });
@@ -180,11 +183,21 @@ describe('tiered cache (L1)', () => {
   it('L1 is bounded in bytes and evicts least recently used entries', async () => {
     const cache = await buildCache({ l1MaxBytes: 1_048_576 });
     const big = 'x'.repeat(100_000);
-    for (let i = 0; i < 30; i++) await cache.get('historicalBars', `k${i}`, async () => big);
+    for (let i = 0; i < 30; i++) await cache.get('predictions', `k${i}`, async () => big);
     expect(cache.l1.bytes).toBeLessThanOrEqual(1_048_576);
     expect(cache.l1.evictions).toBeGreaterThan(0);
-    expect(cache.l1.lru.has('test:historicalBars:k0')).toBe(false);
-    expect(cache.l1.lru.has('test:historicalBars:k29')).toBe(true);
+    expect(cache.l1.lru.has('test:predictions:k0')).toBe(false);
+    expect(cache.l1.lru.has('test:predictions:k29')).toBe(true);
+    await cache.close();
+  });
+
+  it('an LFU class (historicalBars) keeps its often-read entries when a sweep of one-off reads passes through a full L1', async () => {
+    const cache = await buildCache({ l1MaxBytes: 1_048_576 });
+    const big = 'x'.repeat(100_000);
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 9; i++) await cache.get('historicalBars', `hot${i}`, async () => big);
+    for (let i = 0; i < 30; i++) expect((await cache.get('historicalBars', `sweep${i}`, async () => big)).value).toBe(big);
+    for (let i = 0; i < 9; i++) expect(cache.peek('historicalBars', `hot${i}`)).toMatchObject({ status: 'hit', tier: 'l1' });
+    expect(cache.l1.rejections).toBeGreaterThan(0);
     await cache.close();
   });
 

@@ -14,7 +14,7 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
   let cluster: ClusterProcess & { url: string };
 
   beforeAll(async () => {
-    cluster = await ClusterProcess.start(3, { port: 42120, statsPort: 42121, basePort: 42130 });
+    cluster = await ClusterProcess.start(3, { port: 29000, statsPort: 29001, basePort: 29010 });
   }, 180_000);
   afterAll(async () => {
     expect(await cluster?.stop()).toBe(0);
@@ -25,7 +25,7 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
     expect(Object.keys(status)).toEqual(['i1', 'i2', 'i3']);
     for (const state of Object.values(status)) expect(state).toMatch(/^UP/);
     const instances = new Set<string>();
-    // Concurrent requests: least-connection balancing spreads them over the instances.
+    // Concurrent requests: round robin spreads them over the instances.
     for (let round = 0; round < 10 && instances.size < 3; round++) {
       const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${cluster.url}/api/health/ready`).then((r) => r.json() as Promise<{ status: string; instance: string }>)));
       for (const answer of answers) {

@@ -12,7 +12,6 @@ import { ADMIN_TOKEN, DEMO_TOKEN, sleep } from './support.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const hasPg = await pgAvailable();
-const PROXY_PORT = 42150;
 
 describe.skipIf(!hasPg)('a database behind a cut and a partition', () => {
   let temp: TempDatabase;
@@ -24,9 +23,9 @@ describe.skipIf(!hasPg)('a database behind a cut and a partition', () => {
   beforeAll(async () => {
     temp = await createTempDatabase('partition');
     const target = new URL(PG_ADMIN_URL);
-    proxy = await TcpProxy.start(PROXY_PORT, { host: target.hostname, port: Number(target.port) });
+    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     const url = new URL(temp.url);
-    url.host = `127.0.0.1:${PROXY_PORT}`;
+    url.host = `127.0.0.1:${proxy.port}`;
     platform = await buildPlatform(testConfig({ databaseUrl: url.toString(), databaseStatementTimeoutMs: 1_000, demoToken: DEMO_TOKEN, adminToken: ADMIN_TOKEN }));
     base = await platform.listen();
   });

@@ -9,6 +9,7 @@ import { EngineAccountSnapshots } from '../../src/realtime/snapshots.ts';
 import { FencedError, Journal } from '../../src/trading/journal.ts';
 import { reconcile } from '../../src/trading/reconcile.ts';
 import { engines } from '../support/engines.ts';
+import { secondFreeWhileWaitingOnFirst } from '../support/lock-order.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, newTrader, place, setQuote } from '../trading/helpers.ts';
 
@@ -51,6 +52,55 @@ describe.each(await engines())('fencing on $name', (engine) => {
     expect(current.metrics()).toMatchObject({ batches: 1, rows: 1, failures: 0, fencedBatches: 0, batchRows: { p50: 1, p99: 1, max: 1 } });
     expect(await count('SELECT count(*) AS n FROM cash_transactions WHERE id = 9000000002', [])).toBe(1);
     await db.query('DELETE FROM cash_transactions WHERE id = 9000000002');
+  });
+
+  it.runIf(engine.name === 'postgres')('the fence locks the leases of a batch in name order (as lease renewals do: no deadlock)', async () => {
+    const { db, ownership } = t.platform;
+    const traders = [await newTrader(t), await newTrader(t), await newTrader(t)];
+    const leases = [...new Map(traders.map((tr) => [ownership.leaseOf(ownership.shardOf(tr.accountId)), tr])).entries()].sort(([x], [y]) => (x < y ? -1 : 1));
+    expect(leases.length).toBeGreaterThanOrEqual(2);
+    const [[first, low], [second, high]] = leases as [[string, (typeof traders)[0]], [string, (typeof traders)[0]]];
+    const epochs = new Map([[low.accountId, ownership.epochOf(ownership.shardOf(low.accountId))!], [high.accountId, ownership.epochOf(ownership.shardOf(high.accountId))!]]);
+    const journal = new Journal(db, {
+      maxBatchRows: 1_000,
+      maxWaitMs: 0,
+      onFailure: () => {},
+      fence: { holder: ownership.holder, lease: (id) => ownership.leaseOf(ownership.shardOf(id)), epoch: (id) => epochs.get(id)! },
+    });
+    const batch = () => {
+      // The higher-named lease first: a fence locking in the batch's own order would take it first.
+      for (const [i, trader] of [high, low].entries()) journal.cash({ id: 9_100_000_001 + i, accountId: trader.accountId, amount: 0, balanceAfter: 100_000, refId: 9_100_000_001 + i, ts: Date.now() });
+      return journal.durable();
+    };
+    expect(await secondFreeWhileWaitingOnFirst(t.platform.config.databaseUrl!, 'cluster_leases', { first, second }, batch)).toBe(true);
+    await db.query('DELETE FROM cash_transactions WHERE id IN (9100000001, 9100000002)');
+  });
+
+  // A command reaching an account's lane once its hand-back had settled the lane used to trade on the account
+  // and be journaled after it: the batch was fenced, the engine halted, and every order in the batch answered
+  // 503 "the database commit failed" (CI, 2026-11-26: nine orders at a canary's promotion).
+  it('a hand-back refuses commands that arrive once it began (account_moving, nothing written)', async () => {
+    const { ownership, trading } = t.platform;
+    const trader = await newTrader(t);
+    setQuote(t.platform, 'AAPL', { bid: 99.99, ask: 100.01, last: 100 });
+    const order = (clientOrderId: string) => ({ symbol: 'AAPL', side: 'buy' as const, type: 'market' as const, quantity: 1, timeInForce: 'day' as const, limitPrice: null, stopPrice: null, clientOrderId });
+    await trading.engine.place(trader.accountId, order('before'));
+    const shard = ownership.shardOf(trader.accountId);
+    const epoch = ownership.epochOf(shard)!;
+
+    const handBack = trading.engine.shardsLost([shard]);
+    const late = trading.engine.place(trader.accountId, order('after')).then(
+      () => 'placed',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    await handBack;
+    expect(await late).toBe('account_moving');
+    expect(await count(`SELECT count(*) AS n FROM orders WHERE account_id = $1 AND client_order_id = 'after'`, [trader.accountId])).toBe(0);
+    expect(trading.engine.owns(trader.accountId)).toBe(false);
+    // Still this instance's lease: the next command loads the account again.
+    await trading.engine.shardsAcquired(new Map([[shard, epoch]]));
+    expect((await trading.engine.place(trader.accountId, order('after'))).order.status).toBe('filled');
+    expect((await reconcile(t.platform.db)).problems).toEqual([]);
   });
 
   it('another instance taking the shard: the engine commits nothing more for the account, drops it, and takes it back once it is free', async () => {

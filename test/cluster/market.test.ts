@@ -81,7 +81,7 @@ describe.runIf(servers)('two instances on one database and one Redis', () => {
     const before = b.cache.stats.byClass.strategyPerformance.invalidations;
 
     stored.sharpe = 2;
-    a.analysis.performance.deleted(901);
+    a.analysis.performance.deleted(1, 901);
     await expect.poll(async () => (await read(b)).value.sharpe, { timeout: 5_000 }).toBe(2);
     expect(b.cache.stats.byClass.strategyPerformance.invalidations).toBe(before);
   });
@@ -110,7 +110,7 @@ describe.runIf(servers)('two instances on one database and one Redis', () => {
     const strategyRead = () => b.cache.get('strategyPerformance', 'strategy:902:performance', async () => Date.now(), [tags.strategy(902)]);
     const first = (await strategyRead()).value;
     // Another class's invalidation: the bars load is kept.
-    expect(await race(() => a.analysis.performance.deleted(902), async () => (await strategyRead()).value !== first)).toBe(0);
+    expect(await race(() => a.analysis.performance.deleted(1, 902), async () => (await strategyRead()).value !== first)).toBe(0);
     // Its own class's invalidation (the control): the load that raced it is discarded.
     const barsRead = () => b.cache.get('historicalBars', `bars:${sym}`, async () => Date.now(), [tags.openBars(sym)]);
     const bars = (await barsRead()).value;

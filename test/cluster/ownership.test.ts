@@ -137,9 +137,9 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
     expect(statuses.filter((s) => s === 422).length).toBeGreaterThan(10);
     expect(await cluster.count('SELECT count(*) AS n FROM accounts WHERE id = $1 AND cash < 0', [accountId])).toBe(0);
     for (const order of acked) {
-      expect(await cluster.count('SELECT count(*) AS n FROM orders WHERE id = $1 AND account_id = $2 AND client_order_id = $3', [order.id, accountId, order.clientOrderId])).toBe(1);
+      expect(await cluster.count('SELECT count(*) AS n FROM trading_orders WHERE id = $1 AND account_id = $2 AND client_order_id = $3', [order.id, accountId, order.clientOrderId])).toBe(1);
     }
-    expect(await cluster.count('SELECT count(*) AS n FROM orders WHERE account_id = $1', [accountId])).toBe(300);
+    expect(await cluster.count('SELECT count(*) AS n FROM trading_orders WHERE account_id = $1', [accountId])).toBe(300);
     const portfolio = await call(cluster.urls[size - 1]!, 'GET', '/api/portfolio', token);
     expect(portfolio.status).toBe(200);
     expect(portfolio.body.cash).toBeGreaterThanOrEqual(0);
@@ -156,7 +156,7 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
       expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
       expect(answers.filter((a) => a.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
-      expect(await cluster.count('SELECT count(*) AS n FROM orders WHERE account_id = $1 AND client_order_id = $2', [accountId, order.clientOrderId])).toBe(1);
+      expect(await cluster.count('SELECT count(*) AS n FROM trading_orders WHERE account_id = $1 AND client_order_id = $2', [accountId, order.clientOrderId])).toBe(1);
     }
   });
 
@@ -182,7 +182,7 @@ describe.runIf(withServers).each([2, 3])('%i instances on one database', (size) 
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     status = (await call(cluster.urls[other]!, 'GET', `/api/orders/${id}`, token)).body.status as string;
     expect(['filled', 'accepted']).toContain(status);
-    expect(await cluster.count('SELECT count(*) AS n FROM executions WHERE order_id = $1', [id])).toBe(status === 'filled' ? 1 : 0);
+    expect(await cluster.count('SELECT count(*) AS n FROM trading_executions WHERE order_id = $1', [id])).toBe(status === 'filled' ? 1 : 0);
     for (const url of cluster.urls) expect((await call(url, 'GET', `/api/orders/${id}`, token)).body.status).toBe(status);
     if (status !== 'filled') expect((await call(cluster.urls[owner]!, 'DELETE', `/api/orders/${id}`, token)).status).toBe(200);
 
@@ -259,7 +259,7 @@ describe.runIf(withServers)('a stale owner', () => {
     await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_TTL_MS));
 
     const written = await cluster.count(
-      `SELECT count(*) AS n FROM (SELECT id, created_at AS at FROM orders WHERE account_id = $1 UNION ALL SELECT id, ts FROM executions WHERE account_id = $1) r
+      `SELECT count(*) AS n FROM (SELECT id, created_at AS at FROM trading_orders WHERE account_id = $1 UNION ALL SELECT id, ts FROM trading_executions WHERE account_id = $1) r
         WHERE at >= $2 AND (id / ${BLOCK_SIZE})::int8 = ANY($3::int8[])`,
       [accountId, takenAt, [...ownerBlocks]],
     );

@@ -13,7 +13,7 @@ import { redisPrefix } from '../support/servers.ts';
 import { sleep } from './support.ts';
 import { publishPartial } from '../support/bus-events.ts';
 
-const REDIS_PORT = 42160;
+const REDIS_PORT = 28950;
 const hasRedisServer = redisServerInstalled();
 
 describe.skipIf(!hasRedisServer)('Redis outages', () => {

@@ -11,7 +11,6 @@ import { sleep } from './support.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const hasPg = await pgAvailable();
-const PROXY_PORT = 42151;
 
 describe.skipIf(!hasPg)('read replica fallback', () => {
   let temp: TempDatabase;
@@ -21,8 +20,8 @@ describe.skipIf(!hasPg)('read replica fallback', () => {
   beforeAll(async () => {
     temp = await createTempDatabase('replica');
     const url = new URL(temp.url);
-    proxy = await TcpProxy.start(PROXY_PORT, { host: url.hostname, port: Number(url.port) });
-    url.host = `127.0.0.1:${PROXY_PORT}`;
+    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port) });
+    url.host = `127.0.0.1:${proxy.port}`;
     db = await openServer({ url: temp.url, replicaUrls: [url.toString()], poolSize: 4, statementTimeoutMs: 1_000 });
   });
   afterAll(async () => {

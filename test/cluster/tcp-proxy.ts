@@ -17,14 +17,15 @@ export class TcpProxy {
     readonly port: number,
   ) {}
 
-  static async start(port: number, target: { host: string; port: number }): Promise<TcpProxy> {
+  /** Listens on a free port (the listener stays open through cuts and partitions): read it from `port`. */
+  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const server = net.createServer();
-    const proxy = new TcpProxy(server, port);
-    server.on('connection', (client) => proxy.accept(client, target));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(0, '127.0.0.1', () => resolve());
     });
+    const proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (client) => proxy.accept(client, target));
     return proxy;
   }
 

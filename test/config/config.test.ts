@@ -12,6 +12,14 @@ describe('configuration', () => {
     expect(config.market.instruments).toBeGreaterThanOrEqual(2000);
   });
 
+  it('takes a Redis Cluster as REDIS_URL=redis+cluster://… or TACHYON_REDIS_CLUSTER_NODES, and names a malformed node list', () => {
+    expect(loadConfig({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' }).redisUrl).toBe('redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
+    expect(loadConfig({ TACHYON_REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7000' }).redisUrl).toBe('redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redisUrl).toBe('redis://cache:6379');
+    expect(() => loadConfig({ TACHYON_REDIS_CLUSTER_NODES: '10.0.0.1' })).toThrow(/TACHYON_REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_URL: 'redis+cluster://a:99999' })).toThrow(/REDIS_URL/);
+  });
+
   it('names every invalid variable and what it accepts', () => {
     let caught: unknown;
     try {

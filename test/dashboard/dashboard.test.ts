@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real platform
  * in-process, with the dashboard built first when its build is older than its sources (the build
  * itself fails over the initial-JS budget).
- * Screenshots go to test-artifacts/ (gitignored).
+ * Screenshots go to test-artifacts/ (gitignored); a failed test closes its page after its screenshot,
+ * so its live streams do not slow the tests after it on a loaded machine.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -33,13 +34,13 @@ beforeAll(async () => {
   // Ticks fast enough that AAPL's quote moves within a second or two.
   platform = await startTestPlatform(pglite, { market: { ...(await import('../../src/config/config.ts')).testConfig().market, tickRate: 500 } });
   base = await platform.platform.listen();
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(base).port) }, { from: 43010, to: 43099 });
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(base).port) }, { from: 29100, to: 29199 });
   pageBase = `http://127.0.0.1:${proxy.port}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -92,7 +93,7 @@ describe('dashboard', () => {
 
   it('a trader sees quotes tick, places a market order and sees it filled and the position, cancels a resting order; the performance view is refused', async ({ onTestFailed }) => {
     const page = await signIn(DEMO_TOKEN);
-    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-trading-failed.png`, fullPage: true }).then(() => {}));
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-trading-failed.png`, fullPage: true }).then(() => page.close()));
     const row = page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]');
     // The first load compiles the view and the watchlist's snapshot arrives: allow for a loaded machine.
     await expect.poll(() => row.getAttribute('data-stale'), { timeout: 25_000 }).toBe('false');
@@ -161,17 +162,85 @@ describe('dashboard', () => {
     await page.close();
   }, 60_000);
 
-  it('an admin sees the performance view with live data', async () => {
+  it('a trader finds an instrument by search and watches it; the chart switches interval and its forming bar follows the quote; the equity curve draws', async ({ onTestFailed }) => {
+    const page = await signIn(DEMO_TOKEN);
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-search-failed.png`, fullPage: true }).then(() => page.close()));
+    await expect.poll(() => page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]').getAttribute('data-stale'), { timeout: 25_000 }).toBe('false');
+    // Not on the default watchlist: searched among the 2,000 symbols, picked, then live.
+    expect(await page.locator('[data-testid=watchlist] tr[data-symbol=TSLA]').count()).toBe(0);
+    await page.fill('input[type=search]', 'tsl');
+    await page.locator('[data-testid=search-results] button', { hasText: /^TSLA$/ }).click();
+    const row = page.locator('[data-testid=watchlist] tr[data-symbol=TSLA]');
+    await expect.poll(() => row.getAttribute('data-stale'), { timeout: 15_000 }).toBe('false');
+    // The picked instrument is the chart's: its bars at the interval chosen, then its forming bar at the live price.
+    await expect.poll(() => page.locator('section:has([data-testid=chart]) h2').textContent()).toBe('TSLA');
+    const bars = page.waitForRequest((request) => /\/api\/market-data\/bars\/TSLA\?interval=5m/.test(request.url()));
+    await page.getByRole('button', { name: '5m', exact: true }).click();
+    await bars;
+    expect(await page.locator('[data-testid=chart] canvas').count()).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await page.locator('[data-testid=chart]').getAttribute('data-forming-close')) === (await row.locator('[data-testid=last]').textContent()), { timeout: 15_000 })
+      .toBe(true);
+    await expect.poll(() => page.locator('[data-testid=equity-curve] canvas').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.close();
+  }, 60_000);
+
+  it('an admin sees the performance view update from the metrics stream, and scales (a single instance says so)', async ({ onTestFailed }) => {
     // A history load (of zero days: the rows are not the point) so the health panel has one to show.
     await platform.platform.marketData.history.load(0);
     const page = await signIn(ADMIN_TOKEN, '#performance');
-    await page.waitForSelector('[data-testid=latency-panel]');
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-performance-failed.png`, fullPage: true }).then(() => page.close()));
+    // An admin has both views.
+    await expect.poll(() => page.locator('header nav button').allTextContents(), { timeout: 10_000 }).toEqual(['Trading', 'Performance']);
+    // The live panels come from the WebSocket: nothing polls the metrics API.
+    const polled: string[] = [];
+    page.on('request', (request) => request.url().includes('/api/performance/metrics') && polled.push(request.url()));
+    const panel = page.locator('[data-testid=latency-panel]');
+    await expect.poll(() => page.locator('[data-testid=stream]').textContent(), { timeout: 20_000 }).toBe('live');
+    await expect.poll(async () => Number(await panel.getAttribute('data-updates')), { timeout: 15_000 }).toBeGreaterThan(0);
+    const updates = Number(await panel.getAttribute('data-updates'));
+    await expect.poll(async () => Number(await panel.getAttribute('data-updates')), { timeout: 15_000 }).toBeGreaterThan(updates + 1);
     await expect.poll(() => page.locator('[data-testid=rate]').textContent(), { timeout: 15_000 }).toMatch(/^\d+\.\d$/);
+    expect(Number(await page.locator('[data-testid=heatmap]').getAttribute('data-requests'))).toBeGreaterThan(0);
+    expect(Number(await page.locator('[data-testid=ws-connections]').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('[data-testid=cache-panel] tbody tr').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid=database-panel] tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid=flags-panel] tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.locator('[data-testid=health-panel]').textContent(), { timeout: 15_000 }).toContain('database');
     await expect.poll(() => page.locator('[data-testid=history-progress]').textContent(), { timeout: 15_000 }).toContain('History loaded');
+    expect(polled).toEqual([]);
+
+    // One instance: the scaling panel says so, and so does the answer to a manual request.
+    await expect.poll(() => page.locator('[data-testid=scaling-mode]').textContent(), { timeout: 10_000 }).toMatch(/single instance/);
+    await page.fill('form[aria-label="manual scaling"] input[name=reason]', 'browser test');
+    await page.click('form[aria-label="manual scaling"] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=scaling-answer]').textContent(), { timeout: 10_000 }).toMatch(/single instance/);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-performance.png`, fullPage: true });
     await page.close();
-  });
+    // Above the sum of the steps' own bounds (135 s), so a slow machine fails the step that was slow
+    // rather than timing the whole test out at 90 s with no step named (as it did at load 25).
+  }, 180_000);
+
+  it('an admin runs a load test from the performance view and opens its HTML report', async ({ onTestFailed }) => {
+    const page = await signIn(ADMIN_TOKEN, '#performance');
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-loadtest-failed.png`, fullPage: true }).then(() => page.close()));
+    // The shortest smoke run against this instance (it shares the test's process and cores).
+    await page.fill('form[aria-label="load test"] input[name=duration]', '1s');
+    await page.fill('form[aria-label="load test"] input[name=rate]', '2');
+    await page.click('form[aria-label="load test"] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=loadtest-status]').textContent(), { timeout: 10_000 }).toMatch(/smoke/);
+    const id = /Run (\d+)/.exec((await page.locator('[data-testid=loadtest-status]').textContent())!)![1]!;
+    await expect.poll(() => page.locator('[data-testid=loadtest-status] b').textContent(), { timeout: 60_000 }).toMatch(/^(passed|failed)$/);
+    const run = (await (await fetch(`${base}/api/performance/tests/${id}`, { headers: platform.admin })).json()) as { status: string };
+    expect(await page.locator('[data-testid=loadtest-status] b').textContent()).toBe(run.status);
+    const report = await page.locator('[data-testid=report-link]').getAttribute('href', { timeout: 10_000 });
+    expect(report).toMatch(/^blob:/);
+    // Opened in a tab of its own (the token stays out of URLs: the page fetched the report and made a blob of it).
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), page.click('[data-testid=report-link]')]);
+    await expect.poll(() => tab.locator('h1').textContent(), { timeout: 10_000 }).toContain('smoke');
+    await tab.close();
+    await page.close();
+  }, 150_000);
 
   it('starts offline from the service worker: the shell, and the last known data marked stale', async ({ onTestFailed }) => {
     const sw = await fetch(`${base}/dashboard/sw.js`);
@@ -179,7 +248,7 @@ describe('dashboard', () => {
     expect(sw.headers.get('service-worker-allowed')).toBe('/dashboard');
     expect(sw.headers.get('content-security-policy')).toContain("connect-src 'self'");
     const page = await signIn(DEMO_TOKEN);
-    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-offline-failed.png`, fullPage: true }).then(() => {}));
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-offline-failed.png`, fullPage: true }).then(() => page.close()));
     await expect.poll(() => page.evaluate('navigator.serviceWorker.controller !== null'), { timeout: 20_000 }).toBe(true);
     // Controlled from now on: this load's answers are kept.
     await page.reload();

@@ -11,7 +11,7 @@ import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { createTempDatabase, pgAvailable, type TempDatabase } from '../support/servers.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-const PROXY_PORTS = { from: 41100, to: 41199 };
+const PROXY_PORTS = { from: 28800, to: 28899 };
 
 interface Call {
   method: string;
@@ -91,6 +91,8 @@ describe.skipIf(!(await pgAvailable()))('PostgreSQL cut through a proxy', () => 
       const url = path.replace('{symbol}', 'AAPL').replace('{name}', 'cache.l1').replace('{id}', String(strategyId)).replace(/\{[^}]+\}/g, '1');
       for (const method of Object.keys(operations).map((m) => m.toUpperCase())) {
         if (method === 'POST' && url.endsWith('/tests')) continue; // would start a load test
+        // Heap snapshots, no database: 18 of this test's 31 s at load 30, for a route an outage cannot reach.
+        if (method === 'POST' && url.endsWith('/leaks/diagnose')) continue;
         for (const headers of [t.trader, t.admin]) {
           const res = await inject({ method, url, headers, payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
           seen.push(`${res.statusCode} ${method} ${url}`);

@@ -16,7 +16,7 @@ import { createTempDatabase, PG_ADMIN_URL, pgAvailable, type TempDatabase } from
 import { newTrader, place, setQuote } from '../trading/helpers.ts';
 
 const available = (await pgAvailable()) && pgbouncerAvailable();
-const PORT = 49_321;
+const PORT = 28_921;
 
 describe.skipIf(!available)('PgBouncer in transaction mode', () => {
   let bouncer: PgBouncer;

@@ -11,12 +11,14 @@ import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 const LONG_STATEMENT = 'SELECT count(*)::int AS n FROM generate_series(1, 1000000) AS g WHERE g % 7 = 0';
 
 // The same contract on the engine's own thread as in-process: the platform swaps one for the other.
+// Last, as TACHYON_DB_WASM_OPTIMIZE=false opens it: V8's baseline tier only (a process-wide setting, so after the others).
 describe.each([
   { name: 'in-process', thread: false },
   { name: 'on its own thread', thread: true },
-])('embedded engine $name', { timeout: 120_000 }, ({ thread }) => {
+  { name: 'on its own thread, baseline WebAssembly tier only', thread: true, optimizingCompiler: false },
+])('embedded engine $name', { timeout: 120_000 }, ({ thread, optimizingCompiler }) => {
   let db: Database;
-  const open = async () => (db ??= await openEmbedded(undefined, { thread }));
+  const open = async () => (db ??= await openEmbedded(undefined, { thread, ...(optimizingCompiler === undefined ? {} : { optimizingCompiler }) }));
   afterAll(async () => {
     await db?.close();
   });
@@ -86,6 +88,59 @@ describe.each([
       db.query('SELECT 1').then(() => order.push('after')),
     ]);
     expect(order).toEqual(['tx', 'after']);
+  });
+
+  it('runs a prepared statement as a plain one: the same rows, types, row counts and errors, call after call', async () => {
+    await open();
+    await db.exec('CREATE TABLE prepared_rows (id int8 PRIMARY KEY, at timestamptz NOT NULL, tags text[])');
+    const insert = 'INSERT INTO prepared_rows SELECT i, to_timestamp(t / 1000.0), ARRAY[n] FROM unnest($1::int8[], $2::float8[], $3::text[]) AS u(i, t, n)';
+    const at = Date.parse('2026-11-26T07:00:00.250Z');
+    const first = await db.query(insert, [[1, 2], [at, at], ['a', null]], { prepared: 'test_insert' });
+    expect(first.rowCount).toBe(2);
+    expect((await db.query(insert, [[3], [at], ['c']], { prepared: 'test_insert' })).rowCount).toBe(1);
+    const select = 'SELECT id, at, tags FROM prepared_rows WHERE id = ANY($1::int8[]) ORDER BY id';
+    const plain = await db.query(select, [[1, 2, 3]]);
+    const prepared = await db.query(select, [[1, 2, 3]], { prepared: 'test_select' });
+    expect(prepared).toEqual(plain);
+    expect(prepared.rows[0]).toEqual({ id: 1, at: new Date(at), tags: ['a'] });
+    // A constraint violation keeps its SQLSTATE, and the statement stays usable afterwards.
+    await expect(db.query(insert, [[1], [at], ['again']], { prepared: 'test_insert' })).rejects.toMatchObject({ code: '23505' });
+    expect((await db.query(insert, [[4], [at], [null]], { prepared: 'test_insert' })).rowCount).toBe(1);
+    // One name, one text: reusing a name for other SQL is a programming error, not a silent wrong plan.
+    await expect(db.query('SELECT 1', [], { prepared: 'test_insert' })).rejects.toThrow(/other SQL/);
+  });
+
+  it(thread ? 'starts an urgent statement before the ones queued ahead of it, but never inside an open transaction' : 'runs statements in the order they were sent (no queue of its own to jump in-process)', async () => {
+    await open();
+    const finished: string[] = [];
+    const send = (name: string, urgent = false) => db.query('SELECT $1::text AS name', [name], { urgent }).then(() => finished.push(name));
+    // The long statement holds the engine while the others queue behind it (the urgent one may even start first).
+    await Promise.all([db.query(LONG_STATEMENT).then(() => finished.push('long')), send('first'), send('second'), send('commit', true)]);
+    if (thread) {
+      expect(finished.filter((name) => name !== 'long')).toEqual(['commit', 'first', 'second']);
+    } else {
+      expect(finished).toEqual(['long', 'first', 'second', 'commit']);
+    }
+
+    finished.length = 0;
+    let sent: Promise<unknown> | undefined;
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      // Sent while the transaction holds the engine: it waits for the transaction's end.
+      sent = send('commit', true);
+      await tx.query(LONG_STATEMENT);
+      finished.push('transaction');
+    });
+    await sent;
+    expect(finished).toEqual(['transaction', 'commit']);
+  });
+
+  it('reports its WebAssembly memory, and its thread’s own heap when it has a thread', async () => {
+    const memory = await (await open()).memory!();
+    // PGlite starts with 128 MiB of WebAssembly memory (shared buffers and catalogs live there).
+    expect(memory.wasmMemoryBytes).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    if (thread) expect(memory.threadHeapBytes).toBeGreaterThan(0);
+    else expect(memory.threadHeapBytes).toBe(0);
   });
 
   it(thread ? 'leaves this thread’s event loop free during a long statement' : 'holds this thread’s event loop during a long statement (why the thread exists)', async () => {

@@ -19,6 +19,7 @@ import { loadMigrations, migrate } from '../../src/db/migrate.ts';
 import { openEmbedded } from '../../src/db/pglite.ts';
 import { openServer } from '../../src/db/pg.ts';
 import { createTempDatabase, pgAvailable, type TempDatabase } from '../support/servers.ts';
+import { freePort } from '../trading/server-process.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ADMIN = 'previous-release-admin-0123456789';
@@ -111,7 +112,7 @@ describe.runIf(!('skip' in release))(`the previous release (${'skip' in release 
     const dir = exportTree();
     expect(existsSync(join(dir, 'src/cli/main.ts'))).toBe(true);
     const { env, cleanup } = await engine.prepare();
-    const port = engine.name === 'postgres' ? 44_101 : 44_102;
+    const port = await freePort();
     let output = '';
     // No Redis, and no server database unless this engine is one: the old release runs alone on what this code migrated.
     const inherited = { ...process.env };

@@ -1,8 +1,8 @@
 /** The one classifier of "database away" errors, fed real errors from both adapters. */
 import { describe, expect, it } from 'vitest';
-import { openEmbedded } from '../../src/db/pglite.ts';
 import { openServer } from '../../src/db/pg.ts';
 import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
+import { pglite } from '../support/engines.ts';
 import { createTempDatabase, pgAvailable } from '../support/servers.ts';
 
 const serverAvailable = await pgAvailable();
@@ -10,7 +10,7 @@ const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreach
 
 describe('isDatabaseUnavailable', () => {
   it('PGlite: a closed instance is unavailable; a bad statement or a broken constraint is not', async () => {
-    const db = await openEmbedded(undefined);
+    const { db } = await pglite.open();
     expect(isDatabaseUnavailable(await failure(db.query('SELEC 1')))).toBe(false);
     await db.exec('CREATE TABLE t (id int PRIMARY KEY)');
     await db.query('INSERT INTO t VALUES (1)');

@@ -17,8 +17,8 @@ import { buildPlatform, type Platform } from '../../src/platform.ts';
 import { createTempDatabase, pgAvailable, type TempDatabase } from '../support/servers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** From this test's range (41400-41499), so the rewritten commands name a port nobody else uses. */
-const PORT = 41_400 + (process.pid % 100);
+/** From this test's range (29200-29299), so the rewritten commands name a port nobody else uses. */
+const PORT = 29_200 + (process.pid % 100);
 
 /** Commands not run, each with why: matched against the start of the command as written. */
 const SKIPPED: Array<{ prefix: string; reason: string }> = [

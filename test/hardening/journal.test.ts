@@ -64,7 +64,7 @@ describe.each(await engines())('group commit isolation on $name', (engine) => {
       ...overrides,
     };
   };
-  const stored = async (id: number) => (await t.platform.db.query('SELECT 1 FROM orders WHERE id = $1', [id])).rows.length;
+  const stored = async (id: number) => (await t.platform.db.query('SELECT 1 FROM trading_orders WHERE id = $1', [id])).rows.length;
 
   beforeAll(async () => {
     t = await startTestPlatform(engine);

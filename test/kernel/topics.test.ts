@@ -20,7 +20,7 @@ describe('topic catalogue', () => {
     const bus = new MessageBus();
     const forwarded: string[] = [];
     bus.attachBridge({ forward: (topic) => forwarded.push(topic), close: async () => {} }, isBridged);
-    bus.publish('strategy.1', null);
+    bus.publish('strategy.1', { userId: 1, performance: null });
     bus.publish('history.loaded', { loadId: 1 });
     expect(forwarded).toEqual(['strategy.1']);
   });

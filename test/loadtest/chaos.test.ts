@@ -28,7 +28,7 @@ describe.skipIf(!ready)('tachyon loadtest --scenario chaos', () => {
   beforeAll(async () => {
     const scenario = (await importScenario(scenarioUrl(shippedScenarioFile('chaos')))) as Scenario<TradingData>;
     run = runChaos({
-      environment: { instances: 3, basePort: 46100, databaseUrl: PG_ADMIN_URL, redisUrl: REDIS_TEST_URL, runDir, env: { ...process.env, LOG_LEVEL: 'warn' }, log: (line) => logs.push(line) },
+      environment: { instances: 3, basePort: 28600, databaseUrl: PG_ADMIN_URL, redisUrl: REDIS_TEST_URL, runDir, env: { ...process.env, LOG_LEVEL: 'warn' }, log: (line) => logs.push(line) },
       scenario,
       faults: ['kill', 'stop', 'redis', 'pg'],
       durationMs: 100_000,

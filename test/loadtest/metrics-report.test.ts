@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentileMs } from '../../src/kernel/histogram.ts';
+import { createFlatHistogram, createHistogram, meanOf, percentileMs, recordMs } from '../../src/kernel/histogram.ts';
 import { MetricsRegistry, aggregate } from '../../src/loadtest/metrics.ts';
 import { ProgressPrinter, formatProgress } from '../../src/loadtest/progress.ts';
 import { formatSummary, renderHtmlReport } from '../../src/loadtest/report/index.ts';
@@ -7,6 +7,35 @@ import { endpointSummaries, metricSummaries, timeline } from '../../src/loadtest
 import type { RunResult } from '../../src/loadtest/results.ts';
 
 describe('metrics', () => {
+  it('computes the same mean as hdr-histogram-js, flat and packed', () => {
+    let seed = 11;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const h of [createFlatHistogram(), createHistogram(), createFlatHistogram(2)]) {
+      expect(meanOf(h)).toBe(0);
+      for (let i = 0; i < 5000; i++) recordMs(h, rand() < 0.02 ? 1000 + rand() * 60_000 : rand() * 30);
+      expect(meanOf(h)).toBe(h.mean);
+    }
+  });
+
+  it('gives exact percentiles over a run longer than the flat buckets kept (older seconds packed)', () => {
+    const registry = new MetricsRegistry(0);
+    const all = new MetricsRegistry(0);
+    for (let sec = 0; sec < 100; sec++) {
+      for (let i = 0; i < 50; i++) {
+        const ms = ((sec * 50 + i) % 997) / 10;
+        // In time order, as a run records: each new second finishes the previous one.
+        for (const endpoint of ['a', 'b']) registry.addTrend('lat', { endpoint }, ms, sec * 1000 + i);
+        all.addTrend('lat', {}, ms, 0);
+      }
+    }
+    const finished = registry.select('lat').flatMap((s) => [...s.buckets.values()]);
+    expect(new Set(finished.map((h) => h.constructor.name)).size).toBe(2); // both forms present
+    const got = aggregate(registry.select('lat'))!.histogram!;
+    const want = aggregate(all.select('lat'))!.histogram!;
+    expect(got.totalCount).toBe(2 * want.totalCount);
+    for (const p of [50, 90, 99, 99.9]) expect(percentileMs(got, p)).toBe(percentileMs(want, p));
+  });
+
   it('merges worker snapshots exactly: same percentiles as one registry fed everything', () => {
     const start = 0;
     const whole = new MetricsRegistry(start);

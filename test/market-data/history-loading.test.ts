@@ -5,13 +5,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
+import type { Clock } from '../../src/kernel/clock.ts';
 import { engines } from '../support/engines.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+
+/**
+ * The platform's clock reads 20:00 UTC of today (a steady offset from the real clock). History is generated
+ * newest day first in 1,000-row slices, and the test markets trade 24 h a day: early in a UTC day the newest
+ * (partial) day of all four instruments fits in the first slice, and the last symbol would already have bars.
+ * At 20:00 a day holds 1,200 bars per instrument, so the first slice ends inside the first instrument.
+ */
+const offsetMs = (() => {
+  const now = Date.now();
+  const evening = new Date(now);
+  evening.setUTCHours(20, 0, 0, 0);
+  return evening.getTime() - now;
+})();
+const eveningClock: Clock = { now: () => Date.now() + offsetMs };
 
 describe.each(await engines())('history loading on $name', (engine) => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startTestPlatform(engine, { market: { ...testConfig().market, instruments: 4 } });
+    t = await startTestPlatform(engine, { market: { ...testConfig().market, instruments: 4 } }, { clock: eveningClock });
   });
   afterAll(() => t?.close());
 
@@ -29,7 +44,7 @@ describe.each(await engines())('history loading on $name', (engine) => {
     // The first slice waits for the generator thread to start (seconds from the sources on a busy machine).
     await expect.poll(() => slices, { timeout: 60_000 }).toBe(1);
 
-    const now = Date.now();
+    const now = eveningClock.now();
     const loading = [
       await api('GET', `/api/market-data/bars/${symbol}?interval=1m&limit=50`),
       await api('GET', `/api/predictions/${symbol}`),

@@ -16,8 +16,8 @@ import { ManualClock } from '../../src/kernel/clock.ts';
 import { promtool } from './promtool.ts';
 
 const MINUTE = 60_000;
-/** RSS of an embedded demo after its first start (issue #14: 696 MB). */
-const IDLE_RSS_BYTES = 696 * 1_048_576;
+/** RSS of an embedded demo after its first start and seeding (bench:memory, 2026-11-26: 397 MiB at most, after 2 days of seeding; issue #14 saw 696 MB before). */
+const IDLE_RSS_BYTES = 397 * 1_048_576;
 
 function signals(traffic: { ratePerSecond: number; p95Ms: number; errorRatio: number }, tradingHalted = 0, leakSuspected = 0): Signals {
   const memoryLimitBytes = loadConfig({}).observability.memoryLimitBytes;

@@ -46,7 +46,10 @@ describe('deploy/kubernetes/rollout', () => {
     const queries = analysisQueries();
     expect(Object.keys(queries)).toEqual(['p95', 'p99', 'errorRate', 'orderRejections', 'eventLoopDelay']);
     for (const prefix of EXCLUDED_ROUTE_PREFIXES) expect(queries.p99!.query).toContain(`${prefix}.*`);
-    expect(queries.p99!.query).toMatch(/^histogram_quantile\(0\.99, sum by \(le\) \(rate\(tachyon_http_request_duration_seconds_bucket\{rollouts_pod_template_hash="\{\{args\.canary-hash\}\}"/);
+    expect(queries.p99!.query).toMatch(/^histogram_quantile\(0\.99, \(sum by \(le\) \(rate\(tachyon_http_request_duration_seconds_bucket\{rollouts_pod_template_hash="\{\{args\.canary-hash\}\}"/);
+    // Each instance's own time, as the local judge: a forwarded request's total moved to its own time.
+    expect(queries.p99!.query).toContain(' - sum by (le) (rate(tachyon_http_forwarded_request_duration_seconds_bucket{rollouts_pod_template_hash="{{args.canary-hash}}"');
+    expect(queries.p99!.query).toMatch(/time="total"\}\[60s\]\)\) \+ sum by \(le\) \(rate\(tachyon_http_forwarded_request_duration_seconds_bucket\{.*?time="own"\}/);
     expect(queries.orderRejections!.query).toContain('tachyon_order_rejections_total');
     expect(queries.eventLoopDelay!.query).toContain('nodejs_eventloop_lag_p99_seconds');
     expect(queries.p95!.successCondition).toBe(`isNaN(result[0]) || result[0] < ${DEFAULT_ANALYSIS.minRatio}`);

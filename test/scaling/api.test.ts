@@ -51,6 +51,8 @@ describe('scaling API', () => {
       [{ schedules: [{ days: [1], start: '10:00', end: '09:00', minInstances: 2 }] }, 'body.schedules.0.end'],
       [{ minInstances: 5, maxInstances: 3 }, 'body.minInstances'],
       [{ schedules: [{ days: [1], start: '09:00', end: '10:00', minInstances: 50 }] }, 'body.schedules.0.minInstances'],
+      [{ predictive: { ...DEFAULT_SCALING_CONFIG.predictive, leadMs: -1 } }, 'body.predictive.leadMs'],
+      [{ predictive: { ...DEFAULT_SCALING_CONFIG.predictive, days: 2, minDays: 3 } }, 'body.predictive.minDays'],
     ];
     for (const [payload, field] of cases) {
       const { status, body } = await call('PUT', '/performance/scaling/config', payload);

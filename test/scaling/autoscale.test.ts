@@ -34,7 +34,7 @@ describe.skipIf(!ready)('tachyon cluster --autoscale', () => {
   };
 
   beforeAll(async () => {
-    cluster = await ClusterProcess.start(1, { port: 43100, statsPort: 43101, basePort: 43110 }, {
+    cluster = await ClusterProcess.start(1, { port: 28700, statsPort: 28701, basePort: 28710 }, {
       args: ['--autoscale', '--autoscale-interval', '1'],
       // The test is about scaling: load shedding (503 above 50 ms of event-loop delay) would fail requests on a busy machine.
       env: { TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' },
@@ -70,7 +70,8 @@ describe.skipIf(!ready)('tachyon cluster --autoscale', () => {
     expect(seen).toBeGreaterThan(4);
     expect(seen).toBeLessThanOrEqual(12);
     expect(up.decision?.proposals.find((p) => p.metric === 'websocketConnections')).toMatchObject({ value: seen, target: 4, proposal: Math.ceil(seen / 4) });
-    expect(up.reason).toBe(`scale up 1 → 2: websocketConnections ${seen} vs target 4 (max 2)`);
+    // Up to 8 connections ask for 2 instances; more ask for 3, which the maximum holds at 2.
+    expect(up.reason).toBe(`scale up 1 → 2: websocketConnections ${seen} vs target 4${seen > 8 ? ' (max 2)' : ''}`);
     expect(up.durationMs).toBeGreaterThan(0);
     expect(down.metrics.websocketConnections).toBe(0);
     expect(down.reason).toMatch(/^scale down 2 → 1/);

@@ -21,7 +21,7 @@ describe.skipIf(!hasRedis)('RedisEventStream', () => {
 
   beforeAll(async () => {
     const target = new URL(REDIS_TEST_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) }, { from: 48100, to: 48199 });
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) }, { from: 29300, to: 29399 });
   });
   afterAll(async () => {
     for (const stream of open) await stream.close();

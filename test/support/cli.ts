@@ -21,3 +21,12 @@ export async function runTachyon(args: string[], env: Record<string, string>): P
   const code = await child.exited;
   return { code, output: child.output() };
 }
+
+/**
+ * Kills the children still running after a file's tests. A test that timed out leaves its server
+ * running, and that server keeps writing into the data directory the file then removes.
+ */
+export async function killLeftovers(children: readonly TachyonChild[]): Promise<void> {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(children.map((child) => child.exited));
+}

@@ -2,6 +2,8 @@
  * Runs a suite against both storage engines: embedded PGlite (in memory) and, when reachable,
  * a fresh database on the PostgreSQL server.
  */
+import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import { openEmbedded } from '../../src/db/pglite.ts';
 import { openServer } from '../../src/db/pg.ts';
 import type { Database } from '../../src/db/database.ts';
@@ -13,10 +15,14 @@ export interface Engine {
   open(): Promise<{ db: Database; url: string | undefined; cleanup(): Promise<void> }>;
 }
 
+let template: Blob | undefined;
+
 export const pglite: Engine = {
   name: 'pglite',
   async open() {
-    const db = await openEmbedded(undefined);
+    // From the run's initdb output (test/support/global-setup.ts): the same cluster, without initdb.
+    template ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
+    const db = await openEmbedded(undefined, { from: template });
     return { db, url: undefined, cleanup: () => db.close() };
   },
 };

@@ -1,6 +1,7 @@
 /** Builds whole platforms in-process for API tests, on either storage engine. */
 import { testConfig } from '../../src/config/config.ts';
 import type { TachyonConfig } from '../../src/config/config.ts';
+import type { Clock } from '../../src/kernel/clock.ts';
 import { buildPlatform, type Platform } from '../../src/platform.ts';
 import type { Engine } from './engines.ts';
 
@@ -15,10 +16,10 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startTestPlatform(engine: Engine, overrides: Partial<TachyonConfig> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(engine: Engine, overrides: Partial<TachyonConfig> = {}, options: { clock?: Clock } = {}): Promise<TestPlatform> {
   const { db, url, cleanup } = await engine.open();
   const config = testConfig({ demoToken: DEMO_TOKEN, adminToken: ADMIN_TOKEN, databaseUrl: url, ...overrides });
-  const platform = await buildPlatform(config, { db });
+  const platform = await buildPlatform(config, { db, ...options });
   return {
     platform,
     trader: { authorization: `Bearer ${DEMO_TOKEN}` },

@@ -58,4 +58,26 @@ describe.each(await engines())('commit failure on $name', (engine) => {
     expect(value('tachyon_trading_journal_batch_rows_max')).toBeGreaterThanOrEqual(value('tachyon_trading_journal_batch_rows_p50')!);
     expect(value('tachyon_trading_journal_commit_seconds_p50')).toBeGreaterThan(0);
   });
+
+  it('retries the rebuild while the database refuses it, then trades on', { timeout: 120_000 }, async () => {
+    const states: EngineStateEvent[] = [];
+    const off = t.platform.bus.subscribe('trading.engine.state', (event) => states.push(event));
+    const trader = await newTrader(t);
+    setQuote(t.platform, 'AAPL', { bid: 99.99, ask: 100.01, last: 100 });
+    // Loads the account (which reads positions) before they go.
+    expect((await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 1 })).statusCode).toBe(201);
+    // Positions are written by a fill and read by the rebuild: both fail until the table is back.
+    await t.platform.db.exec('ALTER TABLE positions RENAME TO positions_away');
+    expect((await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5 })).statusCode).toBe(503);
+    const failedAttempts = () => states.filter((e) => e.state === 'halted' && e.previous === 'recovering').length;
+    await expect.poll(failedAttempts, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(2);
+    expect(t.platform.trading.engine.running).toBe(false);
+    await t.platform.db.exec('ALTER TABLE positions_away RENAME TO positions');
+    await expect.poll(() => t.platform.trading.engine.running, { timeout: 60_000, interval: 100 }).toBe(true);
+    off();
+    expect(states.at(-1)).toMatchObject({ state: 'active', previous: 'recovering' });
+    expect(states.find((e) => e.previous === 'recovering' && e.state === 'halted')?.reason).toContain('positions');
+    expect((await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5 })).statusCode).toBe(201);
+    expect((await reconcile(t.platform.db)).problems).toEqual([]);
+  });
 });

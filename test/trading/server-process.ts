@@ -23,17 +23,27 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Starts `tachyon start` and resolves once it prints that it is ready. */
-export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/**
+ * Starts `tachyon start` and resolves once it prints that it is ready. A first start on a fresh PGlite
+ * directory runs initdb and every migration: at load 25-40 on two cores that took over 60 s.
+ */
+export async function startServer(env: Record<string, string>, timeoutMs = 150_000): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'start'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', TACHYON_SEED_DAYS: '0', ...env },
+    // No load shedding unless a test asks for it: on a shared 2-core machine a stall is not overload, and
+    // the multi-process ownership tests got 503s for most of their orders at load 25 with it on.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', TACHYON_SEED_DAYS: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    // A server that never got ready is stopped: left running, it kept writing into the data directory
+    // the test then failed to remove (ENOTEMPTY), which hid this error.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server not ready after ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (/ready in/.test(output)) {

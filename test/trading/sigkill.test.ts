@@ -107,8 +107,11 @@ const withServer = await pgAvailable();
 // No load shedding: on a shared 2-core machine a stall is not overload, and this test is about durability.
 const base = { TACHYON_DEMO_TOKEN: DEMO, TACHYON_ADMIN_TOKEN: ADMIN, TACHYON_TICK_RATE: '2000', TACHYON_RATE_LIMIT: '0', TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' };
 
+// Two server starts (up to 150 s each on a loaded machine, see startServer), the load and a reconcile.
+const TIMEOUT_MS = 360_000;
+
 describe('SIGKILL under load', () => {
-  it('loses no acknowledged order on PGlite and reconciles', { timeout: 90_000 }, async () => {
+  it('loses no acknowledged order on PGlite and reconciles', { timeout: TIMEOUT_MS }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tachyon-sigkill-'));
     try {
       await killMidLoadAndVerify({ ...base, TACHYON_DATA_DIR: dir });
@@ -117,7 +120,7 @@ describe('SIGKILL under load', () => {
     }
   });
 
-  it.runIf(withServer)('loses no acknowledged order on the PostgreSQL server and reconciles', { timeout: 90_000 }, async () => {
+  it.runIf(withServer)('loses no acknowledged order on the PostgreSQL server and reconciles', { timeout: TIMEOUT_MS }, async () => {
     const temp = await createTempDatabase('sigkill');
     try {
       await killMidLoadAndVerify({ ...base, DATABASE_URL: temp.url });

@@ -1,4 +1,4 @@
-/** A uPlot line chart (uPlot loaded with the performance view only) over points gathered by polling. */
+/** A uPlot line chart (uPlot loaded with the performance view only) over points from the metrics stream. */
 import { useEffect, useRef } from 'preact/hooks';
 import type uPlot from 'uplot';
 

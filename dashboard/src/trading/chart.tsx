@@ -77,6 +77,8 @@ export function PriceChart({ symbol, last }: { symbol: string; last: number | un
     if (bar && bar.time > start) return;
     forming.current = next;
     target.series.update(next);
+    // The canvas cannot be read back: the forming bar's close is shown to tests on the element.
+    box.current!.dataset.formingClose = next.close.toFixed(2);
   }, [last, interval]);
 
   return (

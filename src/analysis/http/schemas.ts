@@ -25,3 +25,13 @@ export const MetricsSchema = Type.Object({
 });
 
 export const EquitySchema = Type.Object({ ts: Type.Array(Type.Number()), value: Type.Array(Type.Number()) });
+
+/** A strategy's performance as the route serves it, and as a recomputation writes it through to the cache. */
+export const PerformanceSchema = Type.Object({
+  strategyId: Type.Integer(),
+  computedAt: Type.Integer(),
+  window: Type.Object({ from: Nullable(Type.Number()), to: Nullable(Type.Number()), bars: Type.Integer(), symbols: Type.Integer() }),
+  metrics: Type.Union([MetricsSchema, Type.Null()]),
+  equity: EquitySchema,
+  error: Type.Union([Type.String(), Type.Null()]),
+});

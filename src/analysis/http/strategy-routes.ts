@@ -6,13 +6,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RouteCache } from '../../cache/http/route-cache.ts';
-import { tags as invalidationTags } from '../../cache/invalidation.ts';
 import { principalOf } from '../../http/access.ts';
 import type { StrategyPerformance } from '../performance.ts';
 import type { AnalysisService } from '../service.ts';
 import { STRATEGIES, catalogue } from '../strategies/catalogue.ts';
 import type { StrategyInput, StrategyRecord, StrategyStore, StrategyWithPerformance } from '../strategy-store.ts';
-import { Anything, EquitySchema, Interval, MetricsSchema, Nullable, SymbolName, tags } from './schemas.ts';
+import { performanceCacheSpec } from './performance-cache.ts';
+import { Anything, Interval, PerformanceSchema, SymbolName, tags } from './schemas.ts';
 
 export interface StrategyRoutesDeps {
   analysis: AnalysisService;
@@ -22,15 +22,6 @@ export interface StrategyRoutesDeps {
 }
 
 const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
-
-const PerformanceSchema = Type.Object({
-  strategyId: Type.Integer(),
-  computedAt: Type.Integer(),
-  window: Type.Object({ from: Nullable(Type.Number()), to: Nullable(Type.Number()), bars: Type.Integer(), symbols: Type.Integer() }),
-  metrics: Type.Union([MetricsSchema, Type.Null()]),
-  equity: EquitySchema,
-  error: Type.Union([Type.String(), Type.Null()]),
-});
 
 const StrategyConfigSchema = Type.Object(
   {
@@ -149,8 +140,9 @@ export function strategyRoutes({ analysis, performance, strategies, cached }: St
       '/api/strategies/:id',
       { schema: { tags, summary: 'Delete a strategy and its performance (204)', params: IdParam } },
       async (request, reply) => {
-        await strategies.delete(principalOf(request).userId, request.params.id);
-        performance.deleted(request.params.id);
+        const { userId } = principalOf(request);
+        await strategies.delete(userId, request.params.id);
+        performance.deleted(userId, request.params.id);
         return reply.code(204).send();
       },
     );
@@ -172,10 +164,7 @@ export function strategyRoutes({ analysis, performance, strategies, cached }: St
           request,
           reply,
           {
-            cls: 'strategyPerformance',
-            key: `strategy:${id}:performance`,
-            account: userId,
-            tags: [invalidationTags.strategy(id)],
+            ...performanceCacheSpec(userId, id),
             // The strategy exists but its first performance is still queued: 202, not 404.
             absent: (r) => r.code(202).header('retry-after', '1').header('cache-control', 'no-store').send({ status: 'computing', strategyId: id }),
           },

@@ -3,33 +3,13 @@
  * maxBatch or maxWaitMs (critical jobs flush at once), then run as one handler call under a
  * concurrency limit. BullMQ's open-source workers fetch jobs one by one; this gives batching on top.
  */
+import type { BulkheadPolicy } from 'cockatiel';
 import type { BatchHandler, BatchRule, TaskContext } from './port.ts';
 
 interface Pending {
   context: TaskContext;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-}
-
-/** A counting semaphore: at most `limit` holders, the rest wait in FIFO order. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next(); // the slot passes straight to the next waiter
-    else this.active--;
-  }
 }
 
 export class Batcher {
@@ -41,7 +21,8 @@ export class Batcher {
   constructor(
     private readonly handler: BatchHandler,
     private readonly rule: BatchRule,
-    private readonly slots: Semaphore,
+    /** Shared by every type's batcher: at most `concurrency` handler calls at once, the rest queued. */
+    private readonly slots: BulkheadPolicy,
     private readonly onExecuted: (ms: number, count: number) => void,
   ) {}
 
@@ -63,22 +44,22 @@ export class Batcher {
   }
 
   private async run(batch: Pending[]): Promise<void> {
-    await this.slots.acquire();
-    const started = performance.now();
-    try {
-      const results = await this.handler(batch.map((p) => p.context));
-      if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`handler returned ${Array.isArray(results) ? results.length : 'no'} results for ${batch.length} tasks`);
-      batch.forEach((p, i) => {
-        const r = results[i];
-        if (r instanceof Error) p.reject(r);
-        else p.resolve(r);
-      });
-    } catch (error) {
-      for (const p of batch) p.reject(error instanceof Error ? error : new Error(String(error)));
-    } finally {
-      this.slots.release();
-      this.held -= batch.length;
-      this.onExecuted(performance.now() - started, batch.length);
-    }
+    await this.slots.execute(async () => {
+      const started = performance.now();
+      try {
+        const results = await this.handler(batch.map((p) => p.context));
+        if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`handler returned ${Array.isArray(results) ? results.length : 'no'} results for ${batch.length} tasks`);
+        batch.forEach((p, i) => {
+          const r = results[i];
+          if (r instanceof Error) p.reject(r);
+          else p.resolve(r);
+        });
+      } catch (error) {
+        for (const p of batch) p.reject(error instanceof Error ? error : new Error(String(error)));
+      } finally {
+        this.held -= batch.length;
+        this.onExecuted(performance.now() - started, batch.length);
+      }
+    });
   }
 }

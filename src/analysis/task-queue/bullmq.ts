@@ -16,10 +16,11 @@
  * Every instance must register the same task types.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { closeRedisClient, createRedisClient, slotTagged, type RedisClient } from '../../kernel/redis-client.ts';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { bulkhead, timeout, TimeoutStrategy, type BulkheadPolicy } from 'cockatiel';
 import { BadRequestError, isClientError } from '../../kernel/errors.ts';
-import { Batcher, Semaphore } from './batcher.ts';
+import { Batcher } from './batcher.ts';
 import { QueueMetrics } from './metrics.ts';
 import {
   DEFAULT_BACKOFF_MS,
@@ -34,6 +35,11 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from './port.ts';
+
+/** How long a stop waits for running jobs and a graceful close before dropping the connections. */
+const CLOSE_TIMEOUT = timeout(10_000, TimeoutStrategy.Aggressive);
+/** How long dropped connections may take to end. */
+const DROP_TIMEOUT = timeout(2_000, TimeoutStrategy.Aggressive);
 
 export interface BullMqQueueOptions {
   redisUrl: string;
@@ -56,13 +62,13 @@ interface JobData {
 const CANCEL_TTL_S = 86_400;
 
 export class BullMqTaskQueue implements TaskQueue {
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly queue: Queue<JobData>;
   private worker: Worker<JobData> | undefined;
   private readonly registrations = new Map<string, { registration: HandlerRegistration; batcher: Batcher }>();
   private readonly metrics = new QueueMetrics();
-  private readonly slots: Semaphore;
+  private readonly slots: BulkheadPolicy;
   private readonly keys: { stats: string; cancelled: (id: string) => string; channel: string };
   private readonly options: Required<Omit<BullMqQueueOptions, 'redisUrl' | 'prefix'>>;
   private readonly prefix: string;
@@ -70,14 +76,16 @@ export class BullMqTaskQueue implements TaskQueue {
 
   constructor(options: BullMqQueueOptions) {
     this.options = { queueName: 'analysis', concurrency: 2, retainFinished: 10_000, pollMs: 25, ...options };
-    this.prefix = options.prefix;
     // BullMQ requires maxRetriesPerRequest: null on connections its workers block on.
-    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.redis = createRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
+    // BullMQ's scripts touch several keys of a queue at once: on a cluster they must share a slot.
+    this.prefix = slotTagged(options.prefix, this.redis);
     this.subscriber = this.redis.duplicate();
     this.queue = new Queue<JobData>(this.options.queueName, { connection: this.redis, prefix: this.prefix });
     // Redis being away is reported by /api/health/detailed; the connections keep retrying quietly.
-    for (const emitter of [this.redis, this.subscriber, this.queue]) emitter.on('error', () => {});
-    this.slots = new Semaphore(this.options.concurrency);
+    for (const emitter of [this.redis, this.subscriber, this.queue] as { on(event: 'error', listener: () => void): unknown }[]) emitter.on('error', () => {});
+    // Unbounded queue: jobs the workers took wait here for a slot (BullMQ's own concurrency bounds them).
+    this.slots = bulkhead(this.options.concurrency, Infinity);
     const base = `${this.prefix}:${this.options.queueName}`;
     this.keys = { stats: `${base}:tachyon-stats`, cancelled: (id) => `${base}:tachyon-cancelled:${id}`, channel: `${base}:tachyon-cancel` };
   }
@@ -216,19 +224,28 @@ export class BullMqTaskQueue implements TaskQueue {
     };
   }
 
-  /** Stops taking jobs (running ones finish), then closes the connections this queue opened. */
+  /**
+   * Stops taking jobs (running ones finish), then closes the connections this queue opened; bounded:
+   * past the timeout (or with Redis away) the connections are dropped, and a job still running here
+   * goes back to the queue as stalled. A cluster client reads as ready while a primary is gone, and
+   * BullMQ's graceful close then waited on that node forever (a platform's stop hung).
+   */
   async close(): Promise<void> {
-    if (this.redis.status !== 'ready') {
-      // Redis is away: nothing can be handed back, and a graceful close would wait for it forever.
-      this.subscriber.disconnect();
-      this.redis.disconnect();
-      await this.worker?.close(true);
-      await this.queue.close();
-      return;
-    }
+    if (this.redis.status === 'ready' && (await CLOSE_TIMEOUT.execute(() => this.closeGracefully()).then(() => true, () => false))) return;
+    // Never left rejected and unobserved (past the timeout nobody awaits it): an unhandled rejection ends the process.
+    const closing = Promise.all([this.worker?.close(true), this.queue.close()]).catch(() => {});
+    this.subscriber.disconnect();
+    this.redis.disconnect();
+    await DROP_TIMEOUT.execute(async () => {
+      await Promise.all([this.worker?.disconnect(), this.queue.disconnect()]);
+      await closing;
+    }).catch(() => {});
+  }
+
+  private async closeGracefully(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
-    await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    await Promise.all([closeRedisClient(this.subscriber), closeRedisClient(this.redis)]);
   }
 
   private async process(job: Job<JobData>, signal: AbortSignal | undefined): Promise<unknown> {

@@ -18,7 +18,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpFlags } from '../flags.ts';
 import type { DataClass } from '../policies.ts';
 import type { Cached, TieredCache } from '../tiered-cache.ts';
-import { BROTLI_OPTIONS, etagOf, GZIP_OPTIONS } from './http-optimizations.ts';
+import { BROTLI_OPTIONS, etagOf, GZIP_OPTIONS } from '../../http/optimizations/http-optimizations.ts';
 
 export interface CachedResponse {
   body: string;
@@ -77,8 +77,7 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
 
   return async function cached(request, reply, spec, load) {
     const policy = cache.policy(spec.cls);
-    if (policy.visibility === 'private' && spec.account === undefined) throw new Error(`${spec.cls} is private: its cache key needs the account`);
-    const key = policy.visibility === 'private' ? `acct:${spec.account}:${spec.key}` : spec.key;
+    const key = entryKey(cache, spec);
     const loader = async (): Promise<CachedResponse | undefined> => {
       const value = await load();
       if (value === undefined) return undefined;
@@ -117,6 +116,23 @@ export function routeCache(cache: TieredCache, flags: HttpFlags, compressAboveBy
     reply.header('content-encoding', encoding);
     return reply.send(compressed(result.value, encoding));
   };
+}
+
+/** The entry's key in its class: private classes are scoped to the account, so users never share entries. */
+function entryKey(cache: TieredCache, spec: Pick<RouteCacheSpec, 'cls' | 'key' | 'account'>): string {
+  if (cache.policy(spec.cls).visibility !== 'private') return spec.key;
+  if (spec.account === undefined) throw new Error(`${spec.cls} is private: its cache key needs the account`);
+  return `acct:${spec.account}:${spec.key}`;
+}
+
+/**
+ * Write-through: stores the answer a route would serve for `spec` (its body serialized as the route does),
+ * so the next read is a hit with the writer's value. Every tier, peers told to drop their L1 copy.
+ */
+export async function storeResponse(cache: TieredCache, spec: Pick<RouteCacheSpec, 'cls' | 'key' | 'account' | 'tags'>, body: string): Promise<void> {
+  if (!cache.isEnabled) return;
+  const response: CachedResponse = { body, etag: etagOf(body) };
+  await cache.set(spec.cls, entryKey(cache, spec), response, spec.tags);
 }
 
 /** HTTP freshness of data that a new 1-minute bar changes (open ranges, forecasts): until that bar. */

@@ -130,6 +130,12 @@ export class LoadTestService {
     await this.deps.tokens.revoke(token).catch((error: unknown) => this.deps.logger.error({ err: error }, 'could not revoke a load test run token; it expires on its own'));
   }
 
+  /** The run in progress on this instance, if any, with its live progress. */
+  current(): { id: number; progress: Progress | undefined } | undefined {
+    // id 0: claimed, not yet recorded.
+    return this.active && this.active.id !== 0 ? { id: this.active.id, progress: this.active.progress } : undefined;
+  }
+
   /** Live progress of the run in progress on this instance, if it is `id`. */
   progress(id: number): Progress | undefined {
     return this.active?.id === id ? this.active.progress : undefined;

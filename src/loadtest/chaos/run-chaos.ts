@@ -108,7 +108,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     let lostOrders: number[];
     let reconcileProblems: string[];
     try {
-      const found = await db.query<{ id: string }>('SELECT id FROM orders WHERE id = ANY($1::bigint[])', [acknowledged]);
+      const found = await db.query<{ id: string }>('SELECT id FROM trading_orders WHERE id = ANY($1::bigint[])', [acknowledged]);
       const present = new Set(found.rows.map((r) => Number(r.id)));
       lostOrders = acknowledged.filter((id) => !present.has(id));
       reconcileProblems = (await reconcile(db)).problems;

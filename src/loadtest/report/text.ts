@@ -61,16 +61,18 @@ export function formatSummary(result: RunResult): string {
   return out.join('\n');
 }
 
-/** Baseline comparison for terminals: verdict, then regressions and improvements with their change. */
+/** Baseline comparison for terminals: verdict, then regressed, improved and unchanged figures with their change and confidence. */
 export function formatComparison(comparison: Comparison, label: string): string {
   const line = (d: MetricDelta): string => {
     const value = (v: number): string => (d.stat === 'rate' ? v.toFixed(4) : formatMs(v));
     const change = Number.isFinite(d.change) ? `${d.change >= 0 ? '+' : ''}${(100 * d.change).toFixed(1)}%` : 'new';
-    return `  ${d.metric} ${d.stat}: ${value(d.baseline)} → ${value(d.current)} (${change}, tolerance ${(100 * d.tolerance).toFixed(0)}%)`;
+    return `  ${d.metric} ${d.stat}: ${value(d.baseline)} → ${value(d.current)} (${change}, tolerance ${(100 * d.tolerance).toFixed(0)}%, confidence of a difference ${(100 * d.confidence).toFixed(1)}%)`;
   };
+  const unchanged = comparison.compared.filter((d) => d.verdict === 'unchanged');
   const out = [`${comparison.passed ? '✓' : '✗'} baseline ${label}: ${comparison.regressions.length} regression(s), ${comparison.improvements.length} improvement(s) over ${comparison.compared.length} figures`];
   if (comparison.regressions.length > 0) out.push('regressions', ...comparison.regressions.map(line));
   if (comparison.improvements.length > 0) out.push('improvements', ...comparison.improvements.map(line));
+  if (unchanged.length > 0) out.push('unchanged (within tolerance or noise)', ...unchanged.map(line));
   if (comparison.missing.length > 0) out.push(`not produced by this run: ${comparison.missing.join(', ')}`);
   if (comparison.insufficient.length > 0) out.push(`changed, but too few samples to tell from noise: ${comparison.insufficient.join(', ')}`);
   return out.join('\n');

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:zlib';
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HttpFlags } from '../flags.ts';
+import type { HttpFlags } from '../../cache/flags.ts';
 
 // Speed over ratio: these bodies are built per request, not stored (cached ones reuse the settings).
 export const BROTLI_OPTIONS = { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } };
@@ -58,7 +58,7 @@ export async function installHttpOptimizations(app: FastifyInstance, options: Ht
       etag = `W/${etagOf(payload)}`;
       reply.header('etag', etag);
     }
-    if (matches(request.headers['if-none-match'], etag)) {
+    if (weakMatch(request.headers['if-none-match'], etag)) {
       reply.code(304);
       return done(null, '');
     }
@@ -108,7 +108,8 @@ export function etagOf(body: string | Buffer): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
-function matches(header: string | undefined, etag: string): boolean {
+/** Whether If-None-Match names `etag` (the fast lane's 304 too). */
+export function weakMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header === '*') return true;
   // Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires: W/"x" matches "x".

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BadRequestError, NotFoundError } from '../../kernel/errors.ts';
-import type { HttpFlags } from '../flags.ts';
+import type { HttpFlags } from '../../cache/flags.ts';
 
 const PASSED_HEADERS = ['etag', 'cache-status', 'age', 'cache-control'] as const;
 
