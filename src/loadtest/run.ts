@@ -39,6 +39,8 @@ export interface RunOptions {
   rate?: number;
   /** Closed model: runs constant-vus with this many VUs; open model: the VU cap. */
   vus?: number;
+  /** Overrides the scenario's gracefulStop: how long in-flight iterations may finish after the schedule ends. */
+  gracefulStop?: string | number;
   /** Merged over the scenario's thresholds (same key replaces). */
   thresholds?: ThresholdInput;
   tags?: Record<string, string>;
@@ -107,7 +109,7 @@ export async function checkRun<D>(source: ScenarioSource<D>, options: RunOptions
 
 export async function runLoadTest<D>(source: ScenarioSource<D>, options: RunOptions): Promise<RunResult> {
   const { url, scenario, guardrails, workers, executor, plan, target, thresholds } = await prepare(source, options);
-  const gracefulStopMs = parseDuration(scenario.options.gracefulStop ?? '10s');
+  const gracefulStopMs = parseDuration(options.gracefulStop ?? scenario.options.gracefulStop ?? '10s');
   const baseTags = { ...scenario.options.tags, ...options.tags };
 
   const stop = new AbortController();

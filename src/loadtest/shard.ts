@@ -49,6 +49,7 @@ export async function executeShard(scenario: Scenario, params: ShardParams, metr
     });
     // After a cancel, or once in-flight iterations were cut off, a VU's state is incomplete: nothing to verify.
     if (!abandon.signal.aborted) await Promise.all(vus.map((vu) => vu.teardown()));
+    else if (!stop.aborted) errors.add(`iterations still running ${params.gracefulStopMs} ms after the schedule ended were abandoned: vuTeardown (per-VU verification) skipped; raise gracefulStop`);
   } finally {
     stop.removeEventListener('abort', onStop);
     for (const socket of openSockets) socket.terminate();

@@ -41,6 +41,22 @@ describe('run control', () => {
     expect(result.thresholds[0]).toMatchObject({ passed: false, abortOnFail: true });
   });
 
+  it('abandons iterations still running after the graceful stop, says verification was skipped, and a longer gracefulStop lets them finish', async () => {
+    server = await startServer(() => 1_000); // every request is held 1 s
+    let verified = 0;
+    const scenario = defineScenario({
+      options: { executor: { type: 'constant-vus', vus: 2, duration: '200ms' }, gracefulStop: '100ms' },
+      default: async (ctx) => void (await ctx.http.get('/slow')),
+      vuTeardown: () => void verified++,
+    });
+    const cut = await runLoadTest(scenario, { target: server.url });
+    expect(verified).toBe(0);
+    expect(cut.errors.map((e) => e.message)).toEqual([expect.stringMatching(/abandoned: vuTeardown \(per-VU verification\) skipped/)]);
+    const whole = await runLoadTest(scenario, { target: server.url, gracefulStop: '30s' });
+    expect(verified).toBe(2);
+    expect(whole.errors).toEqual([]);
+  });
+
   it('reports live progress', async () => {
     server = await startServer();
     const seen: Progress[] = [];

@@ -23,6 +23,8 @@ beforeAll(async () => {
     target,
     name: 'smoke',
     env: { TACHYON_ADMIN_TOKEN: ADMIN_TOKEN },
+    // Per-VU verification runs only if every iteration finishes: give a busy machine time for that.
+    gracefulStop: '60s',
     // Here the platform shares its CPU with the generator and with parallel test files: correctness
     // thresholds stay strict, latency ones are loosened to what a busy CI machine always meets.
     thresholds: { http_req_duration: ['p(95)<10000'], order_ack_latency: ['p(95)<10000'] },

@@ -8,14 +8,16 @@
  *  - deadline → the job's signal aborts and the attempt fails (retryable), counted from when this
  *    instance takes the job;
  *  - cancellation → a waiting job is removed; a running one is aborted on whichever instance runs it
- *    (Redis pub/sub → worker.cancelJob) and fails without retry; a marker key makes get() report
- *    `cancelled` in both cases;
+ *    (Redis pub/sub → worker.cancelJob) and fails without retry; cancel() answers once that run has
+ *    stopped (its signal aborted), or after CANCEL_CONFIRM_MS if no instance stops it (the marker then
+ *    stops its next attempt); a marker key makes get() report `cancelled` in both cases;
  *  - completion counters live in a Redis hash shared by all instances; wait/execution histograms
  *    are this instance's (scrape every instance). byType.queued/running are the tasks this instance
  *    holds; the shared backlog is `depth`.
  * Every instance must register the same task types.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { closeRedisClient, createRedisClient, slotTagged, type RedisClient } from '../../kernel/redis-client.ts';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { bulkhead, timeout, TimeoutStrategy, type BulkheadPolicy } from 'cockatiel';
@@ -60,6 +62,8 @@ interface JobData {
 }
 
 const CANCEL_TTL_S = 86_400;
+/** How long cancel() waits for the instance running a task to stop it. */
+const CANCEL_CONFIRM_MS = 5_000;
 
 export class BullMqTaskQueue implements TaskQueue {
   private readonly redis: RedisClient;
@@ -185,6 +189,10 @@ export class BullMqTaskQueue implements TaskQueue {
       }
     }
     await this.redis.publish(this.keys.channel, id);
+    // Pub/sub reaches the running instance a moment later (longer on a Redis Cluster): answer once the
+    // run has left `active`, so a cancelled task is one whose handler was told to stop.
+    const deadline = Date.now() + CANCEL_CONFIRM_MS;
+    while (Date.now() < deadline && (await this.queue.getJobState(id)) === 'active') await delay(this.options.pollMs);
     return true;
   }
 
@@ -194,7 +202,7 @@ export class BullMqTaskQueue implements TaskQueue {
       const record = await this.get(id);
       if (record && isFinal(record.status)) return record;
       if (Date.now() > deadline) throw new Error(`task ${id} not finished within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, this.options.pollMs));
+      await delay(this.options.pollMs);
     }
   }
 
