@@ -2,8 +2,9 @@
  * The dashboard's one WebSocket (/ws): MessagePack frames from the server (smaller and cheaper to
  * decode than JSON at thousands of quotes a second; the no-eval decoder, as the CSP allows no eval),
  * JSON text frames to it (the server reads either). Authenticates with an `auth` frame (browsers
- * cannot set headers, and tokens never go in URLs), reconnects with capped exponential backoff and
- * jitter, and resubscribes every channel it holds: orders and portfolio channels with the last
+ * cannot set headers, and tokens never go in URLs), gives up on an attempt not welcomed within
+ * WELCOME_TIMEOUT_MS (a handshake can hang where a proxy or the browser holds it), reconnects with
+ * capped exponential backoff and jitter, and resubscribes every channel it holds: orders and portfolio channels with the last
  * offset and epoch received, so the server replays exactly the missed events (emitted as if live);
  * the others, and any the server cannot recover, answer with a snapshot that brings the state back.
  */
@@ -32,12 +33,15 @@ export type ConnectionState = 'connecting' | 'open' | 'closed';
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
+/** Longer than the server's auth timeout (5 s by default), which closes a socket that never authenticated. */
+const WELCOME_TIMEOUT_MS = 8_000;
 
 export class LiveConnection {
   #socket: WebSocket | undefined;
   #attempt = 0;
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   readonly #channels = new Set<string>();
   /** Recoverable channels: the last offset and epoch received, sent back as `recover` after a reconnect. */
@@ -78,6 +82,7 @@ export class LiveConnection {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#welcomeTimer);
     this.#socket?.close(1000);
   }
 
@@ -90,8 +95,11 @@ export class LiveConnection {
       socket.send(JSON.stringify({ type: 'auth', token: this.token }));
     };
     socket.onmessage = (event) => this.#receive(typeof event.data === 'string' ? JSON.parse(event.data) : unpackr.unpack(new Uint8Array(event.data as ArrayBuffer)));
+    // close() on a socket still connecting aborts it and fires onclose: the retry below follows.
+    this.#welcomeTimer = setTimeout(() => socket.close(), WELCOME_TIMEOUT_MS);
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
+      clearTimeout(this.#welcomeTimer);
       this.#setState('closed');
       // 4001: the token is not valid; retrying would only be refused again.
       if (this.#closed || event.code === 4001) return;
@@ -102,6 +110,7 @@ export class LiveConnection {
 
   #receive(frame: { type: string; subscriptions?: Subscription[]; messages?: Message[] }): void {
     if (frame.type === 'welcome') {
+      clearTimeout(this.#welcomeTimer);
       this.#attempt = 0;
       this.#setState('open');
       // Every channel held, first connection or not: recovered events or snapshots bring a reconnected client up to date.

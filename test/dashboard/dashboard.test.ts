@@ -185,6 +185,21 @@ describe('dashboard', () => {
     await page.close();
   }, 60_000);
 
+  it('abandons a WebSocket handshake that never answers and reconnects', async ({ onTestFailed }) => {
+    const page = await signIn(DEMO_TOKEN);
+    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-stalled-failed.png`, fullPage: true }).then(() => page.close()));
+    const connection = page.locator('[data-testid=connection]');
+    await expect.poll(() => connection.textContent(), { timeout: 25_000 }).toBe('live');
+    // The connection drops and the next handshake is taken and never answered (it stays so after the restore).
+    const opened = socketsOpened;
+    proxy.stall();
+    await expect.poll(() => socketsOpened, { timeout: 10_000 }).toBeGreaterThan(opened);
+    await proxy.restore();
+    expect(await connection.textContent()).not.toBe('live');
+    await expect.poll(() => connection.textContent(), { timeout: 25_000 }).toBe('live');
+    await page.close();
+  }, 60_000);
+
   it('an admin sees the performance view update from the metrics stream, and scales (a single instance says so)', async ({ onTestFailed }) => {
     // A history load (of zero days: the rows are not the point) so the health panel has one to show.
     await platform.platform.marketData.history.load(0);
