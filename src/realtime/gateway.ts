@@ -124,7 +124,11 @@ export class RealtimeGateway {
     } else {
       const timer = setTimeout(() => {
         this.authTimers.delete(connection);
-        if (!connection.principal) this.refuse(connection, 'unauthorized', 'no auth message within the timeout', CloseCode.UNAUTHORIZED);
+        if (connection.principal) return;
+        // An auth frame still being checked is the server's slowness, not a bad client: 4001 would tell
+        // clients not to retry (the dashboard stops there), so this one is told to come back.
+        if (connection.awaitingAuth) this.refuse(connection, 'internal', 'authentication is taking too long, retry later', CloseCode.GOING_AWAY);
+        else this.refuse(connection, 'unauthorized', 'no auth message within the timeout', CloseCode.UNAUTHORIZED);
       }, this.config.authTimeoutMs);
       this.authTimers.set(connection, timer);
     }

@@ -29,7 +29,7 @@ export function formatOf(subprotocol: string): Format {
  * blindly; after 4008, 1001 and 1012 it reconnects with backoff and resubscribes (it gets snapshots).
  */
 export const CloseCode = {
-  /** Server shutting down: reconnect (another instance will answer). */
+  /** Server shutting down, or authentication unavailable or too slow: reconnect (with backoff). */
   GOING_AWAY: 1001,
   /** The client kept sending while not reading: its unsent replies passed the send-buffer limit. */
   POLICY_VIOLATION: 1008,

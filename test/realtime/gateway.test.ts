@@ -4,7 +4,7 @@
  * the test, so every expectation is deterministic.
  */
 import { pack } from 'msgpackr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromUnits } from '../../src/kernel/money.ts';
 import { createBarBatch } from '../../src/market-data/bar.ts';
 import type { Tick } from '../../src/market-data/feed.ts';
@@ -25,7 +25,7 @@ const tick = (symbol: string, last: number): Tick => ({ id: 0, symbol, bid: last
 
 beforeAll(async () => {
   t = await startTestPlatform(pglite, {
-    realtime: { ...testConfig().realtime, maxSubscriptionsPerConnection: 5, maxConnectionsPerUser: 3, maxMessageBytes: 1024, maxMessagesPerSecond: 20, heartbeatMs: 200, heartbeatTimeoutMs: 600 },
+    realtime: { ...testConfig().realtime, maxSubscriptionsPerConnection: 5, maxConnectionsPerUser: 3, maxMessageBytes: 1024, maxMessagesPerSecond: 20, heartbeatMs: 200, heartbeatTimeoutMs: 600, authTimeoutMs: 1_000 },
   });
   url = wsUrl(await t.platform.listen());
   symbols = t.platform.marketData.instruments.slice(0, 3).map((i) => i.symbol);
@@ -84,6 +84,25 @@ describe('/ws gateway', () => {
     await eventually(() => raw.closed() !== undefined, 'the close');
     expect(raw.closed()!.code).toBe(CloseCode.UNAUTHORIZED);
     expect(JSON.stringify(raw.frames)).not.toContain('secret-but-wrong-token');
+  });
+
+  it('tells a client whose auth is still being checked at the auth timeout to come back (1001), not that its token is bad (4001)', async () => {
+    const { authenticator } = t.platform;
+    const resolveFrom = authenticator.resolveFrom.bind(authenticator);
+    // Slower than the auth timeout (1 s here): a database on a bad day.
+    const slow = vi.spyOn(authenticator, 'resolveFrom').mockImplementationOnce(async (token, address) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return resolveFrom(token, address);
+    });
+    try {
+      const raw = await rawSocket(url);
+      raw.send({ type: 'auth', token: DEMO_TOKEN });
+      await eventually(() => raw.closed() !== undefined, 'the close');
+      expect(raw.closed()!.code).toBe(CloseCode.GOING_AWAY);
+      expect(raw.frames).toContainEqual(expect.objectContaining({ type: 'error', code: 'internal' }));
+    } finally {
+      slow.mockRestore();
+    }
   });
 
   it('keeps private channels private: own orders (never conflated, in order), others refused like unknown channels', async () => {
