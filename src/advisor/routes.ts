@@ -14,13 +14,16 @@ import type { Recommendations } from './recommendations.ts';
 const admin = { access: 'admin' } as const;
 const tags = ['database advisor'];
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) });
+const StatementsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }) });
 
 export function advisorRoutes(advisor: DatabaseAdvisor) {
   async function api(fastify: FastifyInstance): Promise<void> {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-    app.get('/database/statements', { config: admin, schema: { tags, summary: 'Top statements by total time: in-app statistics joined with pg_stat_statements' } }, async () =>
-      advisor.statements(),
+    app.get(
+      '/database/statements',
+      { config: admin, schema: { tags, summary: 'Top statements by total time: in-app statistics joined with pg_stat_statements', querystring: StatementsQuery } },
+      async (request) => advisor.statements(request.query.limit),
     );
 
     app.get('/database/statements/:id', { config: admin, schema: { tags, summary: 'One statement: statistics, last plans with costly nodes, index suggestions', params: Id } }, async (request) =>

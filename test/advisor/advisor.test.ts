@@ -104,6 +104,16 @@ describe.each(await engines())('database advisor on $name', (engine) => {
     expect((await recommendations(t)).find((r) => r.id === 'flag-off:http.coalesce')).toBeUndefined();
   });
 
+  it('lists the top statements by total time, as many as asked (20 by default, 1 to 1,000)', async () => {
+    const list = async (query: string) => t.platform.app.inject({ url: `/performance/database/statements${query}`, headers: t.admin });
+    const all = (await list('?limit=1000')).json<{ statements: Array<{ totalMs: number }> }>().statements;
+    expect(all.length).toBeGreaterThan(1);
+    expect(all.map((s) => s.totalMs)).toEqual(all.map((s) => s.totalMs).sort((a, b) => b - a));
+    expect((await list('?limit=1')).json<{ statements: unknown[] }>().statements).toHaveLength(1);
+    expect((await list('')).json<{ statements: unknown[] }>().statements.length).toBe(Math.min(20, all.length));
+    for (const bad of ['0', '1001', 'Infinity']) expect((await list(`?limit=${bad}`)).statusCode, bad).toBe(400);
+  });
+
   it('names the route that issued a statement, through the components between', async () => {
     // The first calls of each statement are sampled: a fresh platform's first strategy lists are.
     for (let i = 0; i < 3; i++) expect((await t.platform.app.inject({ url: '/api/strategies', headers: t.trader })).statusCode).toBe(200);
