@@ -36,9 +36,11 @@ async function start(env: Record<string, string> = {}): Promise<{ child: Tachyon
   }
 }
 
-async function stop(child: TachyonChild): Promise<number | null> {
+/** SIGTERM, then the exit code; a death by signal (code null) is named with the server's last output. */
+async function stop(child: TachyonChild): Promise<number | string | null> {
   child.kill('SIGTERM');
-  return child.exited;
+  const code = await child.exited;
+  return code ?? `killed by ${child.signalCode}; last output:\n${child.output().slice(-1500)}`;
 }
 
 /** True when a TCP connection to host:port is accepted. */

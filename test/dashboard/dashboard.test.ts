@@ -25,6 +25,9 @@ let browser: Browser;
 /** WebSocket frames the pages received as binary (MessagePack) and as text. */
 const frames = { binary: 0, text: 0 };
 let socketsOpened = 0;
+/** Every page's WebSocket lifecycle, printed when a test fails (the search test's stream once stayed `connecting` 25 s). */
+const socketLog: string[] = [];
+const logSocket = (what: string) => socketLog.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
 
 beforeAll(async () => {
   // NODE_ENV is vitest's `test` here: the build must not inherit it (it would bundle libraries' development builds).
@@ -62,7 +65,16 @@ async function signIn(token: string, hash = ''): Promise<Page> {
   page.setDefaultTimeout(10_000);
   page.on('websocket', (ws) => {
     socketsOpened++;
-    ws.on('framereceived', (frame) => (typeof frame.payload === 'string' ? frames.text++ : frames.binary++));
+    const id = socketsOpened;
+    logSocket(`ws ${id} created ${ws.url()}`);
+    let first = true;
+    ws.on('framereceived', (frame) => {
+      if (first) logSocket(`ws ${id} first frame`);
+      first = false;
+      return typeof frame.payload === 'string' ? frames.text++ : frames.binary++;
+    });
+    ws.on('socketerror', (error) => logSocket(`ws ${id} error ${error}`));
+    ws.on('close', () => logSocket(`ws ${id} closed`));
   });
   page.on('pageerror', (error) => console.error('page error:', error.message));
   await page.goto(`${pageBase}/dashboard${hash}`);
@@ -164,8 +176,11 @@ describe('dashboard', () => {
 
   it('a trader finds an instrument by search and watches it; the chart switches interval and its forming bar follows the quote; the equity curve draws', async ({ onTestFailed }) => {
     const page = await signIn(DEMO_TOKEN);
-    onTestFailed(() => page.screenshot({ path: `${ARTIFACTS}/dashboard-search-failed.png`, fullPage: true }).then(() => page.close()));
-    await expect.poll(() => page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]').getAttribute('data-stale'), { timeout: 25_000 }).toBe('false');
+    onTestFailed(() => {
+      console.log(`WebSocket events:\n${socketLog.slice(-30).join('\n')}`);
+      return page.screenshot({ path: `${ARTIFACTS}/dashboard-search-failed.png`, fullPage: true }).then(() => page.close());
+    });
+    await expect.poll(() => page.locator('[data-testid=watchlist] tr[data-symbol=AAPL]').getAttribute('data-stale'), { timeout: 45_000 }).toBe('false');
     // Not on the default watchlist: searched among the 2,000 symbols, picked, then live.
     expect(await page.locator('[data-testid=watchlist] tr[data-symbol=TSLA]').count()).toBe(0);
     await page.fill('input[type=search]', 'tsl');
@@ -183,7 +198,7 @@ describe('dashboard', () => {
       .toBe(true);
     await expect.poll(() => page.locator('[data-testid=equity-curve] canvas').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.close();
-  }, 60_000);
+  }, 90_000);
 
   it('abandons a WebSocket handshake that never answers and reconnects', async ({ onTestFailed }) => {
     const page = await signIn(DEMO_TOKEN);
