@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { accepts } from '../support/servers.ts';
 
 export function redisServerInstalled(): boolean {
   if (spawnSync('redis-server', ['--version']).status === 0) return true;
@@ -50,15 +51,5 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
     server.on('error', reject);
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
   });
 }

@@ -78,3 +78,14 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 export function redisPrefix(label = 'test'): string {
   return `tachyon:${label}:${process.pid}:${randomBytes(4).toString('hex')}:`;
 }
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
