@@ -62,8 +62,10 @@ export class LiveConnection {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Called at once with the current state: a view listening after the welcome (in an effect, after paint) would otherwise never learn it is open. */
   onState(listener: (state: ConnectionState) => void): () => void {
     this.#stateListeners.add(listener);
+    listener(this.state);
     return () => this.#stateListeners.delete(listener);
   }
 
