@@ -5,11 +5,11 @@
  * work beside the running server (through its API) with one-line answers to mistakes.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killLeftovers, runTachyon, spawnTachyon, type TachyonChild } from '../support/cli.ts';
+import { accepts } from '../support/servers.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-first-run-'));
 const ADMIN_TOKEN = 'first-run-admin-token-0123456789';
@@ -43,15 +43,6 @@ async function stop(child: TachyonChild): Promise<number | string | null> {
   return code ?? `killed by ${child.signalCode}; last output:\n${child.output().slice(-1500)}`;
 }
 
-/** True when a TCP connection to host:port is accepted. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 const externalAddress = Object.values(networkInterfaces())
   .flat()
   .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
@@ -76,8 +67,8 @@ describe('first run', () => {
     try {
       expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const port = Number(new URL(base).port);
-      expect(await accepts('127.0.0.1', port)).toBe(true);
-      if (externalAddress) expect(await accepts(externalAddress, port)).toBe(false);
+      expect(await accepts(port)).toBe(true);
+      if (externalAddress) expect(await accepts(port, externalAddress)).toBe(false);
 
       // URLs, tokens, what is loading, where the settings are: no configuration dump, no warning on loopback.
       expect(banner.trim().split('\n').length).toBeLessThanOrEqual(8);

@@ -13,17 +13,7 @@ export const REDIS_TEST_URL = process.env.TACHYON_TEST_REDIS_URL ?? 'redis://127
 
 function reachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port) }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.on('error', () => resolve(false));
-  });
+  return accepts(Number(port), hostname);
 }
 
 async function requireServer(name: string, url: string): Promise<boolean> {
@@ -79,12 +69,16 @@ export function redisPrefix(label = 'test'): string {
   return `tachyon:${label}:${process.pid}:${randomBytes(4).toString('hex')}:`;
 }
 
-/** True when something accepts a TCP connection on 127.0.0.1:port. */
-export function accepts(port: number): Promise<boolean> {
+/** True when something accepts a TCP connection on host:port within a second. */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+    const socket = net.connect({ host, port }, () => {
       socket.destroy();
       resolve(true);
+    });
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
     });
     socket.on('error', () => resolve(false));
   });
