@@ -12,8 +12,8 @@
  * Bounded: every probe lasts BENCH_ATTRIBUTION_SECONDS; a search takes at most 8 probes (a miss is
  * probed twice) and usually 3–4 after the first round (it starts from the last answer). Quick is all on
  * against all off only (5 rounds: about 5 minutes at load 16–21, start included); full adds each
- * optimization off alone (18 configurations: 22 minutes at load 18–25, before misses were confirmed; a
- * quiet machine is faster, BENCH_ATTRIBUTION_ROUNDS and _SECONDS bound it).
+ * optimization off alone (18 configurations, 5 rounds: 44 minutes quiet, as searches go further than on a
+ * loaded machine, where stalls end them early; BENCH_ATTRIBUTION_ROUNDS and _SECONDS bound it).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
