@@ -13,7 +13,9 @@
  * The restart is measured twice more on the same directory, each under a closed-loop order load too
  * (BENCH_ORDER_SECONDS, RSS sampled through it): with the engine's WebAssembly on both V8 tiers (the
  * default) and on the baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false), so the memory that setting
- * saves and the order and cached-read latency it costs come from one run.
+ * saves and the order and cached-read latency it costs come from one run. Every instance starts as `npm start`
+ * starts it, with the platform's glibc malloc setting (src/kernel/malloc-tuning.ts); a restart and a second first
+ * start (a fresh directory) run with glibc's default instead, so what the setting saves and costs is in the run too.
  * The generator runs in this process and shares the machine's two cores with the server.
  *
  * The memory alert fires at 80% of the budget (TACHYON_MEMORY_LIMIT_MB): the bench prints the
@@ -26,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadConfig } from '../src/config/config.ts';
+import { MALLOC_TUNABLES } from '../src/kernel/malloc-tuning.ts';
 import { createTempDatabase, pgAvailable } from '../test/support/servers.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
@@ -145,6 +148,28 @@ async function breakdown(name: string, server: Server): Promise<void> {
   process.stderr.write(`${name}: RSS ${mib(body.rssBytes)}; ${parts.join('; ')}\n`);
 }
 
+const GLIBC_DEFAULT = "glibc's default malloc (GLIBC_TUNABLES=)";
+
+/**
+ * The first start on `env`'s fresh data directory (initdb, migrations, demo users, SEED_DAYS of history in
+ * the background; startPlatform switches seeding off by default, so it is asked for here): sampled while
+ * the history loads and once it is loaded. Held to the target when `held`.
+ */
+async function firstStart(name: string, env: Record<string, string>, held = true): Promise<Row[]> {
+  const target = held ? TARGET_MIB.embedded : undefined;
+  const server = await startPlatform({ ...env, TACHYON_SEED_DAYS: SEED_DAYS });
+  try {
+    const loading = await measure(`${name} (seeding ${SEED_DAYS} days)`, server, ROUTE, auth, target);
+    const seconds = await historyLoaded(server);
+    process.stderr.write(`history loaded after ${seconds} s more\n`);
+    const loaded = await measure(`${name} (history loaded)`, server, ROUTE, auth, target);
+    await breakdown(name, server);
+    return [loading, loaded];
+  } finally {
+    await server.stop();
+  }
+}
+
 const bare = await startReference('bench/support/bare-server.ts');
 rows.push(await measure('bare node:http (reference)', bare, '/'));
 await bare.stop();
@@ -158,27 +183,33 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-memory-'));
 const serveAll = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0' };
 const env = { TACHYON_DATA_DIR: dataDir, ...serveAll };
 try {
-  // startPlatform switches background seeding off by default; the first start here is the real one.
-  const first = await startPlatform({ ...env, TACHYON_SEED_DAYS: SEED_DAYS });
-  rows.push(await measure(`tachyon, first start (seeding ${SEED_DAYS} days)`, first, ROUTE, auth, TARGET_MIB.embedded));
-  const seconds = await historyLoaded(first);
-  process.stderr.write(`history loaded after ${seconds} s more\n`);
-  rows.push(await measure('tachyon, first start (history loaded)', first, ROUTE, auth, TARGET_MIB.embedded));
-  await breakdown('first start', first);
-  await first.stop();
+  rows.push(...(await firstStart('tachyon, first start', env)));
   const again = await startPlatform(env);
   rows.push(await measure('tachyon, restart', again, ROUTE, auth, TARGET_MIB.embedded));
   await breakdown('restart', again);
   await again.stop();
   // The engine's WebAssembly tiers, same directory, one after the other (each a fresh process).
   // Only the default is held to the target: the other is the setting an operator may choose instead.
-  for (const [name, optimize] of [['tachyon, restart, optimizing tier (default)', 'true'], ['tachyon, restart, baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false)', 'false']] as const) {
-    const server = await startPlatform({ ...env, TACHYON_DB_WASM_OPTIMIZE: optimize });
-    rows.push(await measureWithOrders(name, server, optimize === 'true' ? TARGET_MIB.embedded : undefined));
+  // And the default tier with glibc's own malloc setting (GLIBC_TUNABLES empty) instead of the platform's.
+  const variants = [
+    ['tachyon, restart, optimizing tier (default)', { TACHYON_DB_WASM_OPTIMIZE: 'true' }],
+    ['tachyon, restart, baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false)', { TACHYON_DB_WASM_OPTIMIZE: 'false' }],
+    [`tachyon, restart, optimizing tier, ${GLIBC_DEFAULT}`, { TACHYON_DB_WASM_OPTIMIZE: 'true', GLIBC_TUNABLES: '' }],
+  ] as const;
+  for (const [name, variant] of variants) {
+    const server = await startPlatform({ ...env, ...variant });
+    rows.push(await measureWithOrders(name, server, name === variants[0][0] ? TARGET_MIB.embedded : undefined));
     await server.stop();
   }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
+}
+// The first start again on a fresh directory, with glibc's own malloc setting: what the platform's saves while history loads.
+const untunedDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-memory-'));
+try {
+  rows.push(...(await firstStart(`tachyon, first start, ${GLIBC_DEFAULT}`, { TACHYON_DATA_DIR: untunedDir, ...serveAll, GLIBC_TUNABLES: '' }, false)));
+} finally {
+  rmSync(untunedDir, { recursive: true, force: true });
 }
 
 // Scaled mode: the same instance on a PostgreSQL server (a fresh database; no Redis, so cache and bus stay in-process).
@@ -216,11 +247,15 @@ printTable(
 const worst = Math.max(...rows.filter((r) => r.targetMiB === TARGET_MIB.embedded).map(maxOf));
 const pglite = rows[1]!.idle.p50MiB;
 const restart = rows.find((r) => r.process === 'tachyon, restart')!;
-const [optimizingTier, baselineTier] = rows.filter((r) => r.orders) as [Row, Row];
+const [optimizingTier, baselineTier, untunedRestart] = rows.filter((r) => r.orders) as [Row, Row, Row];
+const byName = (name: string) => rows.find((r) => r.process === name)!;
+const [tunedFirst, untunedFirst] = [byName(`tachyon, first start (seeding ${SEED_DAYS} days)`), byName(`tachyon, first start, ${GLIBC_DEFAULT} (seeding ${SEED_DAYS} days)`)];
+const [tunedLoaded, untunedLoaded] = [byName('tachyon, first start (history loaded)'), byName(`tachyon, first start, ${GLIBC_DEFAULT} (history loaded)`)];
 const budgetMiB = Math.ceil((worst * HEADROOM) / ALERT_RATIO / 64) * 64;
 const load = loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`\nembedded tachyon max ${worst} MiB: ${((worst / BUDGET_MIB) * 100).toFixed(0)}% of the configured ${BUDGET_MIB} MiB budget (the alert fires at ${ALERT_RATIO * 100}%); restart idle p50 is ${(restart.idle.p50MiB / pglite).toFixed(2)}× the empty-PGlite process`);
 console.log(`engine's WebAssembly, baseline tier vs optimizing tier (same run, restarts): RSS max ${maxOf(baselineTier)} vs ${maxOf(optimizingTier)} MiB; order p50 ${baselineTier.orders!.p50Ms!.toFixed(1)} vs ${optimizingTier.orders!.p50Ms!.toFixed(1)} ms (${(baselineTier.orders!.p50Ms! / optimizingTier.orders!.p50Ms!).toFixed(2)}×), p99 ${baselineTier.orders!.p99Ms!.toFixed(1)} vs ${optimizingTier.orders!.p99Ms!.toFixed(1)} ms; orders/s ${baselineTier.orders!.perSecond} vs ${optimizingTier.orders!.perSecond}; cached read p99 ${baselineTier.load!.p99Ms} vs ${optimizingTier.load!.p99Ms} ms`);
+console.log(`glibc malloc, the platform's setting (${MALLOC_TUNABLES}) vs glibc's default (same run): first start while seeding RSS max ${maxOf(tunedFirst)} vs ${maxOf(untunedFirst)} MiB, once loaded ${maxOf(tunedLoaded)} vs ${maxOf(untunedLoaded)} MiB; restart with orders ${maxOf(optimizingTier)} vs ${maxOf(untunedRestart)} MiB; cached read ${optimizingTier.load!.requestsPerSecond} vs ${untunedRestart.load!.requestsPerSecond} req/s (${(optimizingTier.load!.requestsPerSecond / untunedRestart.load!.requestsPerSecond).toFixed(2)}×), p99 ${optimizingTier.load!.p99Ms} vs ${untunedRestart.load!.p99Ms} ms; order p50 ${optimizingTier.orders!.p50Ms!.toFixed(1)} vs ${untunedRestart.orders!.p50Ms!.toFixed(1)} ms, p99 ${optimizingTier.orders!.p99Ms!.toFixed(1)} vs ${untunedRestart.orders!.p99Ms!.toFixed(1)} ms, orders/s ${optimizingTier.orders!.perSecond} vs ${untunedRestart.orders!.perSecond}`);
 console.log(`budget the measurement supports: ${budgetMiB} MiB (max ${worst} MiB + ${Math.round((HEADROOM - 1) * 100)}% headroom under the ${ALERT_RATIO * 100}% alert line, in 64 MiB steps); load average ${load}`);
 const headline: Headline = {
   subject: 'tachyon restarted on its data directory',

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, type Histogram } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
+import { mallocTuning } from '../kernel/malloc-tuning.ts';
 import type { Metrics } from './metrics.ts';
 import { WINDOWS } from './windows.ts';
 
@@ -120,6 +121,8 @@ export class Runtime {
       limitBytes: this.memoryLimitBytes,
       utilization: usage.rss / this.memoryLimitBytes,
       consumers: await this.consumerReport(),
+      // The C library's allocator setting (GLIBC_TUNABLES) the process started with: null off glibc.
+      malloc: mallocTuning(),
       gc: byKind,
     };
   }

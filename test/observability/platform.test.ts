@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
+import { mallocTuning } from '../../src/kernel/malloc-tuning.ts';
 import { logCorrelation } from '../../src/observability/log-context.ts';
 import { CONTEXT_IDLE_MS } from '../../src/observability/observability.ts';
 import { PERFORMANCE_PREFIXES } from '../../src/observability/routes.ts';
@@ -131,6 +132,8 @@ describe('observability on a platform', () => {
     expect(memory.consumers.database.wasmMemoryBytes).toBeGreaterThan(16 * 2 ** 20);
     expect(memory.consumers.analysisThreads).toEqual({ threads: platform.analysis.pool.stats().threads });
     expect(memory.consumers.cacheL1).toEqual({ usedBytes: expect.any(Number), limitBytes: platform.config.cache.l1MaxBytes });
+    // The allocator setting the process started with (this test process: whatever its environment says).
+    expect(memory.malloc).toEqual(mallocTuning());
     const network = (await inject({ url: '/api/performance/metrics/network', headers: admin })).json();
     expect(network).toMatchObject({ openConnections: expect.any(Number), receivedBytes: expect.any(Number), http: { '5m': { ratePerSecond: expect.any(Number) } } });
     const database = (await inject({ url: '/api/performance/metrics/database', headers: admin })).json();
