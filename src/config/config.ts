@@ -34,7 +34,7 @@ export interface TachyonConfig {
   databaseReplicaMaxLagMs: number;
   /** The embedded engine with a data directory runs on its own worker thread (off: on the serving thread). */
   databaseThread: boolean;
-  /** TACHYON_DB_WASM_OPTIMIZE: the embedded engine's hot code recompiled by V8's optimizing tier (off: less memory, slower statements). */
+  /** TACHYON_DB_WASM_OPTIMIZE: the embedded engine's hot code recompiled by V8's optimizing tier (off: slower statements; less memory only without the malloc setting of kernel/malloc-tuning.ts). */
   databaseWasmOptimize: boolean;
   redisUrl: string | undefined;
   logLevel: LogLevel;

@@ -55,9 +55,9 @@ export interface EmbeddedOptions {
   from?: Blob;
   /**
    * Let V8 recompile PostgreSQL's hot WebAssembly functions with its optimizing tier
-   * (TACHYON_DB_WASM_OPTIMIZE, default on). Off, the engine runs on V8's baseline code only: the
-   * optimizing compiles' zones leave 65-85 MiB of glibc arenas resident (after the first start's history
-   * load, and on a restart once orders ran), but orders took 2-4× as long (docs/benchmarks.md#memory).
+   * (TACHYON_DB_WASM_OPTIMIZE, default on). Off, the engine runs on V8's baseline code only and orders
+   * take 2-4× as long; it saved the 65-85 MiB the optimizing compiles' zones left in glibc's arenas, which
+   * the malloc setting of src/kernel/malloc-tuning.ts now returns (docs/benchmarks.md#memory).
    * Unset: V8's default (both tiers).
    */
   optimizingCompiler?: boolean;
