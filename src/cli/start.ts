@@ -25,7 +25,7 @@ export async function run(): Promise<number> {
   logger.debug({ config: redactConfig(config) }, 'configuration');
   // npm start sets it; a process started otherwise (node bin/tachyon.js, a service unit) is told how.
   if (mallocTuning() && process.env.GLIBC_TUNABLES === undefined) {
-    logger.warn(`started without GLIBC_TUNABLES: resident memory may be ~130 MiB higher; start with GLIBC_TUNABLES=${MALLOC_TUNABLES} (as npm start does; docs/operations.md)`);
+    logger.warn(`started without GLIBC_TUNABLES: resident memory may be 70-140 MiB higher; start with GLIBC_TUNABLES=${MALLOC_TUNABLES} (as npm start does; docs/operations.md)`);
   }
   const started = performance.now();
   const platform = await buildPlatform(config, { logger });

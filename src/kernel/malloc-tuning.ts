@@ -5,7 +5,7 @@
  *
  * Why: V8's optimizing compiles of PostgreSQL's WebAssembly (the embedded engine) build their graphs in
  * 32 KiB zone segments on its background threads; with the default they left 90-230 MiB of arenas resident
- * after the first start's history load. With this setting: 40-50 MiB, and the whole process ~130 MiB
+ * after the first start's history load. With this setting: ~50 MiB, and the whole process 70-140 MiB
  * smaller (docs/benchmarks.md, "Memory"). glibc reads GLIBC_TUNABLES when a process starts, so it cannot be
  * set from inside Node: `npm start`, `tachyon cluster`'s instances, the Kubernetes Deployment and the
  * benches set it in the environment of the process they start. An operator's own GLIBC_TUNABLES (even
