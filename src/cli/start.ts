@@ -29,16 +29,12 @@ export async function run(): Promise<number> {
   }
   const started = performance.now();
   const platform = await buildPlatform(config, { logger });
-  const loadHistory = config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db));
-  const address = await platform.listen();
-  const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  const unpublish = await publishLocalServer(config, platform.users, base);
-  terminal.write(banner(platform, base, (performance.now() - started) / 1000, loadHistory));
-
-  // History is loaded after listening so the API serves within seconds, paced so requests stay
-  // fast; its window ends at the current minute, where the live feed and bar writer begin.
-  if (loadHistory) void followHistory(platform, terminal, config.seedDays);
-
+  // Signals are handled from before the server answers: a supervisor that stops it as soon as its health
+  // check passes (or its banner appears) gets a graceful stop, not the default action's kill (seen twice
+  // in api/first-run, s9-9 and s11-9: the server thread preempted between its banner and these lines).
+  let unpublish = () => {};
+  // Listening and publishing the local-server file: a stop waits for it, so it never closes a half-started server.
+  let starting: Promise<unknown> = Promise.resolve();
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
@@ -52,9 +48,12 @@ export async function run(): Promise<number> {
       process.exit(1);
     }, config.http.drainDelayMs + config.http.shutdownTimeoutMs);
     deadline.unref();
-    unpublish();
     // Readiness turns 503 now; the server closes once the load balancer has had time to notice.
-    platform.stop({ drainMs: config.http.drainDelayMs }).then(
+    const stopped = starting.catch(() => {}).then(() => {
+      unpublish();
+      return platform.stop({ drainMs: config.http.drainDelayMs });
+    });
+    stopped.then(
       () => {
         logger.info({ signal }, 'stopped');
         process.exit(0);
@@ -67,6 +66,23 @@ export async function run(): Promise<number> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const loadHistory = config.seedDemo && config.seedDays > 0 && (await hasNoHistory(platform.db));
+  const listening = (async () => {
+    const address = await platform.listen();
+    const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+    unpublish = await publishLocalServer(config, platform.users, base);
+    return base;
+  })();
+  starting = listening;
+  const base = await listening;
+  // Stopping already (a signal while it started): the shutdown takes it from here, nothing to announce.
+  if (signals > 0) return -1;
+  terminal.write(banner(platform, base, (performance.now() - started) / 1000, loadHistory));
+
+  // History is loaded after listening so the API serves within seconds, paced so requests stay
+  // fast; its window ends at the current minute, where the live feed and bar writer begin.
+  if (loadHistory) void followHistory(platform, terminal, config.seedDays);
   return -1;
 }
 

@@ -5,6 +5,7 @@
  * work beside the running server (through its API) with one-line answers to mistakes.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -131,5 +132,23 @@ describe('first run', () => {
     } finally {
       expect(await stop(child)).toBe(0);
     }
+  }, 120_000);
+
+  it('stops gracefully on a SIGTERM sent the moment its health check first answers', async () => {
+    // Signals are handled before the server answers anything: a supervisor may stop it at once.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => probe.once('listening', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const child = tachyon(['start'], { PORT: String(port), TACHYON_SEED_DAYS: '0' });
+    servers.push(child);
+    for (;;) {
+      const up = await fetch(`http://127.0.0.1:${port}/api/health`).then((res) => res.ok, () => false);
+      if (up) break;
+      if (child.exitCode !== null) throw new Error(`tachyon start exited early:\n${child.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await stop(child), child.output()).toBe(0);
+    expect(child.output()).toContain('shutting down');
   }, 120_000);
 });
