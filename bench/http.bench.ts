@@ -10,9 +10,8 @@
  * - `tachyon, no limiter/shedding`: the same without the rate limiter and load shedding.
  * - `tachyon, fast lane off` and `tachyon, fast lane off, no limiter/shedding`: the same two through
  *   Fastify's router and hooks.
- * - `tachyon, glibc default malloc`: `tachyon` started with GLIBC_TUNABLES empty instead of the platform's
- *   malloc setting (src/kernel/malloc-tuning.ts, which every other platform here runs with, as `npm start`
- *   starts it): what that setting costs on the hot path.
+ * - `tachyon, malloc setting`: `tachyon` started with the opt-in glibc malloc setting
+ *   (src/kernel/malloc-tuning.ts): what that memory saver costs on the hot path.
  * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
  * - `before` (BENCH_BEFORE_DIR=<checkout of an older commit>, node_modules linked): that commit's
  *   platform with the configuration of `tachyon` (flags it does not know are ignored).
@@ -30,6 +29,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
+import { MALLOC_TUNABLES } from '../src/kernel/malloc-tuning.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 import { BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
@@ -179,7 +179,7 @@ try {
     { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },
     await platform('tachyon', hardening),
     await platform('tachyon, no limiter/shedding', noHardening),
-    await platform('tachyon, glibc default malloc', { ...hardening, GLIBC_TUNABLES: '' }),
+    await platform('tachyon, malloc setting', { ...hardening, GLIBC_TUNABLES: MALLOC_TUNABLES }),
     await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
     await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
     ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
@@ -267,14 +267,14 @@ const costs = {
   limiterAndShedding: cost('tachyon', 'tachyon, no limiter/shedding'),
   limiterAndSheddingWithoutFastLane: cost('tachyon, fast lane off', 'tachyon, fast lane off, no limiter/shedding'),
   fastLaneOff: cost('tachyon, fast lane off', 'tachyon'),
-  mallocSetting: cost('tachyon', 'tachyon, glibc default malloc'),
+  mallocSetting: cost('tachyon, malloc setting', 'tachyon'),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
 };
 const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
 console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of bare node:http (target ≥ 70%), ${((tachyon.throughputVsBare / byName('bare Fastify').throughputVsBare) * 100).toFixed(1)}% of bare Fastify; ${tachyon.cpuUsPerRequest} vs ${byName('bare node:http (reference)').cpuUsPerRequest} CPU µs/request`);
 console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
 console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
-console.log(`the platform's glibc malloc setting (GLIBC_TUNABLES) against glibc's default: ${pct(costs.mallocSetting)}`);
+console.log(`the opt-in glibc malloc setting (GLIBC_TUNABLES=${MALLOC_TUNABLES}) against glibc's default: ${pct(costs.mallocSetting)}`);
 if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
 if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');

@@ -13,9 +13,9 @@
  * The restart is measured twice more on the same directory, each under a closed-loop order load too
  * (BENCH_ORDER_SECONDS, RSS sampled through it): with the engine's WebAssembly on both V8 tiers (the
  * default) and on the baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false), so the memory that setting
- * saves and the order and cached-read latency it costs come from one run. Every instance starts as `npm start`
- * starts it, with the platform's glibc malloc setting (src/kernel/malloc-tuning.ts); a restart and a second first
- * start (a fresh directory) run with glibc's default instead, so what the setting saves and costs is in the run too.
+ * saves and the order and cached-read latency it costs come from one run. A third restart and a second first start
+ * (a fresh directory) run with the opt-in glibc malloc setting (src/kernel/malloc-tuning.ts), so what it saves
+ * and costs is in the run too.
  * The generator runs in this process and shares the machine's two cores with the server.
  *
  * The memory alert fires at 80% of the budget (TACHYON_MEMORY_LIMIT_MB): the bench prints the
@@ -148,7 +148,7 @@ async function breakdown(name: string, server: Server): Promise<void> {
   process.stderr.write(`${name}: RSS ${mib(body.rssBytes)}; ${parts.join('; ')}\n`);
 }
 
-const GLIBC_DEFAULT = "glibc's default malloc (GLIBC_TUNABLES=)";
+const TUNED = `the opt-in malloc setting (GLIBC_TUNABLES=${MALLOC_TUNABLES})`;
 
 /**
  * The first start on `env`'s fresh data directory (initdb, migrations, demo users, SEED_DAYS of history in
@@ -190,11 +190,11 @@ try {
   await again.stop();
   // The engine's WebAssembly tiers, same directory, one after the other (each a fresh process).
   // Only the default is held to the target: the other is the setting an operator may choose instead.
-  // And the default tier with glibc's own malloc setting (GLIBC_TUNABLES empty) instead of the platform's.
+  // And the default tier with the opt-in malloc setting (src/kernel/malloc-tuning.ts).
   const variants = [
     ['tachyon, restart, optimizing tier (default)', { TACHYON_DB_WASM_OPTIMIZE: 'true' }],
     ['tachyon, restart, baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false)', { TACHYON_DB_WASM_OPTIMIZE: 'false' }],
-    [`tachyon, restart, optimizing tier, ${GLIBC_DEFAULT}`, { TACHYON_DB_WASM_OPTIMIZE: 'true', GLIBC_TUNABLES: '' }],
+    [`tachyon, restart, optimizing tier, ${TUNED}`, { TACHYON_DB_WASM_OPTIMIZE: 'true', GLIBC_TUNABLES: MALLOC_TUNABLES }],
   ] as const;
   for (const [name, variant] of variants) {
     const server = await startPlatform({ ...env, ...variant });
@@ -204,12 +204,12 @@ try {
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }
-// The first start again on a fresh directory, with glibc's own malloc setting: what the platform's saves while history loads.
-const untunedDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-memory-'));
+// The first start again on a fresh directory, with the opt-in malloc setting: what it saves while history loads.
+const tunedDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-memory-'));
 try {
-  rows.push(...(await firstStart(`tachyon, first start, ${GLIBC_DEFAULT}`, { TACHYON_DATA_DIR: untunedDir, ...serveAll, GLIBC_TUNABLES: '' }, false)));
+  rows.push(...(await firstStart(`tachyon, first start, ${TUNED}`, { TACHYON_DATA_DIR: tunedDir, ...serveAll, GLIBC_TUNABLES: MALLOC_TUNABLES }, false)));
 } finally {
-  rmSync(untunedDir, { recursive: true, force: true });
+  rmSync(tunedDir, { recursive: true, force: true });
 }
 
 // Scaled mode: the same instance on a PostgreSQL server (a fresh database; no Redis, so cache and bus stay in-process).
@@ -247,15 +247,15 @@ printTable(
 const worst = Math.max(...rows.filter((r) => r.targetMiB === TARGET_MIB.embedded).map(maxOf));
 const pglite = rows[1]!.idle.p50MiB;
 const restart = rows.find((r) => r.process === 'tachyon, restart')!;
-const [optimizingTier, baselineTier, untunedRestart] = rows.filter((r) => r.orders) as [Row, Row, Row];
+const [optimizingTier, baselineTier, tunedRestart] = rows.filter((r) => r.orders) as [Row, Row, Row];
 const byName = (name: string) => rows.find((r) => r.process === name)!;
-const [tunedFirst, untunedFirst] = [byName(`tachyon, first start (seeding ${SEED_DAYS} days)`), byName(`tachyon, first start, ${GLIBC_DEFAULT} (seeding ${SEED_DAYS} days)`)];
-const [tunedLoaded, untunedLoaded] = [byName('tachyon, first start (history loaded)'), byName(`tachyon, first start, ${GLIBC_DEFAULT} (history loaded)`)];
+const [tunedFirst, untunedFirst] = [byName(`tachyon, first start, ${TUNED} (seeding ${SEED_DAYS} days)`), byName(`tachyon, first start (seeding ${SEED_DAYS} days)`)];
+const [tunedLoaded, untunedLoaded] = [byName(`tachyon, first start, ${TUNED} (history loaded)`), byName('tachyon, first start (history loaded)')];
 const budgetMiB = Math.ceil((worst * HEADROOM) / ALERT_RATIO / 64) * 64;
 const load = loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`\nembedded tachyon max ${worst} MiB: ${((worst / BUDGET_MIB) * 100).toFixed(0)}% of the configured ${BUDGET_MIB} MiB budget (the alert fires at ${ALERT_RATIO * 100}%); restart idle p50 is ${(restart.idle.p50MiB / pglite).toFixed(2)}× the empty-PGlite process`);
 console.log(`engine's WebAssembly, baseline tier vs optimizing tier (same run, restarts): RSS max ${maxOf(baselineTier)} vs ${maxOf(optimizingTier)} MiB; order p50 ${baselineTier.orders!.p50Ms!.toFixed(1)} vs ${optimizingTier.orders!.p50Ms!.toFixed(1)} ms (${(baselineTier.orders!.p50Ms! / optimizingTier.orders!.p50Ms!).toFixed(2)}×), p99 ${baselineTier.orders!.p99Ms!.toFixed(1)} vs ${optimizingTier.orders!.p99Ms!.toFixed(1)} ms; orders/s ${baselineTier.orders!.perSecond} vs ${optimizingTier.orders!.perSecond}; cached read p99 ${baselineTier.load!.p99Ms} vs ${optimizingTier.load!.p99Ms} ms`);
-console.log(`glibc malloc, the platform's setting (${MALLOC_TUNABLES}) vs glibc's default (same run): first start while seeding RSS max ${maxOf(tunedFirst)} vs ${maxOf(untunedFirst)} MiB, once loaded ${maxOf(tunedLoaded)} vs ${maxOf(untunedLoaded)} MiB; restart with orders ${maxOf(optimizingTier)} vs ${maxOf(untunedRestart)} MiB; cached read ${optimizingTier.load!.requestsPerSecond} vs ${untunedRestart.load!.requestsPerSecond} req/s (${(optimizingTier.load!.requestsPerSecond / untunedRestart.load!.requestsPerSecond).toFixed(2)}×), p99 ${optimizingTier.load!.p99Ms} vs ${untunedRestart.load!.p99Ms} ms; order p50 ${optimizingTier.orders!.p50Ms!.toFixed(1)} vs ${untunedRestart.orders!.p50Ms!.toFixed(1)} ms, p99 ${optimizingTier.orders!.p99Ms!.toFixed(1)} vs ${untunedRestart.orders!.p99Ms!.toFixed(1)} ms, orders/s ${optimizingTier.orders!.perSecond} vs ${untunedRestart.orders!.perSecond}`);
+console.log(`glibc malloc, the opt-in setting (${MALLOC_TUNABLES}) vs glibc's default (same run): first start while seeding RSS max ${maxOf(tunedFirst)} vs ${maxOf(untunedFirst)} MiB, once loaded ${maxOf(tunedLoaded)} vs ${maxOf(untunedLoaded)} MiB; restart with orders ${maxOf(tunedRestart)} vs ${maxOf(optimizingTier)} MiB; cached read ${tunedRestart.load!.requestsPerSecond} vs ${optimizingTier.load!.requestsPerSecond} req/s (${(tunedRestart.load!.requestsPerSecond / optimizingTier.load!.requestsPerSecond).toFixed(2)}×), p99 ${tunedRestart.load!.p99Ms} vs ${optimizingTier.load!.p99Ms} ms; order p50 ${tunedRestart.orders!.p50Ms!.toFixed(1)} vs ${optimizingTier.orders!.p50Ms!.toFixed(1)} ms, p99 ${tunedRestart.orders!.p99Ms!.toFixed(1)} vs ${optimizingTier.orders!.p99Ms!.toFixed(1)} ms, orders/s ${tunedRestart.orders!.perSecond} vs ${optimizingTier.orders!.perSecond}`);
 console.log(`budget the measurement supports: ${budgetMiB} MiB (max ${worst} MiB + ${Math.round((HEADROOM - 1) * 100)}% headroom under the ${ALERT_RATIO * 100}% alert line, in 64 MiB steps); load average ${load}`);
 const headline: Headline = {
   subject: 'tachyon restarted on its data directory',

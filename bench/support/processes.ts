@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withMallocTuning } from '../../src/kernel/malloc-tuning.ts';
 
 export const BENCH_DEMO_TOKEN = 'bench-demo-token-0123456789';
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -118,8 +117,7 @@ async function startPlatformOnce(env: Record<string, string>, nodeArgs: string[]
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, 'bin/tachyon.js', 'start'], {
-    // As `npm start` starts it: glibc's malloc setting unless `env` (or the bench's environment) says otherwise.
-    env: withMallocTuning({
+    env: {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -130,7 +128,7 @@ async function startPlatformOnce(env: Record<string, string>, nodeArgs: string[]
       // No background seeding competing with the measurement; a bench that needs history sets it.
       TACHYON_SEED_DAYS: '0',
       ...env,
-    }),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
     // Another checkout (an older commit in a temporary worktree) for before/after runs.
     ...(cwd ? { cwd } : {}),

@@ -7,7 +7,6 @@
  */
 import { loadConfig, redactConfig } from '../config/config.ts';
 import { createLogger } from '../kernel/logger.ts';
-import { MALLOC_TUNABLES, mallocTuning } from '../kernel/malloc-tuning.ts';
 import { hasNoHistory } from '../market-data/history-seeder.ts';
 import { logCorrelation } from '../observability/log-context.ts';
 import { buildPlatform, type Platform } from '../platform.ts';
@@ -23,10 +22,6 @@ export async function run(): Promise<number> {
   const terminal = new Terminal(process.stdout);
   const logger = createLogger(config.logLevel, terminal.logDestination(), logCorrelation);
   logger.debug({ config: redactConfig(config) }, 'configuration');
-  // npm start sets it; a process started otherwise (node bin/tachyon.js, a service unit) is told how.
-  if (mallocTuning() && process.env.GLIBC_TUNABLES === undefined) {
-    logger.warn(`started without GLIBC_TUNABLES: resident memory may be 70-140 MiB higher; start with GLIBC_TUNABLES=${MALLOC_TUNABLES} (as npm start does; docs/operations.md)`);
-  }
   const started = performance.now();
   const platform = await buildPlatform(config, { logger });
   // Signals are handled from before the server answers: a supervisor that stops it as soon as its health

@@ -14,7 +14,6 @@ import { HTTP_BACKEND, renderHaproxyConfig } from './haproxy-config.ts';
 import { serverSessions, setServerState } from './haproxy-runtime.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { projectPath } from '../kernel/project-files.ts';
-import { withMallocTuning } from '../kernel/malloc-tuning.ts';
 
 export interface LocalClusterOptions {
   instances: number;
@@ -158,7 +157,7 @@ export class LocalCluster {
       name,
       command: process.execPath,
       args: [TACHYON_BIN, 'start'],
-      env: withMallocTuning({ ...this.options.env, ...env, PORT: String(port), HOST: '127.0.0.1', TACHYON_TRUST_PROXY: 'true' }),
+      env: { ...this.options.env, ...env, PORT: String(port), HOST: '127.0.0.1', TACHYON_TRUST_PROXY: 'true' },
       logFile: join(this.options.runDir, `${name}.log`),
     });
     await waitFor(`http://127.0.0.1:${port}/api/health/ready`, this.options.readyTimeoutMs ?? 120_000);

@@ -11,7 +11,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { MALLOC_TUNABLES } from '../kernel/malloc-tuning.ts';
 import { projectPath } from '../kernel/project-files.ts';
 import { DEFAULT_SCALING_CONFIG, type DirectionBehavior, type ScalingConfig } from './hpa.ts';
 
@@ -54,8 +53,6 @@ function deployment(): Manifest {
                 { name: 'TACHYON_TRUST_PROXY', value: 'true' },
                 { name: 'TACHYON_MEMORY_LIMIT_MB', value: String(RESOURCES.memoryLimitMi) },
                 { name: 'TACHYON_DRAIN_DELAY_MS', value: String(DRAIN_DELAY_MS) },
-                // Read by glibc when the process starts (src/kernel/malloc-tuning.ts).
-                { name: 'GLIBC_TUNABLES', value: MALLOC_TUNABLES },
               ],
               resources: {
                 requests: { cpu: RESOURCES.cpuRequest, memory: `${RESOURCES.memoryRequestMi}Mi` },
