@@ -24,11 +24,10 @@ export async function run(): Promise<number> {
   logger.debug({ config: redactConfig(config) }, 'configuration');
   const started = performance.now();
   const platform = await buildPlatform(config, { logger });
-  // Signals are handled from before the server answers: a supervisor that stops it as soon as its health
-  // check passes (or its banner appears) gets a graceful stop, not the default action's kill (seen twice
-  // in api/first-run, s9-9 and s11-9: the server thread preempted between its banner and these lines).
+  // Signals are handled before the server answers: a supervisor that stops it as soon as its health check
+  // passes gets a graceful stop, not the default action's kill (docs/testing.md, api/first-run).
   let unpublish = () => {};
-  // Listening and publishing the local-server file: a stop waits for it, so it never closes a half-started server.
+  // Listening and publishing the local-server file: a stop waits for it, never closing a half-started server.
   let starting: Promise<unknown> = Promise.resolve();
   let signals = 0;
   const shutdown = (signal: string) => {

@@ -5,12 +5,12 @@
  * work beside the running server (through its API) with one-line answers to mistakes.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killLeftovers, runTachyon, spawnTachyon, type TachyonChild } from '../support/cli.ts';
 import { accepts } from '../support/servers.ts';
+import { freePort } from '../trading/server-process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-first-run-'));
 const ADMIN_TOKEN = 'first-run-admin-token-0123456789';
@@ -136,10 +136,7 @@ describe('first run', () => {
 
   it('stops gracefully on a SIGTERM sent the moment its health check first answers', async () => {
     // Signals are handled before the server answers anything: a supervisor may stop it at once.
-    const probe = createServer().listen(0, '127.0.0.1');
-    await new Promise((resolve) => probe.once('listening', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const child = tachyon(['start'], { PORT: String(port), TACHYON_SEED_DAYS: '0' });
     servers.push(child);
     for (;;) {
