@@ -102,6 +102,9 @@ export class TradingEngine implements BrokerClient, ShardListener {
   private halts = 0;
   /** Rebuild attempts after a halt, a second apart until the database answers; a stop ends them. */
   private readonly recovery = retry(handleWhen(() => this.state === 'halted'), { backoff: new ConstantBackoff(RECOVERY_RETRY_MS) });
+  /** Each account's day-open equity (`dayOpenEquity`), forgotten whenever snapshots are written. */
+  private readonly dayOpen = new Map<number, { dayStart: number; equity: number | undefined }>();
+  private snapshotGeneration = 0;
   /** Execution reports waiting for the engine's current step to end. */
   private readonly inbox: ExecutionReport[] = [];
   private stepping = false;
@@ -254,13 +257,28 @@ export class TradingEngine implements BrokerClient, ShardListener {
     return this.store.snapshots(accountId, from, to, limit);
   }
 
-  /** The last equity snapshot at or before `ts` (the reference for the day's change). */
-  snapshotAt(accountId: number, ts: number): Promise<Snapshot | undefined> {
-    return this.store.snapshotAt(accountId, ts);
+  /**
+   * An account's equity at the start of the day (the last snapshot at or before `dayStart`; undefined
+   * before the first): the reference for every portfolio read's day change. Remembered until a
+   * snapshot is written, so a portfolio read does not wait on the database.
+   */
+  async dayOpenEquity(accountId: number, dayStart: number): Promise<number | undefined> {
+    const known = this.dayOpen.get(accountId);
+    if (known?.dayStart === dayStart) return known.equity;
+    const generation = this.snapshotGeneration;
+    const equity = (await this.store.snapshotAt(accountId, dayStart))?.equity;
+    // A snapshot written while this read was in flight may be the newer reference: not remembered.
+    if (generation === this.snapshotGeneration) this.dayOpen.set(accountId, { dayStart, equity });
+    return equity;
   }
 
-  writeSnapshots(ts: number, rows: readonly { accountId: number; equity: number; cash: number }[]): Promise<void> {
-    return this.store.writeSnapshots(ts, rows);
+  async writeSnapshots(ts: number, rows: readonly { accountId: number; equity: number; cash: number }[]): Promise<void> {
+    try {
+      await this.store.writeSnapshots(ts, rows);
+    } finally {
+      this.snapshotGeneration++;
+      this.dayOpen.clear();
+    }
   }
 
   /** What the owner of an account committed: its cash, positions and open orders (an account held elsewhere). */
@@ -308,7 +326,10 @@ export class TradingEngine implements BrokerClient, ShardListener {
       // Commands already in these accounts' lanes finish under the epoch they were loaded under; later ones are refused.
       await this.lanes.settled(inGone());
       const ids = inGone();
-      for (const id of ids) this.accounts.delete(id);
+      for (const id of ids) {
+        this.accounts.delete(id);
+        this.dayOpen.delete(id);
+      }
       for (const shard of shards) this.loaded.delete(shard);
       this.step(() => this.deps.broker.forget(ids));
       // Everything journaled for them (fills included) commits before the caller lets the lease go.
@@ -584,6 +605,7 @@ export class TradingEngine implements BrokerClient, ShardListener {
   private async rebuild(): Promise<void> {
     await this.ids.ready(ID_HEADROOM);
     this.accounts.clear();
+    this.dayOpen.clear();
     this.loaded.clear();
     this.step(() => this.deps.broker.reset());
     const held = this.deps.ownership.heldShards();

@@ -218,7 +218,7 @@ export function tradingRoutes(deps: { engine: TradingEngine; marketData: MarketD
         if (!view) return reply;
         const now = clock.now();
         const dayStart = marketData.marketClock.sessionStart(now) ?? utcDayStart(now);
-        const reference = (await engine.snapshotAt(accountId, dayStart))?.equity ?? view.openingCash;
+        const reference = (await engine.dayOpenEquity(accountId, dayStart)) ?? view.openingCash;
         return {
           accountId,
           openingCash: fromUnits(view.openingCash),

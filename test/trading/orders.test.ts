@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { reconcile } from '../../src/trading/reconcile.ts';
 import type { OrderEvent } from '../../src/trading/dto.ts';
 import { engines } from '../support/engines.ts';
@@ -251,6 +251,23 @@ describe.each(await engines())('orders on $name', (engine) => {
     const p = await portfolio();
     expect(p.positions[0]).toMatchObject({ quantity: -4, unrealizedPnl: -0.04 });
     expect(p.buyingPower).toBe(100_000 + 399.96 - 400);
+  });
+
+  it("measures the day's change from the last snapshot before the day, read from the database once until a snapshot is written", async () => {
+    await place(t, trader, { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 10 });
+    const snapshotReads = vi.spyOn(t.platform.db, 'query');
+    const reads = () => snapshotReads.mock.calls.filter(([sql]) => String(sql).includes('FROM portfolio_snapshots')).length;
+    try {
+      expect((await portfolio()).dayChange).toBe(-0.1); // no snapshot yet: measured from the opening cash
+      for (let i = 0; i < 5; i++) await portfolio();
+      expect(reads()).toBe(1);
+      // A snapshot two days back becomes the reference: nothing moved since, so the day's change is nil.
+      await t.platform.trading.snapshots.snapshot(t.platform.clock.now() - 2 * 86_400_000);
+      expect((await portfolio()).dayChange).toBe(0);
+      expect(reads()).toBe(2);
+    } finally {
+      snapshotReads.mockRestore();
+    }
   });
 
   it('serves the equity history and reconciles', async () => {
