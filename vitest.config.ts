@@ -10,5 +10,7 @@ export default defineConfig({
     // A hook builds platforms and servers: at load 25-40 on two cores one PGlite platform took 50 s (docs/testing.md).
     hookTimeout: 120_000,
     globalSetup: ['test/support/global-setup.ts'],
+    // CI keeps only the tail of the output: unhandled errors are repeated there, one line each.
+    reporters: ['default', './test/support/unhandled-errors-last.ts'],
   },
 });

@@ -47,7 +47,7 @@ class Cluster {
   private constructor(
     readonly env: Record<string, string>,
     private readonly temp: TempDatabase,
-    readonly db: pg.Pool,
+    readonly db: pg.Client,
     private readonly prefix: string,
   ) {}
 
@@ -69,7 +69,12 @@ class Cluster {
       TACHYON_LEASE_TTL_MS: String(LEASE_TTL_MS),
       TACHYON_FORWARD_TIMEOUT_MS: '5000',
     };
-    const cluster = new Cluster(env, temp, new pg.Pool({ connectionString: temp.url, max: 2 }), prefix);
+    // A client, not a pool: pg-pool's end() resolves before its connections close, and the DROP … WITH
+    // (FORCE) that follows then terminates one; its FATAL message reached the pool, which has no listener,
+    // as an uncaught exception after every test had passed (CI, session 12). A client's end() waits.
+    const db = new pg.Client({ connectionString: temp.url });
+    await db.connect();
+    const cluster = new Cluster(env, temp, db, prefix);
     // One after another: the first creates the schema and the demo users.
     for (let i = 0; i < size; i++) cluster.instances.push(await startServer(env));
     return cluster;
