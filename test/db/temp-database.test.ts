@@ -3,7 +3,8 @@
  * which terminates every backend still connected: a test's own connection must be gone by then, or its
  * FATAL "terminating connection due to administrator command" reaches a handle nobody listens to and
  * surfaces as an uncaught exception after the tests passed (test/cluster/ownership.test.ts on CI,
- * session 12). pg-pool's end() resolves before its connections close; a client's end() waits.
+ * session 12). pg-pool's end() resolves before its connections close; a client's end() waits for its socket
+ * to close, and PostgreSQL keeps a backend's socket open until the process has exited, so that a client can.
  */
 import net from 'node:net';
 import pg from 'pg';
@@ -23,8 +24,10 @@ describe.runIf(await pgAvailable())('closing a test\'s own connection before its
     admin = new pg.Client({ connectionString: PG_ADMIN_URL });
     await admin.connect();
     const target = new URL(temp.url);
-    proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port), target.hostname);
+    // Half-open both ways: each side's FIN reaches the other only through the pipe. Otherwise the proxy
+    // answers the client's FIN itself, and the client's end() resolves while the backend still runs.
+    proxy = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ port: Number(target.port), host: target.hostname, allowHalfOpen: true });
       fromClients.add(client);
       client.pipe(upstream).pipe(client);
       client.on('error', () => upstream.destroy());
@@ -61,9 +64,9 @@ describe.runIf(await pgAvailable())('closing a test\'s own connection before its
     // What the DROP … WITH (FORCE) does to it, on a database of its own here: the pool hears a FATAL.
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [new URL(temp.url).pathname.slice(1)]);
     // Held, the backend cannot read the Terminate first: it ends by the signal, sending its FATAL.
-    await expect.poll(backends).toBe(0);
+    await expect.poll(backends, { timeout: 30_000 }).toBe(0);
     release();
-    await expect.poll(() => errors.map((e) => e.message)).toEqual(['terminating connection due to administrator command']);
+    await expect.poll(() => errors.map((e) => e.message), { timeout: 30_000 }).toEqual(['terminating connection due to administrator command']);
   });
 
   it('a client\'s end() resolves only once its backend has gone', async () => {
