@@ -24,7 +24,9 @@ describe.each(await engines())('analysis API on $name', (engine) => {
       analysis: { ...testConfig().analysis, threads: 1, queueConcurrency: 1, inlineSymbolBars: 3_000, maxSymbolBars: 100_000 },
     });
     const { marketData, db } = t.platform;
-    await seedHistory(db, { instruments: marketData.instruments, marketClock: marketData.marketClock, days: 2, endMs: now, seed: 5 });
+    // Three trading days, the newest partial: the strategies' 2-day rolling window is full at any time of day
+    // (two were yesterday and today's few minutes just after midnight UTC, 97 15-minute bars).
+    await seedHistory(db, { instruments: marketData.instruments, marketClock: marketData.marketClock, days: 3, endMs: now, seed: 5 });
     symbols = marketData.instruments.map((i) => i.symbol);
     const created = await t.platform.users.create({ name: 'analysis-other', role: 'trader', openingCash: 1_000_000 });
     other = { authorization: `Bearer ${created.token}` };

@@ -56,7 +56,8 @@ describe('Cache headers (PGlite platform)', () => {
     expect((await inject({ url, headers: t.trader })).headers['cache-status']).toMatch(/^tachyon; hit/);
 
     const aapl = marketData.instruments.find((i) => i.symbol === 'AAPL')!;
-    await seedHistory(db, { instruments: [aapl], marketClock: marketData.marketClock, days: 1, endMs, seed: config.market.seed });
+    // Two trading days: the 30 minutes before endMs start yesterday when the test runs just after midnight UTC.
+    await seedHistory(db, { instruments: [aapl], marketClock: marketData.marketClock, days: 2, endMs, seed: config.market.seed });
     // What the server's periodic watch does (every few seconds), for any process's load.
     expect(await historyWatch.check()).toBe(true);
     expect(await historyWatch.check()).toBe(false);

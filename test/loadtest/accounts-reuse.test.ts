@@ -34,8 +34,9 @@ const vuUsers = async () =>
 beforeAll(async () => {
   tp = await startTestPlatform(pglite, { market: { ...testConfig().market, tickRate: 200 } });
   // History for the mix's universe (the first 50 instruments listed): its backtests and predictions need it.
+  // Two trading days, the newest partial: just after midnight UTC, today alone has too few bars to predict from.
   const { marketData } = tp.platform;
-  await seedHistory(tp.platform.db, { instruments: marketData.listInstruments({ limit: 50 }).items, marketClock: marketData.marketClock, days: 1, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: 1 });
+  await seedHistory(tp.platform.db, { instruments: marketData.listInstruments({ limit: 50 }).items, marketClock: marketData.marketClock, days: 2, endMs: Math.floor(Date.now() / 60_000) * 60_000, seed: 1 });
   target = await tp.platform.listen();
 }, 60_000);
 afterAll(() => tp?.close());
