@@ -29,7 +29,11 @@ describe('glibc malloc tuning', () => {
       const before = heap(); const held = []; for (let i = 0; i < 1000; i++) held.push(Buffer.allocUnsafeSlow(40000));
       console.log(JSON.stringify({ grewBytes: heap() - before, held: held.length }));`;
     const tuned = nodeWith({ GLIBC_TUNABLES: MALLOC_TUNABLES }, script) as { grewBytes: number };
-    const defaults = nodeWith({ GLIBC_TUNABLES: '' }, script) as { grewBytes: number };
+    // The reference needs a process whose [heap] can grow: in a few here (2 of 60; s13-8 in docs/testing.md) it
+    // started smaller and did not grow at all even with glibc's defaults, the buffers landing in mappings.
+    // Such a process shows nothing either way; another is started, up to five.
+    let defaults = { grewBytes: 0 };
+    for (let attempt = 0; attempt < 5 && defaults.grewBytes === 0; attempt++) defaults = nodeWith({ GLIBC_TUNABLES: '' }, script) as { grewBytes: number };
     expect(defaults.grewBytes).toBeGreaterThan(32 * MiB);
     expect(tuned.grewBytes).toBeLessThan(8 * MiB);
   });
