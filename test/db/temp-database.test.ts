@@ -45,8 +45,8 @@ describe.runIf(await pgAvailable())('closing a test\'s own connection before its
     await temp?.drop();
   });
 
-  const backends = async () =>
-    Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [new URL(temp.url).pathname.slice(1)])).rows[0]!.n);
+  const name = () => new URL(temp.url).pathname.slice(1);
+  const backends = async () => Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name()])).rows[0]!.n);
   const hold = () => fromClients.forEach((socket) => socket.pause());
   const release = () => {
     fromClients.forEach((socket) => socket.resume());
@@ -62,7 +62,7 @@ describe.runIf(await pgAvailable())('closing a test\'s own connection before its
     await pool.end();
     expect(await backends()).toBe(1);
     // What the DROP … WITH (FORCE) does to it, on a database of its own here: the pool hears a FATAL.
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [new URL(temp.url).pathname.slice(1)]);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name()]);
     // Held, the backend cannot read the Terminate first: it ends by the signal, sending its FATAL.
     await expect.poll(backends, { timeout: 30_000 }).toBe(0);
     release();
