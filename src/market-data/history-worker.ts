@@ -21,6 +21,7 @@ const produce = (): EncodedBars | null => {
 
 let ready = produce();
 port.on('message', () => {
-  port.postMessage(ready);
+  // The slice's bytes move to the serving thread (and from there to the engine's) without a copy.
+  port.postMessage(ready, ready ? [ready.bytes.buffer] : []);
   if (ready) ready = produce();
 });
