@@ -72,9 +72,8 @@ export interface Database extends Queryable {
   /**
    * Bulk load with COPY (text format: tab-separated columns, newline-separated rows): about twice
    * the rate of multi-row INSERTs on both engines. No ON CONFLICT: callers clear the range first.
-   * Bytes are UTF-8 text; an adapter may transfer their buffer to another thread (it is detached here).
    */
-  copyFrom(table: string, columns: readonly string[], rows: string | Uint8Array): Promise<void>;
+  copyFrom(table: string, columns: readonly string[], rows: string): Promise<void>;
   /** Runs `fn` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   stats(): PoolStats;

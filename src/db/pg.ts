@@ -122,11 +122,11 @@ class ServerDatabase implements Database {
     return this.plain.exec(sql);
   }
 
-  async copyFrom(table: string, columns: readonly string[], rows: string | Uint8Array): Promise<void> {
+  async copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
     const client = await this.primary.connect();
     try {
       const copy = Object.assign(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`), { query_timeout: COPY_TIMEOUT_MS });
-      await pipeline(Readable.from([typeof rows === 'string' ? rows : Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength)]), client.query(copy));
+      await pipeline(Readable.from([rows]), client.query(copy));
       client.release();
     } catch (error) {
       client.release(error as Error);

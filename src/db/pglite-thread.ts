@@ -6,7 +6,7 @@
  * run one at a time in the order they were sent, except that an `urgent` one (a journal commit)
  * starts before those still waiting; a transaction holds the engine until it ends, as in-process.
  */
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { SMALL_YOUNG_GENERATION, workerEntry } from '../kernel/project-files.ts';
 import type { Database, EngineMemory, PoolStats, Queryable, QueryObserver, QueryResult, StatementOptions } from './database.ts';
 import { Observers, singleConnectionStats } from './database.ts';
@@ -15,7 +15,7 @@ import { Observers, singleConnectionStats } from './database.ts';
 export type EngineRequest =
   | { id: number; op: 'query'; sql: string; params?: readonly unknown[]; tx?: number; prepared?: string; urgent?: boolean }
   | { id: number; op: 'exec'; sql: string; tx?: number }
-  | { id: number; op: 'copy'; table: string; columns: readonly string[]; rows: string | Uint8Array }
+  | { id: number; op: 'copy'; table: string; columns: readonly string[]; rows: string }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'memory' }
@@ -100,9 +100,8 @@ export class ThreadedEmbeddedDatabase implements Database {
     await this.call({ op: 'exec', sql });
   }
 
-  async copyFrom(table: string, columns: readonly string[], rows: string | Uint8Array): Promise<void> {
-    // Bytes move to the engine's thread without a copy (shared memory is readable there as it is).
-    await this.call({ op: 'copy', table, columns, rows }, typeof rows !== 'string' && rows.buffer instanceof ArrayBuffer ? [rows.buffer] : []);
+  async copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
+    await this.call({ op: 'copy', table, columns, rows });
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -155,12 +154,12 @@ export class ThreadedEmbeddedDatabase implements Database {
     this.unlock();
   }
 
-  private call<R>(request: Request, transfer: TransferListItem[] = []): Promise<R> {
+  private call<R>(request: Request): Promise<R> {
     if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     const answer = this.expect<R>(id);
     try {
-      this.worker.postMessage({ ...request, id }, transfer);
+      this.worker.postMessage({ ...request, id });
     } catch (error) {
       // A parameter that cannot be cloned (a function, a class with private state): the caller's mistake.
       this.settle({ id, ok: false, error: serializeError(error) });

@@ -109,7 +109,7 @@ export function wasmMemoryBytes(db: PGlite): number {
 }
 
 /** COPY … FROM text rows: PGlite reads COPY input from a virtual file backed by a Blob. */
-export async function copyInto(db: PGlite, table: string, columns: readonly string[], rows: string | Uint8Array): Promise<void> {
+export async function copyInto(db: PGlite, table: string, columns: readonly string[], rows: string): Promise<void> {
   await db.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([rows]) });
 }
 
@@ -155,7 +155,7 @@ class EmbeddedDatabase implements Database {
     return this.plain.exec(sql);
   }
 
-  copyFrom(table: string, columns: readonly string[], rows: string | Uint8Array): Promise<void> {
+  copyFrom(table: string, columns: readonly string[], rows: string): Promise<void> {
     return copyInto(this.db, table, columns, rows);
   }
 

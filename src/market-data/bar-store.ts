@@ -68,12 +68,7 @@ const ISO_CACHE_LIMIT = 20_000;
 
 /** 1-minute bars as COPY text, with what loading them needs to know. */
 export interface EncodedBars {
-  /**
-   * The COPY text in UTF-8. Bytes, not a string: a slice made on the generator's thread crosses to the
-   * engine's thread by transfer, never copied into the serving thread's heap, where each ~70 KB string
-   * outlived a scavenge and piled up in old space until a full GC (+23-31 MiB during a first start's load).
-   */
-  bytes: Uint8Array<ArrayBuffer>;
+  text: string;
   rows: number;
   /** Earliest and latest bar start (epoch ms): the partitions to ensure. */
   min: number;
@@ -84,7 +79,6 @@ export interface EncodedBars {
 
 /** Encodes batches as COPY text; pure, so it runs on any thread (history-source.ts). */
 export class CopyEncoder {
-  private readonly utf8 = new TextEncoder();
   /** Text of minute timestamps: a history repeats the same minutes for every instrument, and toISOString was most of the encoding. */
   private readonly isoTimes = new Map<number, string>();
 
@@ -94,7 +88,7 @@ export class CopyEncoder {
     for (let i = 0; i < n; i++) {
       lines[i] = `${batch.instrumentId[i]}\t${this.isoTime(batch.ts[i]!)}\t${batch.open[i]}\t${batch.high[i]}\t${batch.low[i]}\t${batch.close[i]}\t${batch.volume[i]}`;
     }
-    return { bytes: this.utf8.encode(lines.join('\n')), rows: n, ...span(batch) };
+    return { text: lines.join('\n'), rows: n, ...span(batch) };
   }
 
   private isoTime(ms: number): string {
@@ -152,7 +146,7 @@ export class BarStore {
   async loadEncoded(bars: EncodedBars): Promise<number[]> {
     if (bars.rows === 0) return [];
     await this.ensurePartitions(bars.min, bars.max);
-    await this.db.copyFrom('bars_1m', BAR_COLUMNS, bars.bytes);
+    await this.db.copyFrom('bars_1m', BAR_COLUMNS, bars.text);
     return bars.days;
   }
 

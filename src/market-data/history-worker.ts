@@ -21,7 +21,6 @@ const produce = (): EncodedBars | null => {
 
 let ready = produce();
 port.on('message', () => {
-  // The slice's bytes move to the serving thread (and from there to the engine's) without a copy.
-  port.postMessage(ready, ready ? [ready.bytes.buffer] : []);
+  port.postMessage(ready);
   if (ready) ready = produce();
 });
