@@ -12,6 +12,8 @@
  *   Fastify's router and hooks.
  * - `tachyon, malloc setting`: `tachyon` started with the opt-in glibc malloc setting
  *   (src/kernel/malloc-tuning.ts): what that memory saver costs on the hot path.
+ * - `tachyon, 4 MiB semi-spaces`: `tachyon` with V8's young generation capped (`--max-semi-space-size=4`;
+ *   16 by default, so 32 MiB resident once grown): what that memory saver costs on the hot path.
  * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
  * - `before` (BENCH_BEFORE_DIR=<checkout of an older commit>, node_modules linked): that commit's
  *   platform with the configuration of `tachyon` (flags it does not know are ignored).
@@ -38,6 +40,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
+/** The young-generation cap measured beside the default (it saves ~24 MiB of RSS: docs/benchmarks.md, Memory). */
+const SMALL_SEMI_SPACES = '--max-semi-space-size=4';
 const PIN = process.env.BENCH_PIN === '1';
 const WRK = process.env.BENCH_WRK === '1';
 const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
@@ -173,13 +177,14 @@ try {
   const hardening = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
   const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
   const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
-  const platform = async (name: string, env: Record<string, string>, cwd?: string): Promise<Target> => ({ name, server: await track(startPlatform(env, [], cwd)), path: QUOTE, headers: trader });
+  const platform = async (name: string, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []): Promise<Target> => ({ name, server: await track(startPlatform(env, nodeArgs, cwd)), path: QUOTE, headers: trader });
   targets = [
     { name: 'bare node:http (reference)', server: bare, path: '/', headers: {} },
     { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },
     await platform('tachyon', hardening),
     await platform('tachyon, no limiter/shedding', noHardening),
     await platform('tachyon, malloc setting', { ...hardening, GLIBC_TUNABLES: MALLOC_TUNABLES }),
+    await platform('tachyon, 4 MiB semi-spaces', hardening, undefined, [SMALL_SEMI_SPACES]),
     await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
     await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
     ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
@@ -268,6 +273,7 @@ const costs = {
   limiterAndSheddingWithoutFastLane: cost('tachyon, fast lane off', 'tachyon, fast lane off, no limiter/shedding'),
   fastLaneOff: cost('tachyon, fast lane off', 'tachyon'),
   mallocSetting: cost('tachyon, malloc setting', 'tachyon'),
+  smallSemiSpaces: cost('tachyon, 4 MiB semi-spaces', 'tachyon'),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
 };
 const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
@@ -275,6 +281,7 @@ console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of b
 console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
 console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
 console.log(`the opt-in glibc malloc setting (GLIBC_TUNABLES=${MALLOC_TUNABLES}) against glibc's default: ${pct(costs.mallocSetting)}`);
+console.log(`V8's young generation capped (${SMALL_SEMI_SPACES}) against its default: ${pct(costs.smallSemiSpaces)}`);
 if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
 if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');

@@ -9,7 +9,7 @@
  * BENCH_SEED_DAYS of history seeded in the background), sampled while it loads and again once the history
  * is loaded (the state an idle demo stays in), and a restart (reopen). Each is sampled idle, then
  * under a light load (autocannon on GET /api/instruments), then once on a fresh PostgreSQL database.
- * After each run the instance's own breakdown (/performance/metrics/memory consumers) is printed.
+ * After each run the instance's own breakdown (/performance/metrics/memory consumers) is printed, and during a first start's load too.
  * The restart is measured twice more on the same directory, each under a closed-loop order load too
  * (BENCH_ORDER_SECONDS, RSS sampled through it): with the engine's WebAssembly on both V8 tiers (the
  * default) and on the baseline tier only (TACHYON_DB_WASM_OPTIMIZE=false), so the memory that setting
@@ -160,6 +160,8 @@ async function firstStart(name: string, env: Record<string, string>, held = true
   const server = await startPlatform({ ...env, TACHYON_SEED_DAYS: SEED_DAYS });
   try {
     const loading = await measure(`${name} (seeding ${SEED_DAYS} days)`, server, ROUTE, auth, target);
+    // Where the memory is while the history loads (the row held to the target), not only after.
+    await breakdown(`${name}, seeding`, server);
     const seconds = await historyLoaded(server);
     process.stderr.write(`history loaded after ${seconds} s more\n`);
     const loaded = await measure(`${name} (history loaded)`, server, ROUTE, auth, target);
