@@ -69,21 +69,32 @@ export class FaultProxy {
     this.forward(upstream, client);
   }
 
-  /** Copies `from` to `to`, delaying chunks while slow; a chunk never overtakes an earlier one. */
+  /**
+   * Copies `from` to `to`, delaying chunks while slow; a chunk never overtakes an earlier one. Delayed chunks wait
+   * in one queue drained by one timer: a timer each overtook (Node times a timer from the loop's cached start, so
+   * a later chunk's shorter remaining delay, taken in the same turn of the loop, fired first).
+   */
   private forward(from: net.Socket, to: net.Socket): void {
-    let releaseAt = 0;
+    const queue: { chunk: Buffer; releaseAt: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && queue[0]!.releaseAt <= now) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(drain, queue[0]!.releaseAt - now);
+    };
     from.on('data', (chunk: Buffer) => {
       if (this.mode.kind === 'cut') return;
       const delayMs = this.mode.kind === 'slow' ? this.mode.delayMs : 0;
-      const now = performance.now();
-      if (delayMs === 0 && releaseAt <= now) {
+      if (delayMs === 0 && queue.length === 0) {
         to.write(chunk);
         return;
       }
-      releaseAt = Math.max(now + delayMs, releaseAt);
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, releaseAt - now);
+      queue.push({ chunk, releaseAt: performance.now() + delayMs });
+      timer ??= setTimeout(drain, delayMs);
     });
   }
 }
