@@ -7,6 +7,7 @@
  */
 import { loadConfig, redactConfig } from '../config/config.ts';
 import { createLogger } from '../kernel/logger.ts';
+import { setMallocMmapThreshold } from '../kernel/malloc-tuning.ts';
 import { hasNoHistory } from '../market-data/history-seeder.ts';
 import { logCorrelation } from '../observability/log-context.ts';
 import { buildPlatform, type Platform } from '../platform.ts';
@@ -23,6 +24,10 @@ export async function run(): Promise<number> {
   const logger = createLogger(config.logLevel, terminal.logDestination(), logCorrelation);
   logger.debug({ config: redactConfig(config) }, 'configuration');
   const started = performance.now();
+  // Process-wide, before the engine's threads allocate (kernel/malloc-tuning.ts).
+  if (config.mallocMmapThresholdBytes !== undefined && (await setMallocMmapThreshold(config.mallocMmapThresholdBytes))) {
+    logger.debug({ mmapThresholdBytes: config.mallocMmapThresholdBytes }, 'glibc malloc: mmap threshold fixed');
+  }
   const platform = await buildPlatform(config, { logger });
   // Signals are handled before the server answers: a supervisor that stops it as soon as its health check
   // passes gets a graceful stop, not the default action's kill (docs/testing.md, api/first-run).

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DATA_CLASSES, DEFAULT_POLICIES, EVICTIONS, type DataClass, type Eviction } from '../cache/policies.ts';
 import { ConfigError } from '../kernel/errors.ts';
+import { MALLOC_MMAP_THRESHOLD_BYTES, MALLOC_MMAP_THRESHOLD_MAX_BYTES, tunablesSetThreshold } from '../kernel/malloc-tuning.ts';
 import type { LeakWatchConfig } from '../profiling/memory-watch.ts';
 import type { ProfilingConfig } from '../profiling/sessions.ts';
 import { parseFlagOverrides } from './flags.ts';
@@ -34,8 +35,14 @@ export interface TachyonConfig {
   databaseReplicaMaxLagMs: number;
   /** The embedded engine with a data directory runs on its own worker thread (off: on the serving thread). */
   databaseThread: boolean;
-  /** TACHYON_DB_WASM_OPTIMIZE: the embedded engine's hot code recompiled by V8's optimizing tier (off: slower statements; less memory only without the malloc setting of kernel/malloc-tuning.ts). */
+  /** TACHYON_DB_WASM_OPTIMIZE: the embedded engine's hot code recompiled by V8's optimizing tier (off: slower statements; less memory only with glibc's default mmap threshold, kernel/malloc-tuning.ts). */
   databaseWasmOptimize: boolean;
+  /**
+   * TACHYON_MALLOC_MMAP_THRESHOLD: glibc's mmap threshold (bytes) fixed at start (kernel/malloc-tuning.ts); undefined
+   * keeps glibc's dynamic one. `auto` (default): 32 KiB on the embedded engine unless GLIBC_TUNABLES sets it, glibc's in
+   * scaled mode; `glibc`: glibc's.
+   */
+  mallocMmapThresholdBytes: number | undefined;
   redisUrl: string | undefined;
   logLevel: LogLevel;
   /** Tokens used for the demo users created on first start, so scripts can know them. */
@@ -266,6 +273,12 @@ type Env = Record<string, string | undefined>;
  * (docs/benchmarks.md "Memory"), so an idle demo never alerts.
  */
 const DEFAULT_MEMORY_LIMIT_MB = 576;
+/**
+ * The L1's default bound in entries: its byte bound over this. lru-cache allocates its index arrays for the
+ * whole bound at construction (~40 bytes an entry: 200,000 entries held 7.7 MiB of an idle heap), and the
+ * cached values (bar series, pages, portfolios) average hundreds of bytes, so the byte bound decides first.
+ */
+const L1_BYTES_PER_ENTRY = 512;
 
 const SECRET_KEYS = new Set(['demoToken', 'adminToken', 'metricsToken', 'alertWebhookUrl']);
 
@@ -273,6 +286,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
   const source = { ...readConfigFile(env), ...definedOnly(env) };
   const read = new Reader(source);
   const memoryLimitBytes = read.int('TACHYON_MEMORY_LIMIT_MB', DEFAULT_MEMORY_LIMIT_MB, 16, 1_048_576) * 1_048_576;
+  // Sized from the budget: the L1 is the one memory consumer that grows with traffic (1/16: 36 MiB of the default 576 MiB).
+  const l1MaxBytes = read.int('TACHYON_CACHE_L1_BYTES', Math.max(1_048_576, Math.floor(memoryLimitBytes / 16)), 1_048_576, 16 * 1024 * 1_048_576);
   const config: TachyonConfig = {
     port: read.int('PORT', 3000, 0, 65535),
     // Loopback unless asked: the demo prints funded and admin tokens (HOST=0.0.0.0 exposes it).
@@ -286,6 +301,7 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     databaseReplicaMaxLagMs: read.int('DATABASE_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
     databaseThread: read.bool('TACHYON_DB_THREAD', true),
     databaseWasmOptimize: read.bool('TACHYON_DB_WASM_OPTIMIZE', true),
+    mallocMmapThresholdBytes: mallocThreshold(read, source),
     redisUrl: read.redisUrl(),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     demoToken: read.token('TACHYON_DEMO_TOKEN'),
@@ -324,9 +340,8 @@ export function loadConfig(env: Env = process.env): TachyonConfig {
     },
     cache: {
       prefix: read.string('TACHYON_CACHE_PREFIX', 'tachyon:cache'),
-      // Sized from the budget: the L1 is the one memory consumer that grows with traffic (1/16: 36 MiB of the default 576 MiB).
-      l1MaxBytes: read.int('TACHYON_CACHE_L1_BYTES', Math.max(1_048_576, Math.floor(memoryLimitBytes / 16)), 1_048_576, 16 * 1024 * 1_048_576),
-      l1MaxEntries: read.int('TACHYON_CACHE_L1_ENTRIES', 200_000, 100, 10_000_000),
+      l1MaxBytes,
+      l1MaxEntries: read.int('TACHYON_CACHE_L1_ENTRIES', Math.max(1_000, Math.floor(l1MaxBytes / L1_BYTES_PER_ENTRY)), 100, 10_000_000),
       l2TimeoutMs: read.int('TACHYON_CACHE_L2_TIMEOUT_MS', 50, 1, 10_000),
       l2BreakMs: read.int('TACHYON_CACHE_L2_BREAK_MS', 5_000, 100, 600_000),
       compressAboveBytes: read.int('TACHYON_CACHE_COMPRESS_ABOVE', 4096, 64, 64 * 1_048_576),
@@ -520,6 +535,15 @@ function readConfigFile(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }
 
+/** TACHYON_MALLOC_MMAP_THRESHOLD: see TachyonConfig. */
+function mallocThreshold(read: Reader, env: Record<string, string>): number | undefined {
+  const name = 'TACHYON_MALLOC_MMAP_THRESHOLD';
+  const raw = env[name] ?? 'auto';
+  if (raw === 'auto') return env.DATABASE_URL || tunablesSetThreshold(env) ? undefined : MALLOC_MMAP_THRESHOLD_BYTES;
+  if (raw === 'glibc') return undefined;
+  return read.intOr(name, ['auto', 'glibc'], 4096, MALLOC_MMAP_THRESHOLD_MAX_BYTES);
+}
+
 class Reader {
   private readonly problems: string[] = [];
   constructor(private readonly env: Record<string, string>) {}
@@ -545,6 +569,15 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  /** An integer from min to max (else undefined) where `keywords` (handled by the caller) are accepted too. */
+  intOr(name: string, keywords: string[], min: number, max: number): number | undefined {
+    const raw = this.env[name];
+    const value = Number(raw);
+    if (raw !== undefined && /^\d+$/.test(raw) && value >= min && value <= max) return value;
+    if (raw !== undefined) this.fail(name, `${keywords.join(', ')} or an integer from ${min} to ${max}`);
+    return undefined;
   }
 
   optionalInt(name: string, min: number, max: number): number | undefined {

@@ -57,7 +57,7 @@ export interface EmbeddedOptions {
    * Let V8 recompile PostgreSQL's hot WebAssembly functions with its optimizing tier
    * (TACHYON_DB_WASM_OPTIMIZE, default on). Off, the engine runs on V8's baseline code only and orders
    * take 2-4× as long; it saved the 65-85 MiB the optimizing compiles' zones left in glibc's arenas, which
-   * the opt-in malloc setting of src/kernel/malloc-tuning.ts also returns (docs/benchmarks.md#memory).
+   * the mmap threshold of src/kernel/malloc-tuning.ts (the embedded default) also returns (docs/benchmarks.md#memory).
    * Unset: V8's default (both tiers).
    */
   optimizingCompiler?: boolean;

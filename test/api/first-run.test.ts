@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MALLOC_MMAP_THRESHOLD_BYTES, mallocTuning, tunablesSetThreshold } from '../../src/kernel/malloc-tuning.ts';
 import { killLeftovers, runTachyon, spawnTachyon, type TachyonChild } from '../support/cli.ts';
 import { accepts } from '../support/servers.ts';
 import { freePort } from '../trading/server-process.ts';
@@ -80,6 +81,10 @@ describe('first run', () => {
       expect(child.output()).not.toContain('"seedDays"');
       // The control file holding the CLI's token is for the data directory's owner only.
       expect(statSync(join(dataDir, 'server.json')).mode & 0o077).toBe(0);
+
+      // The embedded default fixes glibc's mmap threshold at start (kernel/malloc-tuning.ts): what bench:memory's rows rest on.
+      const memory = (await (await fetch(`${base}/api/performance/metrics/memory`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { malloc: { mmapThresholdBytes: number | null } | null };
+      expect(memory.malloc).toEqual(mallocTuning() && { glibcTunables: process.env.GLIBC_TUNABLES ?? '', mmapThresholdBytes: tunablesSetThreshold() ? null : MALLOC_MMAP_THRESHOLD_BYTES });
 
       const created = await run(['users', 'create', '--name', 'beside', '--role', 'trader', '--opening-cash', '2500']);
       expect(created.code, created.output).toBe(0);

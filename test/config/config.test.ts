@@ -34,6 +34,18 @@ describe('configuration', () => {
     expect(message).toContain('DATABASE_URL');
   });
 
+  it('fixes glibc’s mmap threshold for the embedded engine only, unless GLIBC_TUNABLES or TACHYON_MALLOC_MMAP_THRESHOLD says otherwise', () => {
+    const threshold = (env: Record<string, string>) => loadConfig(env).mallocMmapThresholdBytes;
+    expect(threshold({})).toBe(32_768);
+    expect(threshold({ DATABASE_URL: 'postgres://db:5432/tachyon' })).toBeUndefined();
+    expect(threshold({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' })).toBeUndefined();
+    expect(threshold({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })).toBe(32_768);
+    expect(threshold({ TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' })).toBeUndefined();
+    expect(threshold({ TACHYON_MALLOC_MMAP_THRESHOLD: '65536', DATABASE_URL: 'postgres://db:5432/tachyon' })).toBe(65_536);
+    expect(() => loadConfig({ TACHYON_MALLOC_MMAP_THRESHOLD: '1k' })).toThrow('TACHYON_MALLOC_MMAP_THRESHOLD="1k" is invalid: expected auto, glibc or an integer from 4096 to 33554432');
+    expect(() => loadConfig({ TACHYON_MALLOC_MMAP_THRESHOLD: '100' })).toThrow(/TACHYON_MALLOC_MMAP_THRESHOLD/);
+  });
+
   it('redacts tokens and URL passwords when printed', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://app:s3cret@db:5432/tachyon', TACHYON_DEMO_TOKEN: 'demo-token-0123456789' });
     const printed = JSON.stringify(redactConfig(config));
