@@ -13,8 +13,9 @@
  * - `tachyon, glibc malloc default`: `tachyon` with glibc's dynamic mmap threshold
  *   (TACHYON_MALLOC_MMAP_THRESHOLD=glibc) instead of the 32 KiB one the embedded default fixes
  *   (src/kernel/malloc-tuning.ts): what that memory saver costs on the hot path.
- * - `tachyon, 4 MiB semi-spaces`: `tachyon` with V8's young generation capped (`--max-semi-space-size=4`;
- *   16 by default, so 32 MiB resident once grown): what that memory saver costs on the hot path.
+ * - `tachyon, 16 MiB semi-spaces`: `tachyon` with V8's default young generation (`--max-semi-space-size=16`, so
+ *   32 MiB resident once grown) instead of the 4 MiB semi-spaces `npm start` gives it (START_NODE_ARGS): what that
+ *   memory saver costs on the hot path.
  * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
  * - `before` (BENCH_BEFORE_DIR=<checkout of an older commit>, node_modules linked): that commit's
  *   platform with the configuration of `tachyon` (flags it does not know are ignored).
@@ -40,8 +41,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
-/** The young-generation cap measured beside the default (it saves ~24 MiB of RSS: docs/benchmarks.md, Memory). */
-const SMALL_SEMI_SPACES = '--max-semi-space-size=4';
+/** V8's default young generation, measured beside `npm start`'s 4 MiB cap (which saves ~24 MiB of RSS: docs/benchmarks.md, Memory). */
+const DEFAULT_SEMI_SPACES = '--max-semi-space-size=16';
 const PIN = process.env.BENCH_PIN === '1';
 const WRK = process.env.BENCH_WRK === '1';
 const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
@@ -184,7 +185,7 @@ try {
     await platform('tachyon', hardening),
     await platform('tachyon, no limiter/shedding', noHardening),
     await platform('tachyon, glibc malloc default', { ...hardening, TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' }),
-    await platform('tachyon, 4 MiB semi-spaces', hardening, undefined, [SMALL_SEMI_SPACES]),
+    await platform('tachyon, 16 MiB semi-spaces', hardening, undefined, [DEFAULT_SEMI_SPACES]),
     await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
     await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
     ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
@@ -275,7 +276,7 @@ const costs = {
   limiterAndSheddingWithoutFastLane: cost('tachyon, fast lane off', 'tachyon, fast lane off, no limiter/shedding'),
   fastLaneOff: cost('tachyon, fast lane off', 'tachyon'),
   mallocThreshold: cost('tachyon', 'tachyon, glibc malloc default'),
-  smallSemiSpaces: cost('tachyon, 4 MiB semi-spaces', 'tachyon'),
+  smallSemiSpaces: cost('tachyon', 'tachyon, 16 MiB semi-spaces'),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
 };
 const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
@@ -283,7 +284,7 @@ console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of b
 console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
 console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
 console.log(`glibc's mmap threshold fixed (the embedded default) against glibc's dynamic one: ${pct(costs.mallocThreshold)}`);
-console.log(`V8's young generation capped (${SMALL_SEMI_SPACES}) against its default: ${pct(costs.smallSemiSpaces)}`);
+console.log(`V8's young generation capped (npm start's --max-semi-space-size=4) against its default (${DEFAULT_SEMI_SPACES}): ${pct(costs.smallSemiSpaces)}`);
 if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
 if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');

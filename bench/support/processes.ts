@@ -95,9 +95,22 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `tachyon start` with a fresh embedded data directory (or DATABASE_URL in `env`); `nodeArgs`
- * go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept); `cwd`: the checkout to
- * start (this one by default).
+ * The node options `npm start` gives the server (package.json's `start` script: `node <options> bin/tachyon.js
+ * start`), so benchmarks measure the platform as it is started, not a bare `node bin/tachyon.js`.
+ */
+export const START_NODE_ARGS: readonly string[] = (() => {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = manifest.scripts.start.split(/\s+/);
+  const script = words.indexOf('bin/tachyon.js');
+  if (words[0] !== 'node' || script < 0) throw new Error(`package.json's start script is not "node <options> bin/tachyon.js start": ${manifest.scripts.start}`);
+  return words.slice(1, script);
+})();
+
+/**
+ * Starts `tachyon start` as `npm start` does (START_NODE_ARGS) with a fresh embedded data directory (or
+ * DATABASE_URL in `env`); `nodeArgs` go after those, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS
+ * does not accept; a V8 option given twice takes the later value); `cwd`: the checkout to start (this one by
+ * default).
  */
 export async function startPlatform(env: Record<string, string> = {}, nodeArgs: string[] = [], cwd?: string): Promise<Server> {
   // A port free when checked can be taken before the child binds it (an outgoing connection's
@@ -116,7 +129,7 @@ class ExitedEarly extends Error {}
 async function startPlatformOnce(env: Record<string, string>, nodeArgs: string[], cwd: string | undefined): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/tachyon.js', 'start'], {
+  const child = spawn(process.execPath, [...START_NODE_ARGS, ...nodeArgs, 'bin/tachyon.js', 'start'], {
     env: {
       ...process.env,
       PORT: String(port),

@@ -24,9 +24,14 @@ export async function run(): Promise<number> {
   const logger = createLogger(config.logLevel, terminal.logDestination(), logCorrelation);
   logger.debug({ config: redactConfig(config) }, 'configuration');
   const started = performance.now();
-  // Process-wide, before the engine's threads allocate (kernel/malloc-tuning.ts).
-  if (config.mallocMmapThresholdBytes !== undefined && (await setMallocMmapThreshold(config.mallocMmapThresholdBytes))) {
-    logger.debug({ mmapThresholdBytes: config.mallocMmapThresholdBytes }, 'glibc malloc: mmap threshold fixed');
+  // Process-wide, before the engine's threads allocate (kernel/malloc-tuning.ts). A memory saver only: a platform
+  // where the FFI library has no build still serves, with glibc's default.
+  if (config.mallocMmapThresholdBytes !== undefined) {
+    try {
+      if (await setMallocMmapThreshold(config.mallocMmapThresholdBytes)) logger.debug({ mmapThresholdBytes: config.mallocMmapThresholdBytes }, 'glibc malloc: mmap threshold fixed');
+    } catch (error) {
+      logger.warn({ err: error }, "glibc malloc: the mmap threshold could not be set; glibc's default stays (more resident memory)");
+    }
   }
   const platform = await buildPlatform(config, { logger });
   // Signals are handled before the server answers: a supervisor that stops it as soon as its health check
