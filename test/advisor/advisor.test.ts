@@ -110,7 +110,12 @@ describe.each(await engines())('database advisor on $name', (engine) => {
     expect(all.length).toBeGreaterThan(1);
     expect(all.map((s) => s.totalMs)).toEqual(all.map((s) => s.totalMs).sort((a, b) => b - a));
     expect((await list('?limit=1')).json<{ statements: unknown[] }>().statements).toHaveLength(1);
-    expect((await list('')).json<{ statements: unknown[] }>().statements.length).toBe(Math.min(20, all.length));
+    // The platform keeps issuing statements while this runs (a new one appeared between two calls on a fresh
+    // clone's run, docs/testing.md): the default list holds 20, or every statement there was between the counts.
+    const byDefault = (await list('')).json<{ statements: unknown[] }>().statements.length;
+    const after = (await list('?limit=1000')).json<{ statements: unknown[] }>().statements.length;
+    expect(byDefault).toBeGreaterThanOrEqual(Math.min(20, all.length));
+    expect(byDefault).toBeLessThanOrEqual(Math.min(20, after));
     for (const bad of ['0', '1001', 'Infinity']) expect((await list(`?limit=${bad}`)).statusCode, bad).toBe(400);
   });
 
