@@ -3,6 +3,10 @@
  * default flag on) against a bare node:http server and a bare Fastify route answering a similar JSON
  * body, and the platform in configurations that isolate the fast lane and the edge hardening (#12):
  *
+ * - `bare node:http in tachyon's process`: the reference's server preloaded into a `tachyon` instance
+ *   (support/in-process-bare.mjs) on a port of its own: what the platform's process (its heap, threads,
+ *   timers and the feedback node's shared internals collected there) costs any handler; the lane's own
+ *   cost is the rest of the distance between it and `tachyon`.
  * - `tachyon`: as shipped: the fast lane (`http.fast-lane`) on, the rate limiter and load shedding
  *   running (the limit raised above what one client reaches here and the loop-delay threshold above
  *   what a shared machine's stalls reach, so both are checked on every request and never refuse one;
@@ -16,6 +20,8 @@
  * - `tachyon, 16 MiB semi-spaces`: `tachyon` with V8's default young generation (`--max-semi-space-size=16`, so
  *   32 MiB resident once grown) instead of the 4 MiB semi-spaces `npm start` gives it (START_NODE_ARGS): what that
  *   memory saver costs on the hot path.
+ * - `tachyon, simulated feed off`: `tachyon` with TACHYON_TICK_RATE=0: what the demo feed (2,000 ticks/s
+ *   by default, with its quote snapshots and bars on the engine's thread) takes from the read path.
  * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
  * - `before` (BENCH_BEFORE_DIR=<checkout of an older commit>, node_modules linked): that commit's
  *   platform with the configuration of `tachyon` (flags it does not know are ignored).
@@ -32,9 +38,10 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuSeconds } from './ws/cpu.ts';
-import { BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
+import { BENCH_DEMO_TOKEN, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -48,12 +55,15 @@ const WRK = process.env.BENCH_WRK === '1';
 const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 const QUOTE = '/api/market-data/quotes/AAPL';
+const IN_PROCESS = "bare node:http in tachyon's process";
 /** Two samples of the shedding monitor (1 s each) after a pause. */
 const SETTLE_MS = 2_500;
 
 interface Target {
   name: string;
   server: Server;
+  /** Where to send requests when not the server's own URL (a server preloaded into another process). */
+  base?: string;
   path: string;
   headers: Record<string, string>;
 }
@@ -137,9 +147,10 @@ const load = WRK ? wrkLoad : autocannonLoad;
 async function measure(target: Target, duration: number): Promise<Run> {
   resume(target.server);
   try {
-    // Load shedding's monitor saw the pause as one long stall: its next samples must pass it first.
-    if (target.path === QUOTE) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const url = target.server.url + target.path;
+    // Load shedding's monitor saw the pause as one long stall, and the feed catches up a second of ticks:
+    // a platform's next samples must pass both first.
+    if (target.path === QUOTE || target.base) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const url = (target.base ?? target.server.url) + target.path;
     // A short load first: the paused process's timers catch up and its connections warm.
     await load(url, target.headers, 1);
     const cpuBefore = cpuSeconds(target.server.pid);
@@ -179,13 +190,17 @@ try {
   const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
   const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
   const platform = async (name: string, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []): Promise<Target> => ({ name, server: await track(startPlatform(env, nodeArgs, cwd)), path: QUOTE, headers: trader });
+  const inProcessPort = await freePort();
+  const inProcess = await track(startPlatform({ ...hardening, BENCH_IN_PROCESS_PORT: String(inProcessPort) }, ['--import', fileURLToPath(new URL('support/in-process-bare.mjs', import.meta.url))]));
   targets = [
     { name: 'bare node:http (reference)', server: bare, path: '/', headers: {} },
     { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },
+    { name: IN_PROCESS, server: inProcess, base: `http://127.0.0.1:${inProcessPort}`, path: '/', headers: {} },
     await platform('tachyon', hardening),
     await platform('tachyon, no limiter/shedding', noHardening),
     await platform('tachyon, glibc malloc default', { ...hardening, TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' }),
     await platform('tachyon, 16 MiB semi-spaces', hardening, undefined, [DEFAULT_SEMI_SPACES]),
+    await platform('tachyon, simulated feed off', { ...hardening, TACHYON_TICK_RATE: '0' }),
     await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
     await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
     ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
@@ -277,14 +292,17 @@ const costs = {
   fastLaneOff: cost('tachyon, fast lane off', 'tachyon'),
   mallocThreshold: cost('tachyon', 'tachyon, glibc malloc default'),
   smallSemiSpaces: cost('tachyon', 'tachyon, 16 MiB semi-spaces'),
+  simulatedFeed: cost('tachyon', 'tachyon, simulated feed off'),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
 };
 const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
 console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of bare node:http (target ≥ 70%), ${((tachyon.throughputVsBare / byName('bare Fastify').throughputVsBare) * 100).toFixed(1)}% of bare Fastify; ${tachyon.cpuUsPerRequest} vs ${byName('bare node:http (reference)').cpuUsPerRequest} CPU µs/request`);
+console.log(`bare node:http's server inside tachyon's process: ${(byName(IN_PROCESS).throughputVsBare * 100).toFixed(1)}% of it standalone (what the process costs any handler); tachyon is ${((tachyon.throughputVsBare / byName(IN_PROCESS).throughputVsBare) * 100).toFixed(1)}% of it (the lane's own cost)`);
 console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
 console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
 console.log(`glibc's mmap threshold fixed (the embedded default) against glibc's dynamic one: ${pct(costs.mallocThreshold)}`);
 console.log(`V8's young generation capped (npm start's --max-semi-space-size=4) against its default (${DEFAULT_SEMI_SPACES}): ${pct(costs.smallSemiSpaces)}`);
+console.log(`the simulated feed (TACHYON_TICK_RATE, 2,000 ticks/s by default) against none: ${pct(costs.simulatedFeed)}`);
 if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
 if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');

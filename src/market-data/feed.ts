@@ -177,9 +177,9 @@ export class MarketFeed {
     }
   }
 
-  /** Starts the timer (unref'd: it never keeps the process alive). Idempotent. */
+  /** Starts the timer (unref'd: it never keeps the process alive); none at a rate of 0. Idempotent. */
   start(): void {
-    if (this.timer) return;
+    if (this.timer || this.ticksPerSecond === 0) return;
     let last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();

@@ -26,7 +26,14 @@ import { MarketClock } from './market-clock.ts';
 import { QuoteBook, type Quote } from './quote-book.ts';
 import { buildUniverse } from './universe.ts';
 
-const QUOTE_SNAPSHOT_MS = 1_000;
+/**
+ * How often the leader saves the quotes that changed. The snapshot only lets a restart continue from
+ * recent prices (the feed walks on from there; a clean stop writes the last ones), so its age matters
+ * little, while its cost is per row: every second it upserted ~1,200 of the 2,000 symbols, 27 ms of
+ * the engine thread's CPU each second on an idle instance; every 5 s it is ~2,000 rows, 12 ms a second
+ * (docs/benchmarks.md, "Background work").
+ */
+const QUOTE_SNAPSHOT_MS = 5_000;
 /**
  * Quotes per snapshot statement. The embedded engine runs a statement synchronously on the main
  * thread (~40–100 ms for 2,000 quotes), stalling the feed and the WebSocket flush; chunks with a

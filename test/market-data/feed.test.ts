@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MessageBus } from '../../src/kernel/bus.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
 import type { BarBatch } from '../../src/market-data/bar.ts';
@@ -155,12 +155,23 @@ describe('MarketFeed', () => {
     expect(Math.abs(aapl[0]!.last - 1_000_000)).toBeLessThan(50_000);
   });
 
-  it('start() runs an unref-ed timer and stop() ends it', () => {
-    const { feed } = setup();
-    feed.start();
-    feed.start();
-    feed.stop();
-    feed.stop();
+  it('start() runs one timer (idempotent) and stop() ends it; at a rate of 0 none runs', () => {
+    vi.useFakeTimers();
+    try {
+      const { feed, instruments, book, clock, bus } = setup();
+      feed.start();
+      feed.start();
+      expect(vi.getTimerCount()).toBe(1);
+      feed.stop();
+      feed.stop();
+      expect(vi.getTimerCount()).toBe(0);
+      // An idle feed would still wake the event loop a hundred times a second.
+      const silent = new MarketFeed({ instruments, book, clock, marketClock: new MarketClock('exchange'), bus, ticksPerSecond: 0, seed: 1 });
+      silent.start();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
