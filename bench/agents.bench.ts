@@ -40,7 +40,7 @@ const figureOf = (generator: string, round: number, r: RunResult): Figure => {
 
 const loadBefore = loadavg()[0]!;
 console.log(`agents benchmark — ${machine().cpus} core(s) shared by every generator and the server; load average ${loadBefore.toFixed(2)}\n`);
-const server = await startReference('bench/support/bare-server.ts');
+const server = await startReference('bench/support/bare-server.mjs');
 const agents = await spawnLocalAgents(3, { guardrails: DEFAULT_GUARDRAILS });
 const figures: Figure[] = [];
 try {

@@ -308,7 +308,7 @@ async function http(): Promise<Record<string, unknown> & { bars15mClosedRange: {
     if (seeded.status !== 0) throw new Error(`tachyon seed exited with ${seeded.status}`);
     const platform = await startPlatform(env);
     servers.push(platform);
-    const bare = await startReference('bench/support/bare-server.ts');
+    const bare = await startReference('bench/support/bare-server.mjs');
     servers.push(bare);
     const bareFastify = await startReference('bench/support/bare-fastify.ts');
     servers.push(bareFastify);

@@ -22,7 +22,7 @@ const PORTFOLIO = 'GET portfolio';
 const loadBefore = loadavg()[0]!;
 const servers: Server[] = [];
 try {
-  const bare = await startReference('bench/support/bare-server.ts');
+  const bare = await startReference('bench/support/bare-server.mjs');
   servers.push(bare);
   const platform = await startPlatform({ TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' });
   servers.push(platform);

@@ -4,7 +4,7 @@
  * body, and the platform in configurations that isolate the fast lane and the edge hardening (#12):
  *
  * - `bare node:http in tachyon's process`: the reference's server preloaded into a `tachyon` instance
- *   (support/in-process-bare.mjs) on a port of its own: what the platform's process (its heap, threads,
+ *   (support/bare-server.mjs, preloaded) on a port of its own: what the platform's process (its heap, threads,
  *   timers and the feedback node's shared internals collected there) costs any handler; the lane's own
  *   cost is the rest of the distance between it and `tachyon`.
  * - `tachyon`: as shipped: the fast lane (`http.fast-lane`) on, the rate limiter and load shedding
@@ -184,14 +184,14 @@ const ratios = new Map<string, { throughput: number[]; cpu: number[] }>();
 let targets: Target[] = [];
 try {
   process.stderr.write('starting servers…\n');
-  const bare = await track(startReference('bench/support/bare-server.ts'));
+  const bare = await track(startReference('bench/support/bare-server.mjs'));
   const bareFastify = await track(startReference('bench/support/bare-fastify.ts'));
   const hardening = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
   const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
   const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
   const platform = async (name: string, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []): Promise<Target> => ({ name, server: await track(startPlatform(env, nodeArgs, cwd)), path: QUOTE, headers: trader });
   const inProcessPort = await freePort();
-  const inProcess = await track(startPlatform({ ...hardening, BENCH_IN_PROCESS_PORT: String(inProcessPort) }, ['--import', fileURLToPath(new URL('support/in-process-bare.mjs', import.meta.url))]));
+  const inProcess = await track(startPlatform({ ...hardening, BENCH_IN_PROCESS_PORT: String(inProcessPort) }, ['--import', fileURLToPath(new URL('support/bare-server.mjs', import.meta.url))]));
   targets = [
     { name: 'bare node:http (reference)', server: bare, path: '/', headers: {} },
     { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },

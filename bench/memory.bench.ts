@@ -174,7 +174,7 @@ async function firstStart(name: string, env: Record<string, string>, held = true
   }
 }
 
-const bare = await startReference('bench/support/bare-server.ts');
+const bare = await startReference('bench/support/bare-server.mjs');
 rows.push(await measure('bare node:http (reference)', bare, '/'));
 await bare.stop();
 

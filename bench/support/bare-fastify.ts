@@ -1,5 +1,5 @@
 /**
- * The second HTTP reference: a bare Fastify 5 route answering the same body as bare-server.ts,
+ * The second HTTP reference: a bare Fastify 5 route answering the same body as bare-server.mjs,
  * no hooks or plugins. Between it and the platform is the platform's own work (auth, rate limit,
  * observability, cache, headers); between it and bare node:http is Fastify's.
  */

@@ -31,7 +31,7 @@ import { buildUniverse } from './universe.ts';
  * recent prices (the feed walks on from there; a clean stop writes the last ones), so its age matters
  * little, while its cost is per row: every second it upserted ~1,200 of the 2,000 symbols, 27 ms of
  * the engine thread's CPU each second on an idle instance; every 5 s it is ~2,000 rows, 12 ms a second
- * (docs/benchmarks.md, "Background work").
+ * (docs/benchmarks.md, "The cached read's distance, decomposed").
  */
 const QUOTE_SNAPSHOT_MS = 5_000;
 /**
