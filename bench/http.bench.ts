@@ -18,8 +18,12 @@
  *   (TACHYON_MALLOC_MMAP_THRESHOLD=glibc) instead of the 32 KiB one the embedded default fixes
  *   (src/kernel/malloc-tuning.ts): what that memory saver costs on the hot path.
  * - `tachyon, 16 MiB semi-spaces`: `tachyon` with V8's default young generation (`--max-semi-space-size=16`, so
- *   32 MiB resident once grown) instead of the 4 MiB semi-spaces `npm start` gives it (START_NODE_ARGS): what that
+ *   32 MiB resident once grown) instead of the 4 MiB semi-spaces `npm start` gives it (SERVER_NODE_OPTIONS): what that
  *   memory saver costs on the hot path.
+ * - `tachyon, V8's 4 polymorphic maps`: `tachyon` with V8's default `--max-valid-polymorphic-map-count=4`
+ *   instead of the 16 `npm start` gives it: what keeping more shapes in node's shared inline caches is worth.
+ * - `bare node:http, npm start's options`: the reference started with `npm start`'s node options, so the
+ *   options' effect on a bare server is seen beside their effect on the platform.
  * - `tachyon, simulated feed off`: `tachyon` with TACHYON_TICK_RATE=0: what the demo feed (2,000 ticks/s
  *   by default, with its quote snapshots and bars on the engine's thread) takes from the read path.
  * - `tachyon, fast lane off, full headers` (BENCH_FULL_HEADERS=1): `http.compact-headers` off too.
@@ -41,6 +45,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuSeconds } from './ws/cpu.ts';
+import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
 import { BENCH_DEMO_TOKEN, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
@@ -50,12 +55,17 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 /** V8's default young generation, measured beside `npm start`'s 4 MiB cap (which saves ~24 MiB of RSS: docs/benchmarks.md, Memory). */
 const DEFAULT_SEMI_SPACES = '--max-semi-space-size=16';
+/** V8's default inline-cache polymorphism, measured beside `npm start`'s 16 maps. */
+const DEFAULT_POLYMORPHISM = '--max-valid-polymorphic-map-count=4';
 const PIN = process.env.BENCH_PIN === '1';
 const WRK = process.env.BENCH_WRK === '1';
 const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 const QUOTE = '/api/market-data/quotes/AAPL';
+const REFERENCE = 'bare node:http (reference)';
 const IN_PROCESS = "bare node:http in tachyon's process";
+/** BENCH_ONLY='bare Fastify|tachyon, fast lane off': only these rows (with the reference and `tachyon`), for more rounds in the same time. */
+const ONLY = process.env.BENCH_ONLY?.split('|');
 /** Two samples of the shedding monitor (1 s each) after a pause. */
 const SETTLE_MS = 2_500;
 
@@ -181,32 +191,38 @@ const track = async (server: Promise<Server>) => {
 const trader = { authorization: `Bearer ${BENCH_DEMO_TOKEN}` };
 const runs = new Map<string, Run[]>();
 const ratios = new Map<string, { throughput: number[]; cpu: number[] }>();
-let targets: Target[] = [];
+const targets: Target[] = [];
 try {
   process.stderr.write('starting servers…\n');
-  const bare = await track(startReference('bench/support/bare-server.mjs'));
-  const bareFastify = await track(startReference('bench/support/bare-fastify.ts'));
   const hardening = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
   const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
   const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
-  const platform = async (name: string, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []): Promise<Target> => ({ name, server: await track(startPlatform(env, nodeArgs, cwd)), path: QUOTE, headers: trader });
-  const inProcessPort = await freePort();
-  const inProcess = await track(startPlatform({ ...hardening, BENCH_IN_PROCESS_PORT: String(inProcessPort) }, ['--import', fileURLToPath(new URL('support/bare-server.mjs', import.meta.url))]));
-  targets = [
-    { name: 'bare node:http (reference)', server: bare, path: '/', headers: {} },
-    { name: 'bare Fastify', server: bareFastify, path: '/', headers: {} },
-    { name: IN_PROCESS, server: inProcess, base: `http://127.0.0.1:${inProcessPort}`, path: '/', headers: {} },
-    await platform('tachyon', hardening),
-    await platform('tachyon, no limiter/shedding', noHardening),
-    await platform('tachyon, glibc malloc default', { ...hardening, TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' }),
-    await platform('tachyon, 16 MiB semi-spaces', hardening, undefined, [DEFAULT_SEMI_SPACES]),
-    await platform('tachyon, simulated feed off', { ...hardening, TACHYON_TICK_RATE: '0' }),
-    await platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
-    await platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
-    ...(FULL_HEADERS ? [await platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
-    ...(BEFORE_DIR ? [await platform(`before (${BEFORE_DIR})`, hardening, BEFORE_DIR)] : []),
+  const reference = (name: string, file: string, nodeArgs: string[] = []) => ({ name, start: async (): Promise<Target> => ({ name, server: await track(startReference(file, {}, nodeArgs)), path: '/', headers: {} }) });
+  const platform = (name: string, env: Record<string, string>, cwd?: string, nodeArgs: string[] = []) => ({ name, start: async (): Promise<Target> => ({ name, server: await track(startPlatform(env, nodeArgs, cwd)), path: QUOTE, headers: trader }) });
+  const specs = [
+    reference(REFERENCE, 'bench/support/bare-server.mjs'),
+    reference('bare Fastify', 'bench/support/bare-fastify.ts'),
+    reference("bare node:http, npm start's options", 'bench/support/bare-server.mjs', [...SERVER_NODE_OPTIONS]),
+    {
+      name: IN_PROCESS,
+      start: async (): Promise<Target> => {
+        const port = await freePort();
+        const server = await track(startPlatform({ ...hardening, BENCH_IN_PROCESS_PORT: String(port) }, ['--import', fileURLToPath(new URL('support/bare-server.mjs', import.meta.url))]));
+        return { name: IN_PROCESS, server, base: `http://127.0.0.1:${port}`, path: '/', headers: {} };
+      },
+    },
+    platform('tachyon', hardening),
+    platform('tachyon, no limiter/shedding', noHardening),
+    platform('tachyon, glibc malloc default', { ...hardening, TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' }),
+    platform('tachyon, 16 MiB semi-spaces', hardening, undefined, [DEFAULT_SEMI_SPACES]),
+    platform("tachyon, V8's 4 polymorphic maps", hardening, undefined, [DEFAULT_POLYMORPHISM]),
+    platform('tachyon, simulated feed off', { ...hardening, TACHYON_TICK_RATE: '0' }),
+    platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
+    platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
+    ...(FULL_HEADERS ? [platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
+    ...(BEFORE_DIR ? [platform(`before (${BEFORE_DIR})`, hardening, BEFORE_DIR)] : []),
   ];
-  const reference = targets[0]!;
+  for (const spec of specs) if (!ONLY || spec.name === REFERENCE || spec.name === 'tachyon' || ONLY.includes(spec.name)) targets.push(await spec.start());
   process.stderr.write(`warm-up ${WARMUP_S}s per target, then ${ROUNDS} rotating rounds of ${DURATION_S}s per target at ${CONNECTIONS} connections…\n`);
   for (const target of targets) await measure(target, WARMUP_S);
   for (let round = 0; round < ROUNDS; round++) {
@@ -217,7 +233,7 @@ try {
       results.set(target.name, run);
       runs.set(target.name, [...(runs.get(target.name) ?? []), run]);
     }
-    const ref = results.get(reference.name)!;
+    const ref = results.get(REFERENCE)!;
     for (const [name, run] of results) {
       const r = ratios.get(name) ?? { throughput: [], cpu: [] };
       r.throughput.push(run.requestsPerSecond / ref.requestsPerSecond);
@@ -253,7 +269,7 @@ const summary = targets.map((t) => {
     rounds: r.map((x) => x.requestsPerSecond),
   };
 });
-const byName = (name: string) => summary.find((s) => s.target === name)!;
+const byName = (name: string) => summary.find((s) => s.target === name);
 const loadAfter = loadavg()[0]!;
 
 console.log(
@@ -277,15 +293,17 @@ printTable(
   })),
 );
 
-/** Cost of `a` over `b` in percent: throughput lost and CPU per request added (medians of same-round ratios). */
-function cost(a: string, b: string): { throughputPercent: number; cpuPercent: number } {
-  const ra = ratios.get(a)!;
-  const rb = ratios.get(b)!;
+/** Cost of `a` over `b` in percent: throughput lost and CPU per request added (medians of same-round ratios); undefined for a row not measured (BENCH_ONLY). */
+function cost(a: string, b: string): { throughputPercent: number; cpuPercent: number } | undefined {
+  const ra = ratios.get(a);
+  const rb = ratios.get(b);
+  if (!ra || !rb) return undefined;
   const throughput = median(ra.throughput.map((x, i) => x / rb.throughput[i]!));
   const cpu = median(ra.cpu.map((x, i) => x / rb.cpu[i]!));
   return { throughputPercent: Math.round((1 - throughput) * 1000) / 10, cpuPercent: Math.round((cpu - 1) * 1000) / 10 };
 }
-const tachyon = byName('tachyon');
+const tachyon = byName('tachyon')!;
+const bare = byName(REFERENCE)!;
 const costs = {
   limiterAndShedding: cost('tachyon', 'tachyon, no limiter/shedding'),
   limiterAndSheddingWithoutFastLane: cost('tachyon, fast lane off', 'tachyon, fast lane off, no limiter/shedding'),
@@ -293,20 +311,32 @@ const costs = {
   mallocThreshold: cost('tachyon', 'tachyon, glibc malloc default'),
   smallSemiSpaces: cost('tachyon', 'tachyon, 16 MiB semi-spaces'),
   simulatedFeed: cost('tachyon', 'tachyon, simulated feed off'),
+  defaultPolymorphism: cost("tachyon, V8's 4 polymorphic maps", 'tachyon'),
+  optionsOnBare: cost(REFERENCE, "bare node:http, npm start's options"),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
+  ...(BEFORE_DIR ? { before: cost(`before (${BEFORE_DIR})`, 'tachyon') } : {}),
 };
-const pct = (c: { throughputPercent: number; cpuPercent: number }) => `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request`;
-console.log(`\ncached read: ${(tachyon.throughputVsBare * 100).toFixed(1)}% of bare node:http (target ≥ 70%), ${((tachyon.throughputVsBare / byName('bare Fastify').throughputVsBare) * 100).toFixed(1)}% of bare Fastify; ${tachyon.cpuUsPerRequest} vs ${byName('bare node:http (reference)').cpuUsPerRequest} CPU µs/request`);
-console.log(`bare node:http's server inside tachyon's process: ${(byName(IN_PROCESS).throughputVsBare * 100).toFixed(1)}% of it standalone (what the process costs any handler); tachyon is ${((tachyon.throughputVsBare / byName(IN_PROCESS).throughputVsBare) * 100).toFixed(1)}% of it (the lane's own cost)`);
-console.log(`without the fast lane (through Fastify's router and hooks): ${(byName('tachyon, fast lane off').throughputVsBare * 100).toFixed(1)}% of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
+const pct = (c: { throughputPercent: number; cpuPercent: number } | undefined) => (c ? `${c.throughputPercent}% throughput, ${c.cpuPercent}% CPU per request` : 'not measured (BENCH_ONLY)');
+/** A row's share of bare node:http, and `tachyon`'s share of it. */
+const share = (name: string) => {
+  const row = byName(name);
+  return row ? `${(row.throughputVsBare * 100).toFixed(1)}%` : 'not measured';
+};
+const tachyonOf = (name: string) => {
+  const row = byName(name);
+  return row ? `${((tachyon.throughputVsBare / row.throughputVsBare) * 100).toFixed(1)}%` : 'not measured';
+};
+console.log(`\ncached read: ${share('tachyon')} of bare node:http (target ≥ 70%), ${tachyonOf('bare Fastify')} of bare Fastify; ${tachyon.cpuUsPerRequest} vs ${bare.cpuUsPerRequest} CPU µs/request`);
+console.log(`bare node:http's server inside tachyon's process: ${share(IN_PROCESS)} of it standalone (what the process costs any handler); tachyon is ${tachyonOf(IN_PROCESS)} of it (the lane's own cost)`);
+console.log(`without the fast lane (through Fastify's router and hooks): ${share('tachyon, fast lane off')} of bare node:http; the lane off costs ${pct(costs.fastLaneOff)}`);
 console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (target < 2%); through Fastify: ${pct(costs.limiterAndSheddingWithoutFastLane)}`);
 console.log(`glibc's mmap threshold fixed (the embedded default) against glibc's dynamic one: ${pct(costs.mallocThreshold)}`);
 console.log(`V8's young generation capped (npm start's --max-semi-space-size=4) against its default (${DEFAULT_SEMI_SPACES}): ${pct(costs.smallSemiSpaces)}`);
+console.log(`V8's default 4 polymorphic maps against npm start's 16 (--max-valid-polymorphic-map-count): ${pct(costs.defaultPolymorphism)}; on bare node:http, V8's defaults against npm start's options: ${pct(costs.optionsOnBare)}`);
 console.log(`the simulated feed (TACHYON_TICK_RATE, 2,000 ticks/s by default) against none: ${pct(costs.simulatedFeed)}`);
-if (costs.fullHeadersOverCompact) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
-if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(cost(`before (${BEFORE_DIR})`, 'tachyon'))} (positive: the older one costs more)`);
+if (FULL_HEADERS) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
+if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(costs.before)} (positive: the older one costs more)`);
 console.log('(single rounds on shared cores vary by ±15%: compare the medians of same-round ratios, and CPU per request)');
-const bare = byName('bare node:http (reference)');
 const headline: Headline = {
   subject: 'tachyon cached quote read',
   reference: 'bare node:http (same run)',

@@ -1,7 +1,7 @@
 /**
  * What production gains from running the build: start time and idle resident memory of
  * `tachyon start` on the TypeScript sources through tsx (how it ran before the build) against the
- * compiled output as `npm start` runs it (node with the start script's options, START_NODE_ARGS, then bin/tachyon.js: the freshness
+ * compiled output as `npm start` runs it (node with the start script's options, SERVER_NODE_OPTIONS, then bin/tachyon.js: the freshness
  * check, then dist/), in the same run, alternating rounds so drift hits both alike.
  *
  * Both restart one data directory created beforehand (initdb and migrations are outside the figures)
@@ -13,7 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt } from '../scripts/build.mjs';
-import { freePort, rssOf, START_NODE_ARGS, stopChild, waitFor } from './support/processes.ts';
+import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
+import { freePort, rssOf, stopChild, waitFor } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -25,7 +26,7 @@ const TICKS_PER_S = 100;
 
 const VARIANTS = [
   { name: 'sources through tsx (before)', args: ['bin/run-ts.js', 'src/cli/main.ts', 'start'] },
-  { name: 'compiled dist/ (npm start)', args: [...START_NODE_ARGS, 'bin/tachyon.js', 'start'] },
+  { name: 'compiled dist/ (npm start)', args: [...SERVER_NODE_OPTIONS, 'bin/tachyon.js', 'start'] },
 ] as const;
 
 interface Sample {

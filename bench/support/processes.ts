@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SERVER_NODE_OPTIONS } from '../../src/kernel/node-options.ts';
 
 export const BENCH_DEMO_TOKEN = 'bench-demo-token-0123456789';
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -95,19 +96,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * The node options `npm start` gives the server (package.json's `start` script: `node <options> bin/tachyon.js
- * start`), so benchmarks measure the platform as it is started, not a bare `node bin/tachyon.js`.
- */
-export const START_NODE_ARGS: readonly string[] = (() => {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-  const words = manifest.scripts.start.split(/\s+/);
-  const script = words.indexOf('bin/tachyon.js');
-  if (words[0] !== 'node' || script < 0) throw new Error(`package.json's start script is not "node <options> bin/tachyon.js start": ${manifest.scripts.start}`);
-  return words.slice(1, script);
-})();
-
-/**
- * Starts `tachyon start` as `npm start` does (START_NODE_ARGS) with a fresh embedded data directory (or
+ * Starts `tachyon start` as `npm start` does (its node options: startOptions) with a fresh embedded data directory (or
  * DATABASE_URL in `env`); `nodeArgs` go after those, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS
  * does not accept; a V8 option given twice takes the later value); `cwd`: the checkout to start (this one by
  * default).
@@ -126,10 +115,23 @@ export async function startPlatform(env: Record<string, string> = {}, nodeArgs: 
 
 class ExitedEarly extends Error {}
 
+/**
+ * The node options a checkout's `npm start` passes: this one's SERVER_NODE_OPTIONS, or an older checkout's
+ * own start script (a before/after run compares each commit as it was started).
+ */
+function startOptions(cwd: string | undefined): readonly string[] {
+  if (!cwd) return SERVER_NODE_OPTIONS;
+  const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = manifest.scripts.start.split(/\s+/);
+  const script = words.indexOf('bin/tachyon.js');
+  if (words[0] !== 'node' || script < 0) throw new Error(`${cwd}'s start script is not "node <options> bin/tachyon.js start": ${manifest.scripts.start}`);
+  return words.slice(1, script);
+}
+
 async function startPlatformOnce(env: Record<string, string>, nodeArgs: string[], cwd: string | undefined): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tachyon-bench-'));
-  const child = spawn(process.execPath, [...START_NODE_ARGS, ...nodeArgs, 'bin/tachyon.js', 'start'], {
+  const child = spawn(process.execPath, [...startOptions(cwd), ...nodeArgs, 'bin/tachyon.js', 'start'], {
     env: {
       ...process.env,
       PORT: String(port),

@@ -14,6 +14,7 @@ import { HTTP_BACKEND, renderHaproxyConfig } from './haproxy-config.ts';
 import { serverSessions, setServerState } from './haproxy-runtime.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { projectPath } from '../kernel/project-files.ts';
+import { SERVER_NODE_OPTIONS } from '../kernel/node-options.ts';
 
 export interface LocalClusterOptions {
   instances: number;
@@ -156,7 +157,7 @@ export class LocalCluster {
     this.supervisor.add({
       name,
       command: process.execPath,
-      args: [TACHYON_BIN, 'start'],
+      args: [...SERVER_NODE_OPTIONS, TACHYON_BIN, 'start'],
       env: { ...this.options.env, ...env, PORT: String(port), HOST: '127.0.0.1', TACHYON_TRUST_PROXY: 'true' },
       logFile: join(this.options.runDir, `${name}.log`),
     });

@@ -14,6 +14,7 @@ import { ConstantBackoff, handleType, retry } from 'cockatiel';
 import { BACKENDS, HTTP_BACKEND } from '../cluster/haproxy-config.ts';
 import { haproxyCommand, serverSessions, setServerState, setServerWeights } from '../cluster/haproxy-runtime.ts';
 import { waitFor, type LocalCluster } from '../cluster/local-cluster.ts';
+import { SERVER_NODE_OPTIONS } from '../kernel/node-options.ts';
 import { projectPath } from '../kernel/project-files.ts';
 import type { RolloutInstance, VersionSpec } from './types.ts';
 
@@ -91,7 +92,7 @@ export class ClusterRolloutPool implements RolloutPool {
     supervisor.add({
       name,
       command: process.execPath,
-      args: [bin, 'start'],
+      args: [...SERVER_NODE_OPTIONS, bin, 'start'],
       // The history was seeded by the first instance; the new version shares the database.
       env: { ...options.env, ...version.env, PORT: String(port), HOST: '127.0.0.1', TACHYON_TRUST_PROXY: 'true', TACHYON_SEED_DAYS: '0' },
       logFile: join(options.runDir, `${name}.log`),

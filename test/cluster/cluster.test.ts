@@ -5,7 +5,9 @@
  * restarts it) under load fails none: every order forwarded to a stopping owner either reaches it
  * or certainly did not run and is sent to the new owner (src/cluster/forwarding.ts).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_NODE_OPTIONS } from '../../src/kernel/node-options.ts';
 import { ClusterProcess, clusterPrerequisites, SteadyLoad, sleep } from './support.ts';
 
 const ready = await clusterPrerequisites();
@@ -34,6 +36,13 @@ describe.skipIf(!ready)('tachyon cluster behind HAProxy', () => {
       }
     }
     expect(instances.size).toBe(3);
+  });
+
+  it("runs every instance with npm start's node options", () => {
+    for (const [name, instance] of Object.entries(cluster.state().instances)) {
+      const commandLine = readFileSync(`/proc/${instance.pid}/cmdline`, 'utf8').split('\0');
+      expect(commandLine.slice(1, 1 + SERVER_NODE_OPTIONS.length), name).toEqual(SERVER_NODE_OPTIONS);
+    }
   });
 
   it('loses fewer than 0.1% of requests when one of three instances is killed -9 under load, and restarts it', async () => {

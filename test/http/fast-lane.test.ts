@@ -37,7 +37,7 @@ afterEach(() => {
   t.platform.flags.set('http.fast-lane', true);
 });
 
-function send(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+function send(path: string, headers: Record<string, string | string[]> = {}, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let body = '';
@@ -135,6 +135,37 @@ describe('fast lane answers as Fastify does', () => {
     const r = await bothWays(async () => Promise.all(cases.map(([path, headers]) => send(path, headers))));
     const shape = (answers: Answer[]) => answers.map((a) => [a.status, { ...a.headers, 'x-ratelimit-remaining': undefined, 'content-length': undefined }]);
     expect(shape(r.lane)).toEqual(shape(r.fastify));
+  });
+
+  it('header names in any case: answered by the lane as Fastify answers them', async () => {
+    const token = t.trader.authorization;
+    let etag = '';
+    const r = await bothWays(async () => [
+      await send(QUOTE, { Authorization: token }).then((a) => ((etag = a.headers.etag as string), a)),
+      await send(QUOTE, { Authorization: token, 'If-None-Match': etag }),
+      await send(QUOTE, { AUTHORIZATION: token, 'IF-NONE-MATCH': '"other"' }),
+      // Repeated: node keeps the first Authorization and joins the If-None-Match lines.
+      await send(QUOTE, { authorization: [token, 'Bearer not-a-token-0123456789'], 'if-none-match': ['"other"', etag] }),
+    ]);
+    expect(r.lane).toEqual(r.fastify);
+    expect(r.lane.map((a) => a.status)).toEqual([200, 304, 200, 304]);
+    expect(r.answered).toBe(4);
+  });
+
+  it('a body, a forwarded protocol or an internal ticket, in any case: left to Fastify', async () => {
+    const cases: Array<Record<string, string>> = [
+      { ...t.trader, 'Content-Length': '0' },
+      { ...t.trader, 'X-Forwarded-Proto': 'https' },
+      { ...t.trader, 'X-Tachyon-Internal-Ticket': 'not-a-ticket' },
+    ];
+    const r = await bothWays(async () => {
+      const answers: Answer[] = [];
+      for (const headers of cases) answers.push(await send(QUOTE, headers));
+      return answers;
+    });
+    expect(r.lane.map((a) => [a.status, a.headers])).toEqual(r.fastify.map((a) => [a.status, a.headers]));
+    expect(r.answered).toBe(0);
+    expect(r.passed).toBe(3);
   });
 
   it('429 past the limit: the lane counts within it, Fastify answers past it; limit headers from half the budget on', async () => {

@@ -126,6 +126,20 @@ describe('series histograms', () => {
     expect(text).toContain('x_seconds_bucket{le="0.01",route="/b"} 0\nx_seconds_bucket{le="+Inf",route="/b"} 1');
     expect(histogram.series('/a')).toBe(a);
   });
+
+  it('keep one series per full label set, found again by the same values, until reset', async () => {
+    const metrics = new Metrics();
+    const histogram = metrics.seriesHistogram({ name: 'y_seconds', help: 'y', labelNames: ['method', 'route', 'status_code'], buckets: [1] });
+    const ok = histogram.series('GET', '/a', '200');
+    const sets = [ok, histogram.series('GET', '/a', '500'), histogram.series('HEAD', '/a', '200'), histogram.series('GET', '/b', '200')];
+    expect(new Set(sets).size).toBe(4);
+    expect(histogram.series('GET', '/a', '200')).toBe(ok);
+    ok.observe(0.5);
+    expect(await metrics.text()).toContain('y_seconds_count{method="GET",route="/a",status_code="200"} 1');
+    histogram.reset();
+    expect(await metrics.text()).not.toContain('y_seconds_count');
+    expect(histogram.series('GET', '/a', '200')).not.toBe(ok);
+  });
 });
 
 describe('slowest traces', () => {
