@@ -222,6 +222,8 @@ try {
     ...(FULL_HEADERS ? [platform('tachyon, fast lane off, full headers', { ...hardening, TACHYON_FLAGS: 'http.fast-lane=off,http.compact-headers=off' })] : []),
     ...(BEFORE_DIR ? [platform(`before (${BEFORE_DIR})`, hardening, BEFORE_DIR)] : []),
   ];
+  const unknown = ONLY?.filter((name) => !specs.some((spec) => spec.name === name));
+  if (unknown?.length) throw new Error(`BENCH_ONLY names no row: ${unknown.join(', ')} (rows: ${specs.map((spec) => spec.name).join(' | ')})`);
   for (const spec of specs) if (!ONLY || spec.name === REFERENCE || spec.name === 'tachyon' || ONLY.includes(spec.name)) targets.push(await spec.start());
   process.stderr.write(`warm-up ${WARMUP_S}s per target, then ${ROUNDS} rotating rounds of ${DURATION_S}s per target at ${CONNECTIONS} connections…\n`);
   for (const target of targets) await measure(target, WARMUP_S);

@@ -2,8 +2,8 @@
  * A Prometheus histogram for hot paths. prom-client's Histogram validates and hashes the label set on
  * every observe, even through a `labels()` child (about 2% of a cached route's CPU); here a series is
  * found by its label values (`series(...values)`: one map lookup) and an observation is a bucket search
- * and three increments. The registry renders it at scrape time
- * through the same `get()` interface prom-client's own metrics implement.
+ * and three increments. The registry renders it at scrape time through the same `get()` interface
+ * prom-client's own metrics implement.
  */
 import type { Metric, Registry } from 'prom-client';
 
