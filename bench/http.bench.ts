@@ -22,6 +22,9 @@
  *   memory saver costs on the hot path.
  * - `tachyon, V8's 4 polymorphic maps`: `tachyon` with V8's default `--max-valid-polymorphic-map-count=4`
  *   instead of the 16 `npm start` gives it: what keeping more shapes in node's shared inline caches is worth.
+ * - `tachyon, tick shapes not kept`: `tachyon` with TACHYON_KEEP_TICK_SHAPES=off, so that a full collection
+ *   while its tick queue is empty leaves node's nextTick megamorphic (src/kernel/tick-shapes.ts): what
+ *   holding one tick object is worth.
  * - `bare node:http, npm start's options`: the reference started with `npm start`'s node options, so the
  *   options' effect on a bare server is seen beside their effect on the platform.
  * - `tachyon, simulated feed off`: `tachyon` with TACHYON_TICK_RATE=0: what the demo feed (2,000 ticks/s
@@ -216,6 +219,7 @@ try {
     platform('tachyon, glibc malloc default', { ...hardening, TACHYON_MALLOC_MMAP_THRESHOLD: 'glibc' }),
     platform('tachyon, 16 MiB semi-spaces', hardening, undefined, [DEFAULT_SEMI_SPACES]),
     platform("tachyon, V8's 4 polymorphic maps", hardening, undefined, [DEFAULT_POLYMORPHISM]),
+    platform('tachyon, tick shapes not kept', { ...hardening, TACHYON_KEEP_TICK_SHAPES: 'off' }),
     platform('tachyon, simulated feed off', { ...hardening, TACHYON_TICK_RATE: '0' }),
     platform('tachyon, fast lane off', { ...hardening, ...laneOff }),
     platform('tachyon, fast lane off, no limiter/shedding', { ...noHardening, ...laneOff }),
@@ -314,6 +318,7 @@ const costs = {
   smallSemiSpaces: cost('tachyon', 'tachyon, 16 MiB semi-spaces'),
   simulatedFeed: cost('tachyon', 'tachyon, simulated feed off'),
   defaultPolymorphism: cost("tachyon, V8's 4 polymorphic maps", 'tachyon'),
+  tickShapesNotKept: cost('tachyon, tick shapes not kept', 'tachyon'),
   optionsOnBare: cost(REFERENCE, "bare node:http, npm start's options"),
   ...(FULL_HEADERS ? { fullHeadersOverCompact: cost('tachyon, fast lane off, full headers', 'tachyon, fast lane off') } : {}),
   ...(BEFORE_DIR ? { before: cost(`before (${BEFORE_DIR})`, 'tachyon') } : {}),
@@ -335,6 +340,7 @@ console.log(`rate limiter + load shedding: ${pct(costs.limiterAndShedding)} (tar
 console.log(`glibc's mmap threshold fixed (the embedded default) against glibc's dynamic one: ${pct(costs.mallocThreshold)}`);
 console.log(`V8's young generation capped (npm start's --max-semi-space-size=4) against its default (${DEFAULT_SEMI_SPACES}): ${pct(costs.smallSemiSpaces)}`);
 console.log(`V8's default 4 polymorphic maps against npm start's 16 (--max-valid-polymorphic-map-count): ${pct(costs.defaultPolymorphism)}; on bare node:http, V8's defaults against npm start's options: ${pct(costs.optionsOnBare)}`);
+console.log(`nextTick's shapes not kept (TACHYON_KEEP_TICK_SHAPES=off) against kept: ${pct(costs.tickShapesNotKept)}`);
 console.log(`the simulated feed (TACHYON_TICK_RATE, 2,000 ticks/s by default) against none: ${pct(costs.simulatedFeed)}`);
 if (FULL_HEADERS) console.log(`helmet's full set on JSON instead of the compact set: ${pct(costs.fullHeadersOverCompact)}`);
 if (BEFORE_DIR) console.log(`this checkout vs ${BEFORE_DIR}, both with limiter/shedding: ${pct(costs.before)} (positive: the older one costs more)`);

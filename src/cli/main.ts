@@ -3,6 +3,7 @@
  * `tachyon users create` does not pay for loading the whole server.
  */
 import { ConfigError, TachyonError } from '../kernel/errors.ts';
+import { keepTickShapesUnlessOff } from '../kernel/tick-shapes.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 try {
+  // First, before anything can collect the heap fully (src/kernel/tick-shapes.ts).
+  keepTickShapesUnlessOff();
   const code = await main(process.argv.slice(2));
   // `start` and `cluster` keep running on their own; other commands end here.
   if (code !== -1) process.exit(code);
