@@ -3,13 +3,14 @@
  * singleton, so tests build complete platforms in-process (embedded PGlite in memory, no timers
  * unless started) and the CLI builds one to serve.
  */
-import { CacheWarmer } from './cache/warmer.ts';
+import { CacheWarmer, WARM_PARALLEL } from './cache/warmer.ts';
 import { INTERNAL_TICKET_HEADER, InternalTickets } from './http/access.ts';
 import { PartitionMaintenance } from './db/partition-maintenance.ts';
 import { MonthPartitions } from './db/partitions.ts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { Pool } from 'undici';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/routes.ts';
@@ -484,12 +485,20 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
     realtime.streamMetrics(new LiveMetrics({ observability, db, loadTest: () => loadTests.current(), now: () => clock.now() }));
     await app.ready();
     // ---- cache warming: the hot classes are filled through the routes before readiness (src/cache/warmer.ts) ----
+    // The warm-up requests this instance's own routes over the loopback (a pool opened once listening, closed
+    // after): app.inject's request and response classes would leave node's response internals polymorphic for
+    // the life of the process, about 2 µs on every cached read after (docs/benchmarks.md, session 18).
+    let loopback: Pool | undefined;
     const cacheWarmer = new CacheWarmer({
       db,
       clock,
       logger,
       options: config.cache.warm,
-      inject: async (url, principal) => (await app.inject({ method: 'GET', url, headers: { [INTERNAL_TICKET_HEADER]: internalTickets.issue(principal) } })).statusCode,
+      request: async (path, principal) => {
+        const response = await loopback!.request({ method: 'GET', path, headers: { [INTERNAL_TICKET_HEADER]: internalTickets.issue(principal) } });
+        await response.body.dump();
+        return response.statusCode;
+      },
     });
     health.addReadiness('cache', () => (cacheWarmer.done ? { ok: true } : { ok: false, reason: 'warming the cache' }));
     // Last step of the build, so a slow start-up does not outlast the first leases.
@@ -540,7 +549,8 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
         flagExperiments.start();
         started = true;
         const address = await app.listen({ port: config.port, host: config.host });
-        await cacheWarmer.warm();
+        loopback = new Pool(loopbackAddress(config.host, app), { connections: WARM_PARALLEL });
+        await cacheWarmer.warm().finally(() => loopback!.close());
         serving = true;
         loadTests.setDefaultTarget(address);
         if (!config.cluster.internalUrl) {
@@ -607,6 +617,13 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
 }
 
 /** Where other instances reach this one: the bound port on HOST, or this machine's name when HOST is a wildcard. */
+/** This instance's own address from inside the process: the loopback when it listens on every interface. */
+function loopbackAddress(host: string, app: FastifyInstance): string {
+  const { port } = app.server.address() as AddressInfo;
+  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
 function internalAddress(host: string, app: FastifyInstance): string {
   const { port } = app.server.address() as AddressInfo;
   const name = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;

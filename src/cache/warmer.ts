@@ -3,8 +3,10 @@
  * classes — the instrument list, the latest bars of the most traded symbols, the strategy performance most
  * recently computed — before /api/health/ready says ready, so the first users after a deploy meet hits.
  *
- * It requests the routes themselves (app.inject), so every entry has exactly the key, body and tags a real
- * request would store; private classes are requested as their owner, with a one-time internal ticket.
+ * It requests the routes themselves, so every entry has exactly the key, body and tags a real request would
+ * store; private classes are requested as their owner, with a one-time internal ticket. Over the loopback, once
+ * listening, not through app.inject: light-my-request's request and response classes would leave node's own
+ * response internals polymorphic for the life of the process (docs/benchmarks.md, session 18).
  * Bounded by a deadline: a slow database delays readiness by at most `timeoutMs`, never forever.
  */
 import type { Logger } from 'pino';
@@ -39,15 +41,16 @@ export interface CacheWarmerDeps {
   db: Queryable;
   clock: Clock;
   logger: Logger;
-  /** Runs a GET against this instance's own routes as `principal`; resolves to the status code. */
-  inject(url: string, principal: Principal): Promise<number>;
+  /** Runs a GET of `path` against this instance's own routes as `principal`; resolves to the status code. */
+  request(path: string, principal: Principal): Promise<number>;
   options: CacheWarmerOptions;
 }
 
 /** Public classes are requested as nobody in particular: their entries are shared by every user. */
 const WARMER: Principal = { userId: 0, name: 'cache-warmer', role: 'trader', accountIds: [] };
 const DAY_MS = 86_400_000;
-const PARALLEL = 4;
+/** Requests in flight at once (the loopback pool's connections). */
+export const WARM_PARALLEL = 4;
 
 export class CacheWarmer {
   private finished = false;
@@ -78,11 +81,11 @@ export class CacheWarmer {
             return;
           }
           report.requested[target.cls]++;
-          const status = await this.deps.inject(target.url, target.principal).catch(() => 0);
+          const status = await this.deps.request(target.url, target.principal).catch(() => 0);
           if (status >= 200 && status < 300) report.warmed[target.cls]++;
         }
       };
-      await Promise.all(Array.from({ length: PARALLEL }, worker));
+      await Promise.all(Array.from({ length: WARM_PARALLEL }, worker));
     } catch (error) {
       // Warming is an optimization: a failure costs the first users a miss, never the instance its readiness.
       this.deps.logger.warn({ err: error }, 'cache warming failed; serving cold');

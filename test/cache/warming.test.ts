@@ -1,12 +1,14 @@
 /**
  * Cache warming before readiness: until the warm-up has ended the instance is not ready (check `cache`);
- * once `listen()` resolves, the instrument list and a strategy's performance (as its owner) answer from L1
+ * the warm-up's requests go over the loopback; once `listen()` resolves, the instrument list and a strategy's performance (as its owner) answer from L1
  * on the first real request, and the most traded symbol (by the last day's executions) was warmed first.
  */
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrategyStore } from '../../src/analysis/strategy-store.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { testConfig } from '../../src/config/config.ts';
+import { INTERNAL_TICKET_HEADER } from '../../src/http/access.ts';
 import { engines } from '../support/engines.ts';
 import { DEMO_TOKEN, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -51,8 +53,15 @@ describe.each(await engines())('cache warming on $name', (engine) => {
     const targets = await platform.cacheWarmer.targets();
     expect(targets.filter((x) => x.cls === 'historicalBars')[0]?.url).toBe(`/api/market-data/bars/${traded}`);
 
+    // Over the loopback, so node's server saw them: app.inject's classes would leave node's response internals
+    // polymorphic for the life of the process (src/cache/warmer.ts).
+    const served: string[] = [];
+    platform.app.server.prependListener('request', (req: IncomingMessage) => {
+      if (req.headers[INTERNAL_TICKET_HEADER] !== undefined) served.push(req.url!);
+    });
     await platform.listen();
     expect((await platform.health.ready()).checks.cache).toEqual({ ok: true });
+    expect(served).toHaveLength(5);
     const report = platform.cacheWarmer.report!;
     expect(report).toMatchObject({ timedOut: false, requested: { instruments: 1, historicalBars: 3, strategyPerformance: 1 } });
     expect(report.warmed).toEqual(report.requested);
