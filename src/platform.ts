@@ -616,16 +616,18 @@ export async function buildPlatform(config: TachyonConfig, options: PlatformOpti
   }
 }
 
-/** Where other instances reach this one: the bound port on HOST, or this machine's name when HOST is a wildcard. */
 /** This instance's own address from inside the process: the loopback when it listens on every interface. */
 function loopbackAddress(host: string, app: FastifyInstance): string {
-  const { port } = app.server.address() as AddressInfo;
-  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  return `http://${name}:${port}`;
+  return addressAt(host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, app);
 }
 
+/** Where other instances reach this one: the bound port on HOST, or this machine's name when HOST is a wildcard. */
 function internalAddress(host: string, app: FastifyInstance): string {
+  return addressAt(host === '0.0.0.0' || host === '::' ? hostname() : host, app);
+}
+
+/** `name` (a host name or an address, IPv6 bracketed here) with the listening server's port. */
+function addressAt(name: string, app: FastifyInstance): string {
   const { port } = app.server.address() as AddressInfo;
-  const name = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
-  return `http://${name}:${port}`;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
 }
