@@ -17,6 +17,9 @@
  * The cost of migration 020's mirror triggers (each write to the partitioned ledger copied into the
  * previous release's unpartitioned tables), in the same rotation: the platform as shipped against one
  * whose database has the three trading_* → legacy triggers dropped (BENCH_MIRROR=0 leaves it out).
+ * With BENCH_EMBEDDED=1 the embedded default joins the rotation twice, PGlite on its own thread (as
+ * shipped) and on the serving thread (TACHYON_DB_THREAD=false), each with its event-loop delay over
+ * the measured window: what the engine's thread costs orders and spares the event loop.
  * Writes bench/results/orders.json.
  */
 import { loadavg } from 'node:os';
@@ -26,6 +29,7 @@ import { startPlatform, type Server } from './support/processes.ts';
 import { createTraders, orderLoad, type Trader } from './support/order-load.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 import { drive, figures, summary, type Run } from './support/closed-loop.ts';
+import { loopDelayProbe, type LoopDelay, type LoopDelayProbe } from './support/loop-delay.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -41,6 +45,9 @@ const COMMON_ENV = { TACHYON_TICK_RATE: '1000', TACHYON_RISK_MAX_ORDERS_PER_SECO
 const HARDENED_ENV = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
 const UNHARDENED_ENV = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
 const MIRROR = process.env.BENCH_MIRROR !== '0';
+const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
+const ON_THREAD = 'embedded PGlite on its own thread (as shipped)';
+const IN_THREAD = 'embedded PGlite on the serving thread (TACHYON_DB_THREAD=false)';
 /** Migration 020's copies of this release's ledger writes into the previous release's tables. */
 const MIRROR_TRIGGERS = ['trading_orders_mirror_insert ON trading_orders', 'trading_orders_mirror_update ON trading_orders', 'trading_executions_mirror ON trading_executions', 'trading_cash_mirror ON trading_cash_transactions'];
 
@@ -80,13 +87,26 @@ interface Variant {
   server: Server;
   traders: Trader[];
   runs: Run[];
+  /** The embedded variants' event-loop delay, per run. */
+  probe?: LoopDelayProbe;
+  loopDelays: (LoopDelay | undefined)[];
 }
 
 /** One measured load on a variant, resumed for it and paused after. */
 async function measure(variant: Variant): Promise<Run> {
-  process.kill(variant.server.pid, 'SIGCONT');
+  const { pid } = variant.server;
+  process.kill(pid, 'SIGCONT');
   try {
-    return await orderLoad(variant.server.url, { ...LOAD, sample: () => cpuSeconds(variant.server.pid) }, { traders: variant.traders });
+    // The sample opens and closes the measured window: the loop-delay window opens with it.
+    let opened = false;
+    const sample = () => {
+      if (!opened && variant.probe) variant.probe.restart(pid);
+      opened = true;
+      return cpuSeconds(pid);
+    };
+    const run = await orderLoad(variant.server.url, { ...LOAD, sample }, { traders: variant.traders });
+    if (variant.probe) variant.loopDelays.push(await variant.probe.read(pid));
+    return run;
   } finally {
     process.kill(variant.server.pid, 'SIGSTOP');
   }
@@ -94,6 +114,8 @@ async function measure(variant: Variant): Promise<Run> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const perSecond = (run: Run) => run.ok / run.seconds;
+/** The round whose throughput is the median (its latencies are printed). */
+const typical = (variant: Variant) => [...variant.runs].sort((a, b) => perSecond(a) - perSecond(b))[Math.floor(variant.runs.length / 2)]!;
 const cpuMsPerOrder = (run: Run) => ((run.sampled ?? 0) * 1000) / Math.max(1, run.ok);
 const loadBefore = loadavg()[0]!;
 const databases = await Promise.all([
@@ -107,17 +129,20 @@ const servers: Server[] = [];
 try {
   console.log(`orders: ${CONCURRENCY} concurrent clients, ${ACCOUNTS} accounts, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured, ${ROUNDS} round(s) per variant; server and load generator share this machine's cores`);
   const variants: Variant[] = [];
-  const specs: Array<[string, Record<string, string>, { url: string }, string | undefined]> = [
+  const specs: Array<[string, Record<string, string>, { url: string } | undefined, string | undefined]> = [
     ['orders (HTTP, risk, fills, group commit)', HARDENED_ENV, databases[0]!, undefined],
     ['orders without rate limiter and load shedding', UNHARDENED_ENV, databases[1]!, undefined],
   ];
   if (BEFORE_DIR) specs.push([`before (${BEFORE_DIR}), as shipped`, HARDENED_ENV, databases[2]!, BEFORE_DIR]);
   if (noMirrorDatabase) specs.push(['orders without 020 mirror triggers', HARDENED_ENV, noMirrorDatabase, undefined]);
+  if (EMBEDDED) specs.push([ON_THREAD, HARDENED_ENV, undefined, undefined], [IN_THREAD, { ...HARDENED_ENV, TACHYON_DB_THREAD: 'false' }, undefined, undefined]);
   for (const [name, env, database, cwd] of specs) {
-    const server = await startPlatform({ DATABASE_URL: database.url, ...COMMON_ENV, ...env }, [], cwd);
-    if (database === noMirrorDatabase) await dropMirror(database.url);
+    // No database URL: the embedded default in a data directory of its own.
+    const probe = database ? undefined : loopDelayProbe();
+    const server = await startPlatform({ ...(database ? { DATABASE_URL: database.url } : {}), ...probe?.env, ...COMMON_ENV, ...env }, probe?.args ?? [], cwd);
+    if (database && database === noMirrorDatabase) await dropMirror(database.url);
     servers.push(server);
-    variants.push({ name, server, traders: await createTraders(server.url, CONCURRENCY), runs: [] });
+    variants.push({ name, server, traders: await createTraders(server.url, CONCURRENCY), runs: [], probe, loopDelays: [] });
     process.kill(server.pid, 'SIGSTOP');
   }
   for (let round = 0; round < ROUNDS; round++) {
@@ -130,8 +155,6 @@ try {
   await Promise.all(servers.map((server) => server.stop()));
   servers.length = 0;
   const [hardened, unhardened] = variants as [Variant, Variant];
-  /** The round whose throughput is the median (its latencies are printed). */
-  const typical = (variant: Variant) => [...variant.runs].sort((a, b) => perSecond(a) - perSecond(b))[Math.floor(variant.runs.length / 2)]!;
   const inserts = await benchInserts(databases[0].url);
   console.log('');
   printTable([
@@ -149,6 +172,10 @@ try {
     const p99 = (v: Variant) => figures(typical(v)).p99Ms;
     console.log(`020 mirror triggers: ${mirrorCost}% of order throughput (median of ${ROUNDS} same-round ratio(s)); p99 ${p99(hardened)} ms with, ${p99(noMirror)} ms without`);
   }
+  const onThread = variants.find((v) => v.name === ON_THREAD);
+  const inThread = variants.find((v) => v.name === IN_THREAD);
+  const embedded = onThread && inThread ? embeddedComparison(onThread, inThread) : undefined;
+  if (embedded) console.log(embedded.line);
   if (before) console.log(`server CPU per order vs before: ${(median(hardened.runs.map(cpuMsPerOrder)) / median(before.runs.map(cpuMsPerOrder))).toFixed(2)}×; orders per second ${median(hardened.runs.map((run, i) => perSecond(run) / perSecond(before.runs[i]!))).toFixed(2)}×`);
   const loadAfter = loadavg()[0]!;
   console.log(`\ndurable orders per second / single-row insert transactions per second: ${ratio.toFixed(2)}×`);
@@ -165,6 +192,7 @@ try {
     withoutLimiterAndShedding: { ...figures(typical(unhardened)), serverCpuMsPerOrder: median(unhardened.runs.map(cpuMsPerOrder)) },
     ...(before ? { before: { dir: BEFORE_DIR, ...figures(typical(before)), serverCpuMsPerOrder: median(before.runs.map(cpuMsPerOrder)) } } : {}),
     ...(noMirror ? { withoutMirrorTriggers: { ...figures(typical(noMirror)), serverCpuMsPerOrder: median(noMirror.runs.map(cpuMsPerOrder)) }, mirrorCostPercent: mirrorCost } : {}),
+    ...(embedded ? { embeddedEngineThread: embedded.figures } : {}),
     hardeningCpuCostPercent: hardeningCpuCost,
     hardeningCostPercent: hardeningCost,
     reference: { name: 'single-row INSERT transactions, pg Pool, same database and concurrency', ...figures(inserts) },
@@ -182,6 +210,24 @@ try {
   }
   await Promise.all(servers.map((server) => server.stop()));
   await Promise.all(databases.map((database) => database.drop()));
+}
+
+/** The embedded engine on its thread against on the serving thread: same-round ratios, and the loop delay of the median round. */
+function embeddedComparison(onThread: Variant, inThread: Variant) {
+  const delay = (v: Variant) => {
+    const p99s = v.loopDelays.map((d) => d?.p99 ?? NaN);
+    return { p99Ms: median(p99s), maxMs: Math.max(...v.loopDelays.map((d) => d?.max ?? NaN)) };
+  };
+  const figuresOf = (v: Variant) => ({ ...figures(typical(v)), serverCpuMsPerOrder: median(v.runs.map(cpuMsPerOrder)), loopDelay: delay(v) });
+  const on = figuresOf(onThread);
+  const off = figuresOf(inThread);
+  const latency = (v: Variant) => figures(typical(v));
+  const throughputRatio = median(onThread.runs.map((run, i) => perSecond(run) / perSecond(inThread.runs[i]!)));
+  const line =
+    `embedded engine on its own thread vs on the serving thread: ${throughputRatio.toFixed(2)}× orders a second (median of ${ROUNDS} same-round ratio(s)); ` +
+    `p50 ${latency(onThread).p50Ms} vs ${latency(inThread).p50Ms} ms, p99 ${latency(onThread).p99Ms} vs ${latency(inThread).p99Ms} ms; server CPU per order ${on.serverCpuMsPerOrder.toFixed(3)} vs ${off.serverCpuMsPerOrder.toFixed(3)} ms; ` +
+    `event-loop delay p99 ${on.loopDelay.p99Ms} vs ${off.loopDelay.p99Ms} ms (max ${on.loopDelay.maxMs} vs ${off.loopDelay.maxMs} ms)`;
+  return { line, figures: { onThread: on, inThread: off, throughputRatio } };
 }
 
 function headlineOf(orders: Record<string, number>, inserts: Record<string, number>): Headline {

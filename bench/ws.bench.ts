@@ -4,7 +4,10 @@
  *   1. the platform (`tachyon start`, embedded PGlite, no history seeding), frames uncompressed;
  *   2. the reference: a raw `ws` server fed by the same MarketFeed, with the same conflation and
  *      batched frames, to the same client process;
- *   3. with WS_DEFLATE_RUN=1, the platform again with permessage-deflate negotiated, for its CPU cost.
+ *   3. with WS_DEFLATE_RUN=1, the platform again with permessage-deflate negotiated, for its CPU cost;
+ *   4. with WS_DB_THREAD_RUN=1, a second platform whose embedded engine runs on the serving thread
+ *      (TACHYON_DB_THREAD=false): what the engine's own thread spares the gateway's event loop (the
+ *      feed's quote snapshots are written while the clients are served).
  * Plus a zlib micro-measurement of deflate per frame size. Prints delivered messages/s, tick-to-client
  * p50/p99/p99.9 (client clock minus the tick timestamp in each message; one host, one clock), the
  * servers' event-loop delay, CPU and RSS, and ratios to the reference. WS_PROFILE_DIR=dir writes a
@@ -13,15 +16,13 @@
  * else share this machine's cores.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deflateRawSync } from 'node:zlib';
 import { buildUniverse } from '../src/market-data/universe.ts';
 import { msgpackCodec, jsonCodec, Outgoing } from '../src/realtime/codec.ts';
 import type { Format } from '../src/realtime/protocol.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
+import { loopDelayProbe, type LoopDelay, type LoopDelayProbe } from './support/loop-delay.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 import { cpuSeconds } from './ws/cpu.ts';
 
@@ -35,6 +36,7 @@ const MEASURE_MS = Number(process.env.WS_MEASURE_MS ?? 10_000);
 const FORMAT = (process.env.WS_FORMAT ?? 'msgpack') as Format;
 const DEFLATE_THRESHOLD = 256;
 const DEFLATE_RUN = process.env.WS_DEFLATE_RUN === '1';
+const DB_THREAD_RUN = process.env.WS_DB_THREAD_RUN === '1';
 const PROFILE_DIR = process.env.WS_PROFILE_DIR;
 const SEED = 42;
 
@@ -49,13 +51,6 @@ interface ClientResult {
   clientCpuPercent: number;
 }
 
-interface LoopDelay {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
 interface Run extends ClientResult {
   name: string;
   serverCpuPercent: number;
@@ -66,11 +61,10 @@ interface Run extends ClientResult {
   serverTickToSendMs: { p50: number; p99: number } | undefined;
 }
 
-/** Node arguments for a benchmarked server: its event-loop delay probe (bench/ws/loop-delay.mjs), and a CPU profile on request. */
-function serverArgs(): { args: string[]; env: Record<string, string>; loopDelayFile: string } {
-  const loopDelayFile = join(tmpdir(), `ws-loop-delay-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const args = ['--import', './bench/ws/loop-delay.mjs', ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
-  return { args, env: { WS_LOOP_DELAY_FILE: loopDelayFile }, loopDelayFile };
+/** A benchmarked server's event-loop delay probe, and a CPU profile on request. */
+function serverArgs(): { args: string[]; env: Record<string, string>; probe: LoopDelayProbe } {
+  const probe = loopDelayProbe();
+  return { args: [...probe.args, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])], env: probe.env, probe };
 }
 
 /** The gateway's own tick-to-send p50/p99 (ms, since start) from the platform's Prometheus metrics; undefined for the reference. */
@@ -83,23 +77,8 @@ async function serverTickToSend(server: Server): Promise<{ p50: number; p99: num
   return Number.isFinite(summary.p99) ? summary : undefined;
 }
 
-/** Asks the server's probe for the loop delay since the previous call (SIGUSR2) and reads it. */
-async function loopDelay(server: Server, file: string): Promise<LoopDelay | undefined> {
-  rmSync(file, { force: true });
-  process.kill(server.pid, 'SIGUSR2');
-  for (let i = 0; i < 50; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
-    } catch {
-      // not written yet
-    }
-  }
-  return undefined;
-}
-
 /** Runs the client process against a server; samples the server's CPU over the measured window. */
-async function measure(name: string, server: Server, loopDelayFile: string, deflate: boolean): Promise<Run> {
+async function measure(name: string, server: Server, probe: LoopDelayProbe, deflate: boolean): Promise<Run> {
   const input = { url: server.url.replace('http', 'ws') + '/ws', token: BENCH_DEMO_TOKEN, format: FORMAT, connections: CONNECTIONS, perClient: PER_CLIENT, symbols, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, deflate };
   const child = spawn(process.execPath, [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), 'bin/run-ts.js', 'bench/ws/clients.ts'], { env: { ...process.env, WS_BENCH: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let cpu0 = 0;
@@ -114,13 +93,13 @@ async function measure(name: string, server: Server, loopDelayFile: string, defl
     if (line === 'measuring') {
       cpu0 = cpuSeconds(server.pid);
       t0 = performance.now();
-      await loopDelay(server, loopDelayFile); // resets the server's histogram: only the window counts
+      probe.restart(server.pid); // only the window counts
     } else if (line.startsWith('{')) {
       cpu = cpuSeconds(server.pid) - cpu0;
       seconds = (performance.now() - t0) / 1000;
       serverRss = server.rss();
       result = JSON.parse(line) as ClientResult;
-      serverLoopDelayMs = await loopDelay(server, loopDelayFile);
+      serverLoopDelayMs = await probe.read(server.pid);
       serverTickToSendMs = await serverTickToSend(server);
     }
   }
@@ -162,33 +141,50 @@ const deflate = deflateCost();
 printTable(deflate as Record<string, string | number>[]);
 
 const runs: Run[] = [];
-console.log('\nplatform (tachyon start, embedded PGlite):');
+
+/** `tachyon start` under the bench's feed and limits; `env` adds to them. */
+async function startWsPlatform(probe: ReturnType<typeof serverArgs>, env: Record<string, string> = {}): Promise<Server> {
+  return startPlatform(
+    {
+      ...probe.env,
+      TACHYON_TICK_RATE: String(TICK_RATE),
+      TACHYON_INSTRUMENTS: String(INSTRUMENTS),
+      TACHYON_SEED: String(SEED),
+      TACHYON_WS_FLUSH_MS: String(FLUSH_MS),
+      TACHYON_WS_MAX_CONNECTIONS_PER_USER: String(CONNECTIONS * 2),
+      // 1,000 connects in waves on a loaded machine can outlast the 5 s default; the reference has no such timeout.
+      TACHYON_WS_AUTH_TIMEOUT_MS: '60000',
+      // The steady state is measured: no first-start history seeding in the background.
+      TACHYON_SEED_DAYS: '0',
+      // Enabled on the server so one boot measures both; clients decide by negotiating it or not.
+      TACHYON_WS_DEFLATE: String(DEFLATE_RUN),
+      TACHYON_WS_DEFLATE_THRESHOLD: String(DEFLATE_THRESHOLD),
+      ...env,
+    },
+    probe.args,
+  );
+}
+
+console.log('\nplatform (tachyon start, embedded PGlite on its own thread):');
 const platformProbe = serverArgs();
-const platform = await startPlatform(
-  {
-    ...platformProbe.env,
-    TACHYON_TICK_RATE: String(TICK_RATE),
-    TACHYON_INSTRUMENTS: String(INSTRUMENTS),
-    TACHYON_SEED: String(SEED),
-    TACHYON_WS_FLUSH_MS: String(FLUSH_MS),
-    TACHYON_WS_MAX_CONNECTIONS_PER_USER: String(CONNECTIONS * 2),
-    // 1,000 connects in waves on a loaded machine can outlast the 5 s default; the reference has no such timeout.
-    TACHYON_WS_AUTH_TIMEOUT_MS: '60000',
-    // The steady state is measured: no first-start history seeding in the background.
-    TACHYON_SEED_DAYS: '0',
-    // Enabled on the server so one boot measures both; clients decide by negotiating it or not.
-    TACHYON_WS_DEFLATE: String(DEFLATE_RUN),
-    TACHYON_WS_DEFLATE_THRESHOLD: String(DEFLATE_THRESHOLD),
-  },
-  platformProbe.args,
-);
+const platform = await startWsPlatform(platformProbe);
 const platformIdleRssMiB = Math.round(platform.rss() / 2 ** 20);
 console.log(`  RSS before any connection: ${platformIdleRssMiB} MiB`);
 try {
-  runs.push(await measure('platform', platform, platformProbe.loopDelayFile, false));
-  if (DEFLATE_RUN) runs.push(await measure('platform+deflate', platform, platformProbe.loopDelayFile, true));
+  runs.push(await measure('platform', platform, platformProbe.probe, false));
+  if (DEFLATE_RUN) runs.push(await measure('platform+deflate', platform, platformProbe.probe, true));
 } finally {
   await platform.stop();
+}
+if (DB_THREAD_RUN) {
+  console.log('\nplatform, embedded PGlite on the serving thread (TACHYON_DB_THREAD=false):');
+  const probe = serverArgs();
+  const inThread = await startWsPlatform(probe, { TACHYON_DB_THREAD: 'false' });
+  try {
+    runs.push(await measure('platform, engine on the serving thread', inThread, probe.probe, false));
+  } finally {
+    await inThread.stop();
+  }
 }
 console.log('\nreference (raw ws, same feed, conflation and frames):');
 const referenceProbe = serverArgs();
@@ -198,7 +194,7 @@ const reference = await startReference(
   referenceProbe.args,
 );
 try {
-  runs.push(await measure('raw ws reference', reference, referenceProbe.loopDelayFile, false));
+  runs.push(await measure('raw ws reference', reference, referenceProbe.probe, false));
 } finally {
   await reference.stop();
 }
@@ -233,6 +229,14 @@ const ratios = {
   cpuPerMessage: +((ours.serverCpuPercent / ours.messagesPerSec) / (ref.serverCpuPercent / ref.messagesPerSec)).toFixed(2),
 };
 console.log(`\nplatform / reference: throughput ×${ratios.throughput}, p50 ×${ratios.p50}, p99 ×${ratios.p99}, p99.9 ×${ratios.p999}, RSS ×${ratios.rss}, server CPU per message ×${ratios.cpuPerMessage}`);
+const inThread = runs.find((r) => r.name === 'platform, engine on the serving thread');
+if (inThread) {
+  const delay = (r: Run) => `loop delay p99 ${r.serverLoopDelayMs?.p99 ?? '?'} ms, max ${r.serverLoopDelayMs?.max ?? '?'} ms`;
+  console.log(
+    `engine on its own thread vs on the serving thread: ${delay(ours)} vs ${delay(inThread)}; tick-to-client p99 ${ours.latencyMs.p99} vs ${inThread.latencyMs.p99} ms; ` +
+      `${ours.messagesPerSec.toLocaleString()} vs ${inThread.messagesPerSec.toLocaleString()} msgs/s; server CPU ${ours.serverCpuPercent}% vs ${inThread.serverCpuPercent}%`,
+  );
+}
 const file = writeResults('ws', {
   setup: { connections: CONNECTIONS, symbolsPerClient: PER_CLIENT, instruments: INSTRUMENTS, tickRate: TICK_RATE, flushMs: FLUSH_MS, format: FORMAT, measureMs: MEASURE_MS, deflateThreshold: DEFLATE_THRESHOLD },
   platformIdleRssMiB,

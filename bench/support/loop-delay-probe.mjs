@@ -1,10 +1,11 @@
-// Preloaded into a benchmarked server (NODE_OPTIONS=--import) to measure its event-loop delay over
-// the bench's measured window: SIGUSR2 writes the histogram since the previous signal to
-// WS_LOOP_DELAY_FILE (JSON, ms) and resets it. Plain JS: it loads before the TypeScript loader.
+// Preloaded into a benchmarked server (--import) to measure its event-loop delay over the bench's
+// measured window: SIGUSR2 writes the histogram since the previous signal to BENCH_LOOP_DELAY_FILE
+// (JSON, ms) and resets it. Plain JS: it loads before the TypeScript loader. bench/support/loop-delay.ts
+// starts and reads it.
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-const file = process.env.WS_LOOP_DELAY_FILE;
+const file = process.env.BENCH_LOOP_DELAY_FILE;
 if (file) {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   histogram.enable();
