@@ -18,11 +18,10 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ALL_OFF, ALL_ON, med, runAttribution, type ConfigRun, type Probe, type ProbeStage, type SaturationRun } from './support/attribution.ts';
-import { BENCH_ADMIN_TOKEN, startPlatform } from './support/processes.ts';
+import { BENCH_ADMIN_TOKEN, cpuSecondsOf, startPlatform } from './support/processes.ts';
 import { byProfile } from './support/profile.ts';
 import { median } from './support/regression.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
-import { cpuSeconds } from './ws/cpu.ts';
 
 const START_RATE = Number(process.env.BENCH_ATTRIBUTION_START ?? 20);
 const SECONDS = Number(process.env.BENCH_ATTRIBUTION_SECONDS ?? 2);
@@ -57,7 +56,7 @@ try {
     perFlag: PER_FLAG,
     precision: PRECISION,
     ...(P95_TARGET_MS === undefined ? {} : { p95TargetMs: P95_TARGET_MS }),
-    cpuSeconds: () => cpuSeconds(server.pid),
+    cpuSeconds: () => cpuSecondsOf(server.pid),
     rssBytes: () => server.rss(),
     onProbe,
     onRound: (round, config, _atRate, s) =>

@@ -47,9 +47,8 @@ import { promisify } from 'node:util';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { cpuSeconds } from './ws/cpu.ts';
 import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
-import { BENCH_DEMO_TOKEN, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
+import { BENCH_DEMO_TOKEN, cpuSecondsOf, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -166,9 +165,9 @@ async function measure(target: Target, duration: number): Promise<Run> {
     const url = (target.base ?? target.server.url) + target.path;
     // A short load first: the paused process's timers catch up and its connections warm.
     await load(url, target.headers, 1);
-    const cpuBefore = cpuSeconds(target.server.pid);
+    const cpuBefore = cpuSecondsOf(target.server.pid);
     const result = await load(url, target.headers, duration);
-    const cpuUs = (1e6 * (cpuSeconds(target.server.pid) - cpuBefore)) / Math.max(1, result.total);
+    const cpuUs = (1e6 * (cpuSecondsOf(target.server.pid) - cpuBefore)) / Math.max(1, result.total);
     return {
       requestsPerSecond: Math.round(result.requestsPerSecond),
       cpuUs: Math.round(cpuUs * 10) / 10,

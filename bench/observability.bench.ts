@@ -13,9 +13,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, type Server } from './support/processes.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
 import { machine, printTable, writeResults, type Headline } from './support/results.ts';
-import { cpuSeconds } from './ws/cpu.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -68,9 +67,9 @@ async function setFlags(server: Server, mode: Mode): Promise<void> {
 
 async function round(server: Server, mode: Mode, duration: number): Promise<Run> {
   await setFlags(server, mode);
-  const cpuBefore = cpuSeconds(server.pid);
+  const cpuBefore = cpuSecondsOf(server.pid);
   const result = await autocannon({ url: server.url + PATH, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${BENCH_DEMO_TOKEN}` } });
-  const cpuUsPerRequest = Math.round((1e7 * (cpuSeconds(server.pid) - cpuBefore)) / Math.max(1, result.requests.total)) / 10;
+  const cpuUsPerRequest = Math.round((1e7 * (cpuSecondsOf(server.pid) - cpuBefore)) / Math.max(1, result.requests.total)) / 10;
   return { requestsPerSecond: Math.round(result.requests.average), cpuUsPerRequest, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
 }
 

@@ -25,9 +25,8 @@
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { createTempDatabase, pgAvailable } from '../test/support/servers.ts';
-import { startPlatform, type Server } from './support/processes.ts';
+import { cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
 import { createTraders, orderLoad, type Trader } from './support/order-load.ts';
-import { cpuSeconds } from './ws/cpu.ts';
 import { drive, figures, summary, type Run } from './support/closed-loop.ts';
 import { loopDelayProbe, type LoopDelay, type LoopDelayProbe } from './support/loop-delay.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
@@ -102,7 +101,7 @@ async function measure(variant: Variant): Promise<Run> {
     const sample = () => {
       if (!opened && variant.probe) variant.probe.restart(pid);
       opened = true;
-      return cpuSeconds(pid);
+      return cpuSecondsOf(pid);
     };
     const run = await orderLoad(variant.server.url, { ...LOAD, sample }, { traders: variant.traders });
     if (variant.probe) variant.loopDelays.push(await variant.probe.read(pid));

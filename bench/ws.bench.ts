@@ -21,10 +21,9 @@ import { deflateRawSync } from 'node:zlib';
 import { buildUniverse } from '../src/market-data/universe.ts';
 import { msgpackCodec, jsonCodec, Outgoing } from '../src/realtime/codec.ts';
 import type { Format } from '../src/realtime/protocol.ts';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, startPlatform, startReference, type Server } from './support/processes.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, cpuSecondsOf, startPlatform, startReference, type Server } from './support/processes.ts';
 import { loopDelayProbe, type LoopDelay, type LoopDelayProbe } from './support/loop-delay.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
-import { cpuSeconds } from './ws/cpu.ts';
 
 const CONNECTIONS = Number(process.env.WS_CONNECTIONS ?? 1000);
 const PER_CLIENT = Number(process.env.WS_PER_CLIENT ?? 50);
@@ -91,11 +90,11 @@ async function measure(name: string, server: Server, probe: LoopDelayProbe, defl
   let serverRss = 0;
   for await (const line of createInterface({ input: child.stdout! })) {
     if (line === 'measuring') {
-      cpu0 = cpuSeconds(server.pid);
+      cpu0 = cpuSecondsOf(server.pid);
       t0 = performance.now();
       probe.restart(server.pid); // only the window counts
     } else if (line.startsWith('{')) {
-      cpu = cpuSeconds(server.pid) - cpu0;
+      cpu = cpuSecondsOf(server.pid) - cpu0;
       seconds = (performance.now() - t0) / 1000;
       serverRss = server.rss();
       result = JSON.parse(line) as ClientResult;
