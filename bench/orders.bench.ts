@@ -211,22 +211,26 @@ try {
   await Promise.all(databases.map((database) => database.drop()));
 }
 
-/** The embedded engine on its thread against on the serving thread: same-round ratios, and the loop delay of the median round. */
+/**
+ * The embedded engine on its thread against on the serving thread: the median of same-round throughput ratios,
+ * the median round's latencies, and the loop delay as the median of the rounds' p99 and the largest max.
+ */
 function embeddedComparison(onThread: Variant, inThread: Variant) {
-  const delay = (v: Variant) => {
-    const p99s = v.loopDelays.map((d) => d?.p99 ?? NaN);
-    return { p99Ms: median(p99s), maxMs: Math.max(...v.loopDelays.map((d) => d?.max ?? NaN)) };
-  };
-  const figuresOf = (v: Variant) => ({ ...figures(typical(v)), serverCpuMsPerOrder: median(v.runs.map(cpuMsPerOrder)), loopDelay: delay(v) });
+  const latency = (v: Variant) => figures(typical(v));
+  const figuresOf = (v: Variant) => ({
+    p50Ms: latency(v).p50Ms!,
+    p99Ms: latency(v).p99Ms!,
+    serverCpuMsPerOrder: median(v.runs.map(cpuMsPerOrder)),
+    loopDelay: { p99Ms: median(v.loopDelays.map((d) => d?.p99 ?? NaN)), maxMs: Math.max(...v.loopDelays.map((d) => d?.max ?? NaN)) },
+  });
   const on = figuresOf(onThread);
   const off = figuresOf(inThread);
-  const latency = (v: Variant) => figures(typical(v));
   const throughputRatio = median(onThread.runs.map((run, i) => perSecond(run) / perSecond(inThread.runs[i]!)));
   const line =
     `embedded engine on its own thread vs on the serving thread: ${throughputRatio.toFixed(2)}× orders a second (median of ${ROUNDS} same-round ratio(s)); ` +
-    `p50 ${latency(onThread).p50Ms} vs ${latency(inThread).p50Ms} ms, p99 ${latency(onThread).p99Ms} vs ${latency(inThread).p99Ms} ms; server CPU per order ${on.serverCpuMsPerOrder.toFixed(3)} vs ${off.serverCpuMsPerOrder.toFixed(3)} ms; ` +
+    `p50 ${on.p50Ms} vs ${off.p50Ms} ms, p99 ${on.p99Ms} vs ${off.p99Ms} ms; server CPU per order ${on.serverCpuMsPerOrder.toFixed(3)} vs ${off.serverCpuMsPerOrder.toFixed(3)} ms; ` +
     `event-loop delay p99 ${on.loopDelay.p99Ms} vs ${off.loopDelay.p99Ms} ms (max ${on.loopDelay.maxMs} vs ${off.loopDelay.maxMs} ms)`;
-  return { line, figures: { onThread: on, inThread: off, throughputRatio } };
+  return { line, figures: { onThread: { ...latency(onThread), ...on }, inThread: { ...latency(inThread), ...off }, throughputRatio } };
 }
 
 function headlineOf(orders: Record<string, number>, inserts: Record<string, number>): Headline {
