@@ -48,7 +48,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
-import { BENCH_DEMO_TOKEN, cpuSecondsOf, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
+import { BENCH_DEMO_TOKEN, BENCH_QUOTE_PATH, LIMITS_OUT_OF_REACH_ENV, cpuSecondsOf, freePort, startPlatform, startReference, type Server } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -63,7 +63,7 @@ const PIN = process.env.BENCH_PIN === '1';
 const WRK = process.env.BENCH_WRK === '1';
 const FULL_HEADERS = process.env.BENCH_FULL_HEADERS === '1';
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
-const QUOTE = '/api/market-data/quotes/AAPL';
+const QUOTE = BENCH_QUOTE_PATH;
 const REFERENCE = 'bare node:http (reference)';
 const IN_PROCESS = "bare node:http in tachyon's process";
 /** BENCH_ONLY='bare Fastify|tachyon, fast lane off': only these rows (with the reference and `tachyon`), for more rounds in the same time. */
@@ -196,7 +196,7 @@ const ratios = new Map<string, { throughput: number[]; cpu: number[] }>();
 const targets: Target[] = [];
 try {
   process.stderr.write('starting servers…\n');
-  const hardening = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
+  const hardening = LIMITS_OUT_OF_REACH_ENV;
   const noHardening = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
   const laneOff = { TACHYON_FLAGS: 'http.fast-lane=off' };
   const reference = (name: string, file: string, nodeArgs: string[] = []) => ({ name, start: async (): Promise<Target> => ({ name, server: await track(startReference(file, {}, nodeArgs)), path: '/', headers: {} }) });

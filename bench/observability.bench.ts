@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_DEMO_TOKEN, BENCH_QUOTE_PATH, cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
 import { machine, printTable, writeResults, type Headline } from './support/results.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -22,7 +22,7 @@ const PER_INSTRUMENT = process.env.BENCH_PER_INSTRUMENT !== '0';
 const PROFILE_DIR = process.env.OBS_PROFILE_DIR;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
-const PATH = '/api/market-data/quotes/AAPL';
+const PATH = BENCH_QUOTE_PATH;
 const INSTRUMENTS = ['observability.http', 'observability.database', 'observability.tracing', 'observability.logs'];
 const LAZY_TRACES = 'observability.lazy-traces';
 /** Off by default: the request id in every request's async context (AsyncLocalStorage). */

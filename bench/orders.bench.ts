@@ -25,7 +25,7 @@
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { createTempDatabase, pgAvailable } from '../test/support/servers.ts';
-import { cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
+import { LIMITS_OUT_OF_REACH_ENV, cpuSecondsOf, startPlatform, type Server } from './support/processes.ts';
 import { createTraders, orderLoad, type Trader } from './support/order-load.ts';
 import { drive, figures, summary, type Run } from './support/closed-loop.ts';
 import { loopDelayProbe, type LoopDelay, type LoopDelayProbe } from './support/loop-delay.ts';
@@ -41,7 +41,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 const COMMON_ENV = { TACHYON_TICK_RATE: '1000', TACHYON_RISK_MAX_ORDERS_PER_SECOND: '1000000' };
 /** As shipped, with the limit and threshold out of reach (bench:http's `tachyon`). */
-const HARDENED_ENV = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
+const HARDENED_ENV = LIMITS_OUT_OF_REACH_ENV;
 const UNHARDENED_ENV = { TACHYON_RATE_LIMIT: '0', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '0', TACHYON_SHED_HEAP_PERCENT: '0' };
 const MIRROR = process.env.BENCH_MIRROR !== '0';
 const EMBEDDED = process.env.BENCH_EMBEDDED === '1';

@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt } from '../scripts/build.mjs';
-import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
 import autocannon from 'autocannon';
-import { BENCH_DEMO_TOKEN, cpuSecondsOf, freePort, rssOf, stopChild, waitFor } from './support/processes.ts';
+import { SERVER_NODE_OPTIONS } from '../src/kernel/node-options.ts';
+import { BENCH_DEMO_TOKEN, BENCH_QUOTE_PATH, LIMITS_OUT_OF_REACH_ENV, cpuSecondsOf, freePort, rssOf, stopChild, waitFor } from './support/processes.ts';
 import { printTable, writeResults, type Headline } from './support/results.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -26,9 +26,6 @@ const IDLE_S = Number(process.env.BENCH_IDLE ?? 5);
 const LOAD_S = Number(process.env.BENCH_LOAD ?? 5);
 const SAMPLE_MS = 200;
 const MiB = 2 ** 20;
-const QUOTE = '/api/market-data/quotes/AAPL';
-/** The limit and the loop-delay threshold out of the reads' reach, as bench:http's `tachyon`. */
-const READS_ENV = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
 
 const VARIANTS = [
   { name: 'sources through tsx (before)', args: ['bin/run-ts.js', 'src/cli/main.ts', 'start'] },
@@ -63,7 +60,7 @@ async function once(args: readonly string[], dataDir: string): Promise<Sample> {
   const port = await freePort();
   const began = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', TACHYON_DATA_DIR: dataDir, TACHYON_SEED_DAYS: '0', TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN, ...READS_ENV },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', TACHYON_DATA_DIR: dataDir, TACHYON_SEED_DAYS: '0', TACHYON_DEMO_TOKEN: BENCH_DEMO_TOKEN, ...LIMITS_OUT_OF_REACH_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -76,7 +73,7 @@ async function once(args: readonly string[], dataDir: string): Promise<Sample> {
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
       samples.push(rssOf(pid));
     }
-    const url = `http://127.0.0.1:${port}${QUOTE}`;
+    const url = `http://127.0.0.1:${port}${BENCH_QUOTE_PATH}`;
     await reads(url, pid, 1);
     const cpu0 = cpuSecondsOf(pid);
     const loaded = await reads(url, pid, LOAD_S);

@@ -11,6 +11,10 @@ import { SERVER_NODE_OPTIONS } from '../../src/kernel/node-options.ts';
 
 export const BENCH_DEMO_TOKEN = 'bench-demo-token-0123456789';
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+/** The cached read the benches measure (bench:http's subject). */
+export const BENCH_QUOTE_PATH = '/api/market-data/quotes/AAPL';
+/** The platform as shipped, its rate limit and load-shedding threshold raised out of one load generator's reach. */
+export const LIMITS_OUT_OF_REACH_ENV = { TACHYON_RATE_LIMIT: '1000000', TACHYON_SHED_EVENT_LOOP_DELAY_MS: '60000' };
 
 export interface Server {
   url: string;
